@@ -1,0 +1,18 @@
+using Broker.Core;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the broker's services.</summary>
+public static class BrokerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the broker: options bound from the <c>Broker</c> section and validated at start, the core,
+    /// the engine and the transports.
+    /// </summary>
+    public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddBrokerCore(configuration);
+        return services;
+    }
+}
