@@ -1,12 +1,51 @@
+using Broker.Engines;
+using Broker.Engines.InMemory;
+using Broker.Telemetry;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
 namespace Broker.Core;
 
 /// <summary>Registers the transport-agnostic core.</summary>
 public static class CoreServiceCollectionExtensions
 {
-    /// <summary>Adds the core services. Placeholder until the core lands.</summary>
+    /// <summary>
+    /// Adds the core: <see cref="BrokerOptions"/> bound from <c>Broker</c> and validated at start, the
+    /// namespace registry, the metrics, the engine (in-memory unless another <see cref="IEngine"/> was
+    /// registered first) and the <see cref="Hub"/>.
+    /// </summary>
     public static IServiceCollection AddBrokerCore(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(BrokerOptions.SectionName);
+        services.AddOptions<BrokerOptions>()
+            .Bind(section)
+            .PostConfigure(options => BindNamespaces(section.GetSection(nameof(BrokerOptions.Namespaces)), options.Namespaces))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<BrokerMetrics>();
+        services.TryAddSingleton<NamespaceRegistry>();
+        services.TryAddSingleton<IEngine, InMemoryEngine>();
+        services.TryAddSingleton<Hub>();
+        services.AddHostedService<HubLifetime>();
         return services;
+    }
+
+    /// <summary>
+    /// Binds each namespace on its own. The configuration binder silently leaves out a dictionary entry
+    /// whose value fails to convert (so <c>Overflow: Sometimes</c> would make the namespace vanish);
+    /// binding each entry as an object throws instead, with the setting's path in the message.
+    /// </summary>
+    private static void BindNamespaces(IConfigurationSection namespaces, Dictionary<string, NamespaceOptions> into)
+    {
+        into.Clear();
+        foreach (var child in namespaces.GetChildren())
+        {
+            var options = new NamespaceOptions();
+            child.Bind(options);
+            into[child.Key] = options;
+        }
     }
 }

@@ -1,0 +1,23 @@
+namespace Broker.Core;
+
+/// <summary>
+/// The broker-wide settings the core reads, bound from the <c>Broker</c> section. Transports and
+/// sessions bind their own sub-sections (<c>Broker:WebSocket</c>, <c>Broker:Grpc</c>, …).
+/// </summary>
+public sealed class BrokerOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "Broker";
+
+    /// <summary>The namespace key that configures channels without a <c>:</c>.</summary>
+    public const string DefaultNamespace = "default";
+
+    /// <summary>Largest <c>data</c> of one publication or <c>send</c>, in bytes of UTF-8 JSON. Default 65,536.</summary>
+    public int MaxMessageBytes { get; set; } = 65_536;
+
+    /// <summary>Per-namespace settings, keyed by namespace (<c>default</c> for channels without one).</summary>
+    public Dictionary<string, NamespaceOptions> Namespaces { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long a graceful shutdown may take. Default 10 seconds.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,100 @@
+using System.Buffers;
+
+namespace Broker.Core;
+
+/// <summary>The name rules of PROTOCOL.md ("Terms"): channels, namespaces, events, personal channels.</summary>
+public static class ChannelNames
+{
+    /// <summary>Longest channel name, in bytes (the allowed characters are ASCII, so also in chars).</summary>
+    public const int MaxChannelLength = 255;
+
+    /// <summary>Longest event name, in bytes.</summary>
+    public const int MaxEventLength = 64;
+
+    /// <summary>The event of a publication that names none.</summary>
+    public const string DefaultEvent = "message";
+
+    /// <summary>Prefix of a session's personal channel.</summary>
+    public const string SessionPrefix = "$session:";
+
+    /// <summary>Prefix of a user's personal channel.</summary>
+    public const string UserPrefix = "$user:";
+
+    // SearchValues vectorises the "any char outside the set?" scan; names are checked on every request.
+    private static readonly SearchValues<char> ChannelChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:@#/=");
+
+    private static readonly SearchValues<char> EventChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:");
+
+    /// <summary>Reads what kind of channel <paramref name="channel"/> names; <see cref="ChannelKind.Invalid"/> when it breaks a rule.</summary>
+    public static ChannelKind Classify(ReadOnlySpan<char> channel)
+    {
+        if (channel.IsEmpty || channel.Length > MaxChannelLength)
+        {
+            return ChannelKind.Invalid;
+        }
+
+        if (channel[0] != '$')
+        {
+            return channel.ContainsAnyExcept(ChannelChars) ? ChannelKind.Invalid : ChannelKind.Regular;
+        }
+
+        // Names starting with '$' are reserved: only the two personal kinds exist, each with a non-empty id.
+        if (channel.StartsWith(SessionPrefix, StringComparison.Ordinal))
+        {
+            return IsValidId(channel[SessionPrefix.Length..]) ? ChannelKind.Session : ChannelKind.Invalid;
+        }
+
+        if (channel.StartsWith(UserPrefix, StringComparison.Ordinal))
+        {
+            return IsValidId(channel[UserPrefix.Length..]) ? ChannelKind.User : ChannelKind.Invalid;
+        }
+
+        return ChannelKind.Invalid;
+    }
+
+    /// <summary>True when <paramref name="channel"/> is a valid ordinary channel name (not a reserved <c>$</c> one).</summary>
+    public static bool IsValidRegular(ReadOnlySpan<char> channel) => Classify(channel) == ChannelKind.Regular;
+
+    /// <summary>True when <paramref name="eventName"/> is 1-64 characters of <c>[A-Za-z0-9_.\-:]</c>.</summary>
+    public static bool IsValidEvent(ReadOnlySpan<char> eventName) =>
+        !eventName.IsEmpty && eventName.Length <= MaxEventLength && !eventName.ContainsAnyExcept(EventChars);
+
+    /// <summary>
+    /// True when <paramref name="id"/> can follow <c>$session:</c> or <c>$user:</c>: non-empty, of the
+    /// channel characters, and short enough that the personal channel fits in 255 bytes.
+    /// </summary>
+    public static bool IsValidId(ReadOnlySpan<char> id) =>
+        !id.IsEmpty && id.Length <= MaxChannelLength - SessionPrefix.Length && !id.ContainsAnyExcept(ChannelChars);
+
+    /// <summary>
+    /// The namespace of <paramref name="channel"/>: the text before the first <c>:</c>, or empty for the
+    /// default namespace. Personal channels have the namespaces <c>$session</c> and <c>$user</c>.
+    /// </summary>
+    public static ReadOnlySpan<char> GetNamespace(ReadOnlySpan<char> channel)
+    {
+        int colon = channel.IndexOf(':');
+        return colon < 0 ? ReadOnlySpan<char>.Empty : channel[..colon];
+    }
+
+    /// <summary>The personal channel of a session.</summary>
+    public static string ForSession(string sessionId) => SessionPrefix + sessionId;
+
+    /// <summary>The personal channel of a user.</summary>
+    public static string ForUser(string userId) => UserPrefix + userId;
+
+    /// <summary>
+    /// True when <paramref name="channel"/> matches a backend subscription entry: the same name, or a
+    /// prefix entry ending in <c>*</c> (<c>chat:*</c> matches <c>chat:lobby</c>; a lone <c>*</c> matches all).
+    /// </summary>
+    public static bool Matches(string entry, string channel)
+    {
+        if (entry.Length > 0 && entry[^1] == '*')
+        {
+            return channel.AsSpan().StartsWith(entry.AsSpan(0, entry.Length - 1), StringComparison.Ordinal);
+        }
+
+        return string.Equals(entry, channel, StringComparison.Ordinal);
+    }
+}

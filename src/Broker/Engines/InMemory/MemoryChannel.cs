@@ -1,0 +1,31 @@
+using Broker.Core;
+
+namespace Broker.Engines.InMemory;
+
+/// <summary>
+/// One channel's state in the in-memory engine. Every field is guarded by locking the instance; a
+/// channel that <see cref="Removed"/> marks is gone from the engine's table and must be looked up again.
+/// </summary>
+internal sealed class MemoryChannel(string name, NamespacePolicy policy, string epoch)
+{
+    public readonly string Name = name;
+    public readonly NamespacePolicy Policy = policy;
+    public readonly string Epoch = epoch;
+    public ulong Offset;
+    public HistoryRing? History = policy.HistorySize > 0 ? new HistoryRing(policy.HistorySize, policy.HistoryTtl) : null;
+    public IdempotencyKeys? Keys;
+    public PresenceSet? Presence;
+    public int Interest;
+    public bool Removed;
+    public DateTimeOffset LastUsed;
+
+    public StreamPosition Position => new(Epoch, Offset);
+
+    /// <summary>True when forgetting the channel loses nothing anyone relies on (see <see cref="InMemoryEngine"/>).</summary>
+    public bool IsIdle(DateTimeOffset now) =>
+        Interest == 0
+        && (Presence?.IsEmpty ?? true)
+        && (Keys?.Count ?? 0) == 0
+        && (History?.Count ?? 0) == 0
+        && now - LastUsed >= Policy.HistoryTtl;
+}

@@ -1,0 +1,299 @@
+using System.Text;
+using Broker.Core;
+using Broker.Engines;
+using Broker.Engines.InMemory;
+using Broker.Tests.Infrastructure;
+
+namespace Broker.Tests.Core;
+
+public class HubTests : IAsyncLifetime
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly NamespaceRegistry _namespaces = TestNamespaces.Create();
+    private Hub _hub = null!;
+
+    public async Task InitializeAsync()
+    {
+        _hub = new Hub(new InMemoryEngine(_namespaces, TimeProvider.System));
+        await _hub.StartAsync(None);
+    }
+
+    public async Task DisposeAsync() => await _hub.Engine.DisposeAsync();
+
+    private ValueTask<PublishResult> Publish(string channel, string json = "{}") =>
+        _hub.PublishAsync(new PublishCommand(channel, "message", Encoding.UTF8.GetBytes(json)), None);
+
+    private SubscriberQueue NewQueue(string channel) => SubscriberQueue.For(_namespaces.Resolve(channel)!);
+
+    private async Task<Subscription> Subscribe(string channel, StreamPosition? since = null, SubscriberQueue? queue = null, bool presence = false)
+    {
+        var subscription = new Subscription(channel, queue ?? NewQueue(channel), new ClientInfo("s", null, "c"), presence);
+        await _hub.SubscribeAsync(subscription, since, None);
+        subscription.Activate();
+        return subscription;
+    }
+
+    private static List<ulong> Offsets(SubscriberQueue queue)
+    {
+        var offsets = new List<ulong>();
+        while (queue.TryRead(out var message))
+        {
+            if (message is Publication p)
+            {
+                offsets.Add(p.Offset);
+            }
+        }
+
+        return offsets;
+    }
+
+    [Fact]
+    public async Task EverySubscriberGetsEveryPublicationAndSharesTheSameInstance()
+    {
+        var subscribers = new List<Subscription>();
+        for (int i = 0; i < 50; i++)
+        {
+            subscribers.Add(await Subscribe("chat:room"));
+        }
+
+        await Publish("chat:room", "1");
+        await Publish("chat:room", "2");
+
+        Publication? first = null;
+        foreach (var subscription in subscribers)
+        {
+            Assert.True(subscription.Queue.TryRead(out var m1));
+            Assert.True(subscription.Queue.TryRead(out var m2));
+            Assert.Equal(1ul, ((Publication)m1).Offset);
+            Assert.Equal(2ul, ((Publication)m2).Offset);
+            first ??= (Publication)m1;
+            Assert.Same(first, m1);
+        }
+
+        Assert.Equal(50, _hub.SubscriptionCount);
+        Assert.Equal(100, _hub.DeliveryCount);
+    }
+
+    [Fact]
+    public async Task PublicationsOfOtherChannelsAreNotDelivered()
+    {
+        var subscription = await Subscribe("chat:a");
+        await Publish("chat:b");
+        Assert.Empty(Offsets(subscription.Queue));
+    }
+
+    [Fact]
+    public async Task SubscribingWithoutSinceStartsAtTheCurrentPosition()
+    {
+        await Publish("chat:room");
+        await Publish("chat:room");
+        var subscription = new Subscription("chat:room", NewQueue("chat:room"));
+        var result = await _hub.SubscribeAsync(subscription, null, None);
+        subscription.Activate();
+        Assert.Equal(2ul, result.Position.Offset);
+        Assert.False(result.Recovered);
+
+        await Publish("chat:room");
+        Assert.Equal([3ul], Offsets(subscription.Queue));
+    }
+
+    [Fact]
+    public async Task ResumingReplaysWhatWasMissedThenGoesLive()
+    {
+        var from = (await Publish("chat:room")).Position;
+        for (int i = 0; i < 4; i++)
+        {
+            await Publish("chat:room");
+        }
+
+        var subscription = new Subscription("chat:room", NewQueue("chat:room"));
+        var result = await _hub.SubscribeAsync(subscription, from, None);
+        Assert.True(result.Recovered);
+        Assert.Equal(5ul, result.Position.Offset);
+
+        await Publish("chat:room");  // published while pending: held, then queued after the replay
+        Assert.Empty(Offsets(subscription.Queue));
+        subscription.Activate();
+        await Publish("chat:room");
+        Assert.Equal([2ul, 3ul, 4ul, 5ul, 6ul, 7ul], Offsets(subscription.Queue));
+    }
+
+    [Fact]
+    public async Task ResumingFromAPositionTooOldIsNotRecoveredAndStartsAtTheTop()
+    {
+        var from = (await Publish("small:room")).Position;  // keeps 3
+        for (int i = 0; i < 5; i++)
+        {
+            await Publish("small:room");
+        }
+
+        var subscription = new Subscription("small:room", NewQueue("small:room"));
+        var result = await _hub.SubscribeAsync(subscription, from, None);
+        subscription.Activate();
+        Assert.False(result.Recovered);
+        Assert.Equal(6ul, result.Position.Offset);
+        Assert.Empty(Offsets(subscription.Queue));
+    }
+
+    [Fact]
+    public async Task ResumingWhilePublishersRaceHasNoGapAndNoDuplicate()
+    {
+        const string channel = "chat:race";
+        const int total = 3000;
+        var start = (await Publish(channel)).Position;  // offset 1
+        using var publishing = new CancellationTokenSource();
+        var publisher = Task.Run(async () =>
+        {
+            for (int i = 1; i < total; i++)
+            {
+                await Publish(channel);
+                if (i % 64 == 0)
+                {
+                    await Task.Yield();
+                }
+            }
+        });
+
+        // Resubscribe again and again from the start while the publisher runs: each subscriber must see
+        // 2, 3, 4 … with no hole and no repeat, wherever the subscribe fell among the publishes.
+        var queues = new List<SubscriberQueue>();
+        while (!publisher.IsCompleted && queues.Count < 200)
+        {
+            var queue = new SubscriberQueue(capacity: 100_000, maxBytes: long.MaxValue, OverflowPolicy.DropOldest);
+            var subscription = new Subscription(channel, queue);
+            var result = await _hub.SubscribeAsync(subscription, start, None);
+            Assert.True(result.Recovered);
+            subscription.Activate();
+            queues.Add(queue);
+            await Task.Yield();
+        }
+
+        await publisher.WaitAsync(Timeout);
+        Assert.NotEmpty(queues);
+        foreach (var queue in queues)
+        {
+            var offsets = Offsets(queue);
+            Assert.Equal(Enumerable.Range(2, total - 1).Select(i => (ulong)i), offsets);
+        }
+    }
+
+    [Fact]
+    public async Task UnsubscribedQueuesGetNothingMore()
+    {
+        var subscription = await Subscribe("chat:room");
+        await Publish("chat:room");
+        await _hub.UnsubscribeAsync(subscription, None);
+        await _hub.UnsubscribeAsync(subscription, None);  // twice is harmless
+        await Publish("chat:room");
+        Assert.Equal([1ul], Offsets(subscription.Queue));
+        Assert.Equal(0, _hub.SubscriptionCount);
+        Assert.Equal(0, _hub.ChannelCount);
+    }
+
+    [Fact]
+    public async Task PrefixSubscriptionsGetMatchingChannelsOnceEvenWhenAlsoSubscribedExactly()
+    {
+        var queue = new SubscriberQueue(1000, 1 << 20, OverflowPolicy.DropOldest);
+        var exact = new Subscription("chat:lobby", queue);
+        await _hub.SubscribeAsync(exact, null, None);
+        exact.Activate();
+        var prefix = new PrefixSubscription(["chat:*", "cha*"], ["chat:lobby"], queue);
+        await _hub.AddPrefixAsync(prefix, None);
+
+        await Publish("chat:lobby");
+        await Publish("chat:other");
+        await Publish("small:x");
+        var channels = new List<string>();
+        while (queue.TryRead(out var message))
+        {
+            channels.Add(message.Channel);
+        }
+
+        Assert.Equal(["chat:lobby", "chat:other"], channels);
+
+        await _hub.RemovePrefixAsync(prefix, None);
+        await Publish("chat:other");
+        Assert.False(queue.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task PresenceEventsGoOnlyToSubscribersThatTakeThem()
+    {
+        var browser = await Subscribe("chat:room", presence: true);
+        var backend = await Subscribe("chat:room", presence: false);
+        await _hub.JoinAsync("chat:room", new ClientInfo("s9", "u9", "c9"), None);
+
+        Assert.True(browser.Queue.TryRead(out var message));
+        var join = Assert.IsType<PresenceEvent>(message);
+        Assert.True(join.Joined);
+        Assert.Equal("u9", join.UserId);
+        Assert.False(backend.Queue.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task ASlowSubscriberLosesTheOldestAndTheGapShowsInItsOffsets()
+    {
+        var slow = await Subscribe("tiny:room");  // buffer of 4
+        var fast = await Subscribe("chat:room");
+        string epoch = (await Publish("tiny:room")).Position.Epoch;
+        for (int i = 1; i < 10; i++)
+        {
+            await Publish("tiny:room");
+        }
+
+        Assert.Equal(6, slow.Queue.Dropped);
+        var cursor = new DeliveryCursor(new StreamPosition(epoch, 0));
+        Assert.True(slow.Queue.TryRead(out var first));
+        Assert.True(cursor.TryAdvance((Publication)first, out var dropped));
+        Assert.Equal(6ul, dropped);  // offsets 1..6 dropped: lagged names offset 6
+        Assert.Equal(7ul, ((Publication)first).Offset);
+        Assert.Equal(0, fast.Queue.Dropped);
+    }
+
+    [Fact]
+    public async Task ManyPublishersAndSubscribersEachSubscriberSeesEveryOffsetInOrder()
+    {
+        const int channels = 8, subscribersPerChannel = 20, publishesPerChannel = 500;
+        var subscriptions = new List<Subscription>();
+        for (int c = 0; c < channels; c++)
+        {
+            for (int s = 0; s < subscribersPerChannel; s++)
+            {
+                subscriptions.Add(await Subscribe($"chat:c{c}", queue: new SubscriberQueue(4096, long.MaxValue, OverflowPolicy.DropOldest)));
+            }
+        }
+
+        // Consumers drain concurrently with the publishers, as connections would.
+        var consumers = subscriptions.Select(s => Task.Run(async () =>
+        {
+            var offsets = new List<ulong>(publishesPerChannel);
+            while (offsets.Count < publishesPerChannel && await s.Queue.WaitToReadAsync())
+            {
+                while (s.Queue.TryRead(out var m))
+                {
+                    offsets.Add(((Publication)m).Offset);
+                }
+            }
+
+            return offsets;
+        })).ToList();
+
+        var publishers = Enumerable.Range(0, channels).SelectMany(c => Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < publishesPerChannel / 2; i++)
+            {
+                await Publish($"chat:c{c}");
+            }
+        }))).ToList();
+
+        await Task.WhenAll(publishers).WaitAsync(Timeout);
+        var results = await Task.WhenAll(consumers).WaitAsync(Timeout);
+        foreach (var offsets in results)
+        {
+            Assert.Equal(Enumerable.Range(1, publishesPerChannel).Select(i => (ulong)i), offsets);
+        }
+
+        Assert.All(subscriptions, s => Assert.Equal(0, s.Queue.Dropped));
+    }
+}

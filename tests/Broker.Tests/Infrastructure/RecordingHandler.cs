@@ -1,0 +1,76 @@
+using Broker.Core;
+using Broker.Engines;
+
+namespace Broker.Tests.Infrastructure;
+
+/// <summary>An engine handler that records what it is given and lets a test wait for a count.</summary>
+public sealed class RecordingHandler : IEngineHandler
+{
+    private readonly Lock _gate = new();
+    private readonly List<Publication> _publications = [];
+    private readonly List<PresenceEvent> _presence = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public IReadOnlyList<Publication> Publications
+    {
+        get { lock (_gate) { return [.. _publications]; } }
+    }
+
+    public IReadOnlyList<PresenceEvent> Presence
+    {
+        get { lock (_gate) { return [.. _presence]; } }
+    }
+
+    public void OnPublication(Publication publication)
+    {
+        lock (_gate)
+        {
+            _publications.Add(publication);
+            Signal();
+        }
+    }
+
+    public void OnPresence(PresenceEvent presence)
+    {
+        lock (_gate)
+        {
+            _presence.Add(presence);
+            Signal();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> publications of <paramref name="channel"/> arrived.</summary>
+    public Task<IReadOnlyList<Publication>> WaitForPublicationsAsync(string channel, int count) =>
+        WaitAsync(() => { var list = _publications.Where(p => p.Channel == channel).ToList(); return list.Count >= count ? list : null; });
+
+    /// <summary>Waits until <paramref name="count"/> presence events of <paramref name="channel"/> arrived.</summary>
+    public Task<IReadOnlyList<PresenceEvent>> WaitForPresenceAsync(string channel, int count) =>
+        WaitAsync(() => { var list = _presence.Where(p => p.Channel == channel).ToList(); return list.Count >= count ? list : null; });
+
+    private async Task<IReadOnlyList<T>> WaitAsync<T>(Func<List<T>?> probe)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (probe() is { } found)
+                {
+                    return found;
+                }
+
+                changed = _changed.Task;
+            }
+
+            await changed.WaitAsync(timeout.Token);
+        }
+    }
+
+    private void Signal()
+    {
+        var done = _changed;
+        _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.TrySetResult();
+    }
+}
