@@ -2,6 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.Sessions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
 namespace Broker.FunctionalTests.Sessions;
@@ -222,6 +224,58 @@ public sealed class SessionEndpointTests
         }
 
         Assert.Contains(server.Log.Entries, static e => e.EventId.Name == "SessionCookieRejected");
+    }
+
+    [Fact]
+    public async Task ACookieWhoseSessionTheStoreForgot_Is401ForTickets_AndPostSessionMakesANewOne()
+    {
+        // Two brokers sharing one key ring model a restart with persisted keys: the cookie still unprotects,
+        // but the in-memory store of the new process has never heard of its session.
+        var keys = new EphemeralDataProtectionProvider();
+        void ShareKeys(WebApplicationBuilder builder) => builder.Services.AddSingleton<IDataProtectionProvider>(keys);
+        var cookies = new CookieContainer();
+        string? oldSessionId;
+        string cookieValue;
+        await using (var before = await BrokerServer.StartAsync(configure: ShareKeys))
+        {
+            using var client = before.CreateWebClient(cookies);
+            using var made = await client.PostAsync("/session", null).WaitAsync(Timeout);
+            oldSessionId = (await ReadJsonAsync(made)).GetProperty("sessionId").GetString();
+            cookieValue = SessionCookie(cookies, before).Value;
+        }
+
+        await using var after = await BrokerServer.StartAsync(configure: ShareKeys);
+        using var stale = after.CreateWebClient();
+        using var tickets = new HttpRequestMessage(HttpMethod.Post, "/tickets");
+        tickets.Headers.Add("Cookie", $"{SessionResolver.CookieName}={cookieValue}");
+        using var ticketReply = await stale.SendAsync(tickets).WaitAsync(Timeout);
+        using var session = new HttpRequestMessage(HttpMethod.Post, "/session");
+        session.Headers.Add("Cookie", $"{SessionResolver.CookieName}={cookieValue}");
+        using var sessionReply = await stale.SendAsync(session).WaitAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, ticketReply.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, sessionReply.StatusCode);
+        Assert.NotEqual(oldSessionId, (await ReadJsonAsync(sessionReply)).GetProperty("sessionId").GetString());
+        Assert.True(sessionReply.Headers.Contains("Set-Cookie"));
+        Assert.Contains(after.Log.Entries, static e => e.EventId.Name == "SessionCookieRejected" && e.Message.Contains("no longer known", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ATicketFromPostTickets_ExpiresOnTheBrokersClock()
+    {
+        var clock = new ManualTimeProvider();
+        await using var server = await BrokerServer.StartAsync(timeProvider: clock);
+        using var client = await ClientWithSessionAsync(server);
+        using var first = await PostTicketsAsync(client);
+        using var second = await PostTicketsAsync(client);
+        var fresh = (await ReadJsonAsync(first)).GetProperty("ticket").GetString();
+        var stale = (await ReadJsonAsync(second)).GetProperty("ticket").GetString();
+        var tickets = server.Services.GetRequiredService<TicketService>();
+
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.True(tickets.TryConsume(fresh, IPAddress.Loopback, out _));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(tickets.TryConsume(stale, IPAddress.Loopback, out _));
     }
 
     [Fact]
