@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 
@@ -18,6 +19,13 @@ public static class SessionIdentifiers
     // Secrets get 256 bits: they guard a session rather than merely name one.
     private const int SecretBytes = 32;
 
+    // The channel-name alphabet (PROTOCOL.md, "Terms"); SearchValues makes the scan vectorized.
+    private static readonly SearchValues<char> UserIdChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:@#/=");
+
+    private static readonly SearchValues<char> Base64UrlChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
     /// <summary>Makes a new public session id: 144 random bits as 24 characters of <c>[A-Za-z0-9_-]</c>.</summary>
     public static string NewSessionId() => RandomText(SessionIdBytes);
 
@@ -36,13 +44,8 @@ public static class SessionIdentifiers
     /// Lets callers refuse junk before a store lookup; it does not say the session exists.
     /// </summary>
     public static bool IsWellFormedSessionId(string? sessionId) =>
+        // Ours are 24 characters; 64 leaves room for a longer id without letting megabytes reach a store lookup.
         sessionId is { Length: > 0 and <= 64 } && sessionId.AsSpan().IndexOfAnyExcept(Base64UrlChars) < 0;
-
-    private static readonly System.Buffers.SearchValues<char> UserIdChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:@#/=");
-
-    private static readonly System.Buffers.SearchValues<char> Base64UrlChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 
     private static string RandomText(int byteCount)
     {
