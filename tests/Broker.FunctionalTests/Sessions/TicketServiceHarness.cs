@@ -14,11 +14,13 @@ internal sealed class TicketServiceHarness : IDisposable
     {
         _loggers = LoggerFactory.Create(builder => builder.AddProvider(Log).SetMinimumLevel(LogLevel.Trace));
         var options = Options.Create(new BrokerSessionOptions { Tickets = tickets ?? new TicketOptions() });
-        Sessions = new SessionResolver(Store, new EphemeralDataProtectionProvider(), Time, _loggers.CreateLogger<SessionResolver>());
+        Sessions = new SessionResolver(Store, DataProtection, Time, _loggers.CreateLogger<SessionResolver>());
         Tickets = new TicketService(Store, Sessions, options, Time, _loggers.CreateLogger<TicketService>());
     }
 
     public ManualTimeProvider Time { get; } = new();
+
+    public IDataProtectionProvider DataProtection { get; } = new EphemeralDataProtectionProvider();
 
     public InMemorySessionStore Store { get; } = new();
 
