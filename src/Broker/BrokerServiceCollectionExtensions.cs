@@ -13,6 +13,7 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
+        Broker.Sessions.SessionsServiceCollectionExtensions.AddBrokerSessions(services, configuration);
         return services;
     }
 }

@@ -1,0 +1,34 @@
+namespace Broker.Sessions;
+
+/// <summary>
+/// Where sessions live. The default, <see cref="InMemorySessionStore"/>, keeps them in the broker process;
+/// a cluster can register its own implementation (before <c>AddBrokerSessions</c>, which only adds the
+/// default when none is registered) so that every node sees the same sessions.
+/// </summary>
+/// <remarks>
+/// Contract every implementation keeps: all members are safe to call concurrently; a session is findable by
+/// its id, and by its cookie key when it was created with one; <see cref="BindUserAsync"/> is atomic per
+/// session (a concurrent reader sees the old or the new record, never a mix). Cookie keys are secrets: an
+/// implementation must not log them. Members are asynchronous because a shared store is remote.
+/// </remarks>
+public interface ISessionStore
+{
+    /// <summary>Stores a new session.</summary>
+    /// <param name="session">The session; its <see cref="BrokerSession.SessionId"/> must be new.</param>
+    /// <param name="cookieKey">The secret key carried (protected) by the browser's cookie, or <see langword="null"/> for a session no cookie points at (one made over gRPC, or an anonymous socket's).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="InvalidOperationException">The session id or the cookie key is already in use.</exception>
+    ValueTask CreateAsync(BrokerSession session, string? cookieKey, CancellationToken cancellationToken = default);
+
+    /// <summary>Finds a session by its public id.</summary>
+    /// <returns>The session, or <see langword="null"/> when the store does not know it.</returns>
+    ValueTask<BrokerSession?> FindByIdAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Finds the session a cookie key points at.</summary>
+    /// <returns>The session, or <see langword="null"/> when the store does not know the key.</returns>
+    ValueTask<BrokerSession?> FindByCookieKeyAsync(string cookieKey, CancellationToken cancellationToken = default);
+
+    /// <summary>Binds a user id to a session from now on, replacing any user bound before.</summary>
+    /// <returns>The updated session, or <see langword="null"/> when the store does not know the session.</returns>
+    ValueTask<BrokerSession?> BindUserAsync(string sessionId, string userId, CancellationToken cancellationToken = default);
+}

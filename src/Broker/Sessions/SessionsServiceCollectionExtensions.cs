@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Sessions;
+
+/// <summary>Registers sessions, tickets and the origin rule.</summary>
+public static class SessionsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="BrokerSessionOptions"/> (bound from the <c>Broker</c> section, validated at start),
+    /// Data Protection, the default <see cref="InMemorySessionStore"/> (unless an <see cref="ISessionStore"/> is
+    /// already registered), <see cref="SessionResolver"/>, <see cref="OriginPolicy"/>, <see cref="TicketService"/>
+    /// and <see cref="TimeProvider.System"/> (unless a <see cref="TimeProvider"/> is already registered).
+    /// </summary>
+    public static IServiceCollection AddBrokerSessions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<BrokerSessionOptions>()
+            .Bind(configuration.GetSection(BrokerSessionOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrokerSessionOptions>, BrokerSessionOptionsValidator>());
+
+        // The cookie's protection: ASP.NET Core's key ring (persisted per machine by default; see docs/sessions.md).
+        services.AddDataProtection();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
+        services.TryAddSingleton<SessionResolver>();
+        services.TryAddSingleton<OriginPolicy>();
+        services.TryAddSingleton<TicketService>();
+        return services;
+    }
+}

@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Sessions;
+
+/// <summary>
+/// Issues and consumes one-time WebSocket tickets (PROTOCOL.md, "Authentication: tickets"). <c>POST /tickets</c>
+/// and gRPC <c>IssueTicket</c> issue them; the WebSocket <c>hello</c> consumes them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A ticket is 256 random bits (<see cref="System.Security.Cryptography.RandomNumberGenerator"/>) as 43
+/// base64url characters. It is valid once: consuming removes it from a <see cref="ConcurrentDictionary{TKey,TValue}"/>
+/// with a single <c>TryRemove</c>, which exactly one of any number of racing callers wins. The checks that
+/// follow (expiry, client IP) run on the removed entry, so a ticket presented late or from the wrong address
+/// is burnt as well: whoever holds a leaked ticket gets one try, never a retry.
+/// </para>
+/// <para>
+/// Tickets live in this process only. Expired ones are swept on issue, at most once per
+/// <c>Broker:Tickets:Ttl</c>, so the table holds at most about two TTLs' worth of issued tickets; no timer runs.
+/// </para>
+/// <para>Ticket text is never logged: log messages name the session, not the ticket.</para>
+/// </remarks>
+public sealed class TicketService
+{
+    // A ticket is 43 characters; a longer string is not one, and is refused before it touches the table.
+    private const int MaxTicketLength = 64;
+
+    private readonly ConcurrentDictionary<string, Entry> _tickets = new(StringComparer.Ordinal);
+    private readonly ISessionStore _store;
+    private readonly SessionResolver _sessions;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TicketService> _logger;
+    private readonly TimeSpan _defaultTtl;
+    private readonly TimeSpan _purgeInterval;
+    private long _nextPurgeUtcTicks;
+
+    /// <summary>Creates the service; the ticket settings are read once.</summary>
+    public TicketService(
+        ISessionStore store,
+        SessionResolver sessions,
+        IOptions<BrokerSessionOptions> options,
+        TimeProvider time,
+        ILogger<TicketService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _store = store;
+        _sessions = sessions;
+        _time = time;
+        _logger = logger;
+        _defaultTtl = options.Value.Tickets.Ttl;
+        _purgeInterval = _defaultTtl;
+        _nextPurgeUtcTicks = time.GetUtcNow().UtcTicks + _purgeInterval.Ticks;
+    }
+
+    /// <summary>How many issued tickets are neither consumed nor purged yet (expired ones included until the next sweep).</summary>
+    public int OutstandingCount => _tickets.Count;
+
+    /// <summary>The default time to live of a ticket, <c>Broker:Tickets:Ttl</c>.</summary>
+    public TimeSpan DefaultTtl => _defaultTtl;
+
+    /// <summary>
+    /// Issues a ticket, applying gRPC <c>IssueTicket</c>'s session rules: an empty <paramref name="sessionId"/>
+    /// makes a new session; a non-empty one must name a session the broker knows
+    /// (<see cref="TicketIssueStatus.SessionNotFound"/> otherwise); a <paramref name="userId"/>, when given, is
+    /// bound to that session from then on.
+    /// </summary>
+    /// <param name="sessionId">The session, or <see langword="null"/>/empty for a new one.</param>
+    /// <param name="userId">The user to bind, or <see langword="null"/>/empty to leave the session's user as it is.</param>
+    /// <param name="claims">Claims for the socket; <see langword="null"/>/empty: the session's own claims.</param>
+    /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
+    /// <param name="ttl">How long the ticket is valid; <see langword="null"/>: <c>Broker:Tickets:Ttl</c>. Must be positive.</param>
+    /// <param name="cancellationToken">Cancels the session-store calls.</param>
+    public async ValueTask<TicketIssueResult> IssueAsync(
+        string? sessionId,
+        string? userId = null,
+        IReadOnlyDictionary<string, string>? claims = null,
+        IPAddress? clientIp = null,
+        TimeSpan? ttl = null,
+        CancellationToken cancellationToken = default)
+    {
+        // proto3 strings default to "": empty means "not set" throughout.
+        userId = string.IsNullOrEmpty(userId) ? null : userId;
+        var status = ttl <= TimeSpan.Zero ? TicketIssueStatus.InvalidTtl
+            : userId is not null && !SessionIdentifiers.IsValidUserId(userId) ? TicketIssueStatus.InvalidUserId
+            : TicketIssueStatus.Issued;
+        if (status != TicketIssueStatus.Issued)
+        {
+            SessionsLog.TicketRefused(_logger, sessionId, status);
+            return TicketIssueResult.Failed(status);
+        }
+
+        BrokerSession? session;
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            session = await _sessions.CreateSessionAsync(userId, claims, cancellationToken);
+        }
+        else
+        {
+            // A malformed id cannot name a session; skip the store round trip.
+            session = SessionIdentifiers.IsWellFormedSessionId(sessionId)
+                ? await _store.FindByIdAsync(sessionId, cancellationToken)
+                : null;
+            if (session is not null && userId is not null && session.UserId != userId)
+            {
+                session = await _store.BindUserAsync(session.SessionId, userId, cancellationToken);
+                if (session is not null)
+                {
+                    SessionsLog.UserBound(_logger, session.SessionId, userId);
+                }
+            }
+        }
+
+        if (session is null)
+        {
+            SessionsLog.TicketRefused(_logger, sessionId, TicketIssueStatus.SessionNotFound);
+            return TicketIssueResult.Failed(TicketIssueStatus.SessionNotFound);
+        }
+
+        return Issue(session, claims, clientIp, ttl ?? _defaultTtl);
+    }
+
+    /// <summary>
+    /// Issues a ticket for a session already in hand (<c>POST /tickets</c> resolved it from the cookie): the
+    /// grant names the session's id, user and claims.
+    /// </summary>
+    /// <param name="session">The session.</param>
+    /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
+    public TicketIssueResult IssueForSession(BrokerSession session, IPAddress? clientIp)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return Issue(session, claims: null, clientIp, _defaultTtl);
+    }
+
+    /// <summary>
+    /// Consumes a ticket: succeeds once for a known, unused, unexpired ticket presented from the address it is
+    /// bound to (if any). Any presentation of a known ticket uses it up, a failed one included.
+    /// </summary>
+    /// <param name="ticket">The ticket text from <c>hello</c>.</param>
+    /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
+    /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
+    public bool TryConsume(string? ticket, IPAddress? clientIp, [NotNullWhen(true)] out TicketGrant? grant)
+    {
+        grant = null;
+        if (string.IsNullOrEmpty(ticket) || ticket.Length > MaxTicketLength || !_tickets.TryRemove(ticket, out var entry))
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
+            return false;
+        }
+
+        if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
+            return false;
+        }
+
+        if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
+            return false;
+        }
+
+        grant = entry.Grant;
+        SessionsLog.TicketConsumed(_logger, grant.SessionId);
+        return true;
+    }
+
+    /// <summary>Removes every expired ticket now, rather than at the next sweep.</summary>
+    /// <returns>How many were removed.</returns>
+    public int PurgeExpired()
+    {
+        var now = _time.GetUtcNow();
+        var removed = 0;
+        // Enumerating a ConcurrentDictionary is safe during writes; removing by key-and-value leaves alone an
+        // entry that a racing consume has already taken.
+        foreach (var pair in _tickets)
+        {
+            if (now >= pair.Value.Grant.ExpiresAt && _tickets.TryRemove(pair))
+            {
+                removed++;
+            }
+        }
+
+        if (removed > 0)
+        {
+            SessionsLog.TicketsPurged(_logger, removed, _tickets.Count);
+        }
+
+        return removed;
+    }
+
+    private TicketIssueResult Issue(BrokerSession session, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan ttl)
+    {
+        PurgeIfDue();
+        var expiresAt = _time.GetUtcNow() + ttl;
+        var grantClaims = claims is { Count: > 0 } ? new Dictionary<string, string>(claims, StringComparer.Ordinal) : session.Claims;
+        var entry = new Entry(new TicketGrant(session.SessionId, session.UserId, grantClaims, expiresAt), clientIp is null ? null : Normalize(clientIp));
+
+        string ticket;
+        // 256 random bits never collide in practice; the loop only makes "unique" a guarantee instead of a bet.
+        do
+        {
+            ticket = SessionIdentifiers.NewSecret();
+        }
+        while (!_tickets.TryAdd(ticket, entry));
+
+        SessionsLog.TicketIssued(_logger, session.SessionId, session.UserId, expiresAt, entry.BoundIp);
+        return TicketIssueResult.Issued(ticket, expiresAt, session);
+    }
+
+    private void PurgeIfDue()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        var due = Interlocked.Read(ref _nextPurgeUtcTicks);
+        // Only the caller that moves the deadline sweeps, so concurrent issues never sweep twice.
+        if (now >= due && Interlocked.CompareExchange(ref _nextPurgeUtcTicks, now + _purgeInterval.Ticks, due) == due)
+        {
+            PurgeExpired();
+        }
+    }
+
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; compare the IPv4 form so both spellings match.
+    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private sealed record Entry(TicketGrant Grant, IPAddress? BoundIp);
+}
