@@ -1,3 +1,5 @@
+using Broker.Sessions;
+
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Maps the broker's HTTP, WebSocket and gRPC endpoints.</summary>
@@ -8,7 +10,7 @@ public static class BrokerEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", static () => Results.Text("ok"));
-        Broker.Sessions.SessionsEndpointRouteBuilderExtensions.MapBrokerSessions(app);
+        app.MapBrokerSessions();
         return app;
     }
 }

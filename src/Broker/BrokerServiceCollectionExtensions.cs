@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Sessions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -13,7 +14,7 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
-        Broker.Sessions.SessionsServiceCollectionExtensions.AddBrokerSessions(services, configuration);
+        services.AddBrokerSessions(configuration);
         return services;
     }
 }

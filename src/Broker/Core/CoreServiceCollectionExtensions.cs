@@ -1,3 +1,4 @@
+using Broker.Core.Handlers;
 using Broker.Engines;
 using Broker.Engines.InMemory;
 using Broker.Telemetry;
@@ -29,6 +30,11 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<NamespaceRegistry>();
         services.TryAddSingleton<IEngine, InMemoryEngine>();
         services.TryAddSingleton<Hub>();
+        services.AddOptions<HandlerOptions>().Bind(configuration.GetSection(HandlerOptions.SectionName))
+            .Validate(static o => o.Timeout > TimeSpan.Zero, "Broker:Handlers:Timeout must be a positive TimeSpan.")
+            .Validate(static o => o.DefaultMaxInFlight > 0, "Broker:Handlers:DefaultMaxInFlight must be greater than 0.")
+            .ValidateOnStart();
+        services.TryAddSingleton<HandlerRegistry>();
         services.AddHostedService<HubLifetime>();
         return services;
     }

@@ -1,4 +1,4 @@
-namespace Broker.FunctionalTests.Infrastructure;
+namespace Broker.Testing;
 
 /// <summary>
 /// A clock that moves only when a test says so. Only <see cref="GetUtcNow"/> is frozen: timers and

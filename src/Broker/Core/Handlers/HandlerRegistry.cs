@@ -1,0 +1,319 @@
+using Microsoft.Extensions.Options;
+
+namespace Broker.Core.Handlers;
+
+/// <summary>
+/// The handlers that answer browser <c>send</c> frames (PROTOCOL.md, gRPC <c>Handle</c>), and the
+/// routing of each call to exactly one of them.
+/// </summary>
+/// <remarks>
+/// <para><b>Which group.</b> Handlers register in groups for event names or prefixes (<c>chat.*</c>).
+/// A call goes to the group that matches its event most specifically (an exact name beats a prefix, a
+/// longer prefix a shorter one; a tie goes to the group registered first), and to one handler in it:
+/// the one with the fewest calls in flight, under its <c>max_in_flight</c>. When every handler of the
+/// group is at its limit the call waits, in order, until one answers or the deadline passes.</para>
+/// <para><b>Failures.</b> No matching handler: <c>unavailable</c>. No reply by the deadline
+/// (<see cref="HandlerOptions.Timeout"/>): <c>timeout</c>, and a late reply is ignored. When a
+/// handler's stream ends with calls in flight, each goes once to another handler of its group, or fails
+/// <c>unavailable</c>.</para>
+/// <para>One lock guards the routing state: sends are rate-limited per connection and far rarer than
+/// publications, and a decision is a few dictionary operations.</para>
+/// </remarks>
+public sealed class HandlerRegistry
+{
+    private readonly Lock _gate = new();
+    private readonly List<HandlerRegistration> _handlers = [];
+    private readonly Dictionary<string, Queue<InboundCall>> _waiting = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _timeout;
+    private readonly int _defaultMaxInFlight;
+    private long _nextCallId;
+    private long _nextOrder;
+
+    /// <summary>Creates the registry.</summary>
+    public HandlerRegistry(IOptions<HandlerOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _time = time;
+        _timeout = options.Value.Timeout;
+        _defaultMaxInFlight = options.Value.DefaultMaxInFlight;
+    }
+
+    /// <summary>Live handlers.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _handlers.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Registers a handler of <paramref name="group"/> for <paramref name="events"/> (names or prefixes
+    /// ending in <c>*</c>); <paramref name="maxInFlight"/> 0 takes the default. Throws
+    /// <see cref="ArgumentException"/> for an empty group, no events or a bad event pattern.
+    /// </summary>
+    public HandlerRegistration Register(string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (string.IsNullOrEmpty(group))
+        {
+            throw new ArgumentException("A handler needs a group.", nameof(group));
+        }
+
+        if (events.Count == 0)
+        {
+            throw new ArgumentException("A handler needs at least one event.", nameof(events));
+        }
+
+        foreach (var entry in events)
+        {
+            var name = entry.EndsWith('*') ? entry.AsSpan(0, entry.Length - 1) : entry.AsSpan();
+            // A lone '*' takes every event; otherwise the part before '*' must be event characters.
+            if (!(entry == "*" || ChannelNames.IsValidEvent(name)))
+            {
+                throw new ArgumentException($"'{entry}' is not an event name or a prefix ending in '*'.", nameof(events));
+            }
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(maxInFlight);
+        lock (_gate)
+        {
+            var registration = new HandlerRegistration(
+                Guid.NewGuid().ToString("N"), group, events, maxInFlight == 0 ? _defaultMaxInFlight : maxInFlight, endpoint, _nextOrder++);
+            _handlers.Add(registration);
+            ServeWaiting(group);
+            return registration;
+        }
+    }
+
+    /// <summary>
+    /// Removes a handler whose stream ended. Each call it held goes once to another handler of its
+    /// group, or fails <c>unavailable</c>. Safe to call twice.
+    /// </summary>
+    public void Unregister(HandlerRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        lock (_gate)
+        {
+            if (!_handlers.Remove(registration))
+            {
+                return;
+            }
+
+            var orphans = new List<InboundCall>(registration.InFlight.Values);
+            registration.InFlight.Clear();
+            orphans.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+            foreach (var call in orphans)
+            {
+                call.Holder = null;
+                if (call.Redelivered)
+                {
+                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away twice."));
+                    continue;
+                }
+
+                call.Redelivered = true;
+                if (!HasHandler(call.Group!))
+                {
+                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away and no other handler of its group is left."));
+                    continue;
+                }
+
+                Assign(call, call.Group!);
+            }
+
+            if (!HasHandler(registration.Group) && _waiting.Remove(registration.Group, out var waiting))
+            {
+                foreach (var call in waiting)
+                {
+                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "No handler is left for this event."));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends a browser's <c>send</c> to a handler and waits for its reply, at most the configured
+    /// timeout. Never throws for routing failures: they come back as error replies.
+    /// </summary>
+    public async Task<HandlerReply> SendAsync(string @event, ReadOnlyMemory<byte> data, ClientInfo from, CancellationToken cancellationToken)
+    {
+        var call = new InboundCall((ulong)Interlocked.Increment(ref _nextCallId), @event, data, from, _time.GetUtcNow() + _timeout);
+        lock (_gate)
+        {
+            var group = ChooseGroup(@event);
+            if (group is null)
+            {
+                return HandlerReply.Error(ErrorCodes.Unavailable, $"No handler is registered for '{@event}'.");
+            }
+
+            call.Group = group;
+            Assign(call, group);
+        }
+
+        try
+        {
+            return await call.Task.WaitAsync(_timeout, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            Abandon(call);
+            return HandlerReply.Error(ErrorCodes.Timeout, "The handler did not reply in time.");
+        }
+        catch (OperationCanceledException)
+        {
+            Abandon(call);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A handler's reply to call <paramref name="inboundId"/>. False when the handler does not hold that
+    /// call (answered already, timed out, or never given to it): the reply is then ignored.
+    /// </summary>
+    public bool Complete(HandlerRegistration registration, ulong inboundId, HandlerReply reply)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        lock (_gate)
+        {
+            if (!registration.InFlight.Remove(inboundId, out var call))
+            {
+                return false;
+            }
+
+            call.Holder = null;
+            call.TryComplete(reply);
+            ServeWaiting(registration.Group);
+            return true;
+        }
+    }
+
+    private void Abandon(InboundCall call)
+    {
+        lock (_gate)
+        {
+            call.TryComplete(HandlerReply.Error(ErrorCodes.Timeout, "Abandoned."));
+            if (call.Holder is { } holder && holder.InFlight.Remove(call.Id))
+            {
+                call.Holder = null;
+                ServeWaiting(holder.Group);
+            }
+
+            // A waiting call stays queued, completed: ServeWaiting skips it.
+        }
+    }
+
+    /// <summary>The group a new call of <paramref name="eventName"/> goes to, or null. Caller holds the lock.</summary>
+    private string? ChooseGroup(string eventName)
+    {
+        HandlerRegistration? best = null;
+        int bestScore = -1;
+        foreach (var handler in _handlers)
+        {
+            int score = handler.Score(eventName);
+            if (score > bestScore || (score == bestScore && score >= 0 && handler.Order < best!.Order))
+            {
+                best = handler;
+                bestScore = score;
+            }
+        }
+
+        return best?.Group;
+    }
+
+    /// <summary>Gives <paramref name="call"/> to the least busy free handler of <paramref name="group"/>, or queues it. Caller holds the lock.</summary>
+    private void Assign(InboundCall call, string group)
+    {
+        while (true)
+        {
+            var handler = LeastBusy(group, call.Event);
+            if (handler is null)
+            {
+                if (!_waiting.TryGetValue(group, out var queue))
+                {
+                    _waiting[group] = queue = new Queue<InboundCall>();
+                }
+
+                queue.Enqueue(call);
+                return;
+            }
+
+            handler.InFlight[call.Id] = call;
+            call.Holder = handler;
+            if (handler.Endpoint.TryDeliver(call))
+            {
+                return;
+            }
+
+            // The endpoint is closing: its Unregister will come; route around it now.
+            handler.InFlight.Remove(call.Id);
+            call.Holder = null;
+            _handlers.Remove(handler);
+        }
+    }
+
+    private HandlerRegistration? LeastBusy(string group, string eventName)
+    {
+        HandlerRegistration? best = null;
+        foreach (var handler in _handlers)
+        {
+            if (handler.InFlight.Count < handler.MaxInFlight
+                && string.Equals(handler.Group, group, StringComparison.Ordinal)
+                && handler.Score(eventName) >= 0
+                && (best is null || handler.InFlight.Count < best.InFlight.Count))
+            {
+                best = handler;
+            }
+        }
+
+        return best;
+    }
+
+    private void ServeWaiting(string group)
+    {
+        if (!_waiting.TryGetValue(group, out var queue))
+        {
+            return;
+        }
+
+        while (queue.TryPeek(out var call))
+        {
+            if (call.Task.IsCompleted)
+            {
+                queue.Dequeue();  // timed out or cancelled while waiting
+                continue;
+            }
+
+            if (LeastBusy(group, call.Event) is null)
+            {
+                break;
+            }
+
+            queue.Dequeue();
+            Assign(call, group);
+        }
+
+        if (queue.Count == 0)
+        {
+            _waiting.Remove(group);
+        }
+    }
+
+    private bool HasHandler(string group)
+    {
+        foreach (var handler in _handlers)
+        {
+            if (string.Equals(handler.Group, group, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
