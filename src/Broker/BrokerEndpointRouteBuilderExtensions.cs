@@ -1,4 +1,5 @@
 using Broker.Sessions;
+using Broker.WebSockets;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -11,6 +12,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", static () => Results.Text("ok"));
         app.MapBrokerSessions();
+        app.MapBrokerWebSockets();
         return app;
     }
 }

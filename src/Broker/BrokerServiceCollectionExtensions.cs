@@ -1,5 +1,6 @@
 using Broker.Core;
 using Broker.Sessions;
+using Broker.WebSockets;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,6 +16,7 @@ public static class BrokerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
         services.AddBrokerSessions(configuration);
+        services.AddBrokerWebSockets(configuration);
         return services;
     }
 }

@@ -1,8 +1,8 @@
 namespace Broker.Testing;
 
 /// <summary>
-/// A clock that moves only when a test says so. Only <see cref="GetUtcNow"/> is frozen: timers and
-/// timestamps still run on real time, which is all the session and ticket code reads.
+/// A clock that moves only when a test says so. <see cref="GetUtcNow"/> and <see cref="GetTimestamp"/> move only
+/// when told; timers still run on real time.
 /// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
@@ -13,6 +13,12 @@ public sealed class ManualTimeProvider : TimeProvider
 
     /// <inheritdoc />
     public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _utcTicks), TimeSpan.Zero);
+
+    /// <summary>Timestamps follow the manual clock too, so elapsed-time logic (rate limits) moves only when the test says.</summary>
+    public override long GetTimestamp() => Interlocked.Read(ref _utcTicks);
+
+    /// <inheritdoc />
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     /// <summary>Moves the clock forward.</summary>
     public void Advance(TimeSpan by)

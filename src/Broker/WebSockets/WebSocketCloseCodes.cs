@@ -1,0 +1,32 @@
+namespace Broker.WebSockets;
+
+/// <summary>The close codes of PROTOCOL.md beyond RFC 6455's own.</summary>
+public static class WebSocketCloseCodes
+{
+    /// <summary>1000: normal closure.</summary>
+    public const int Normal = 1000;
+
+    /// <summary>1001: the broker is shutting down; reconnect elsewhere.</summary>
+    public const int GoingAway = 1001;
+
+    /// <summary>1003: a binary message.</summary>
+    public const int BinaryData = 1003;
+
+    /// <summary>1008: policy (hello missing, auth, abuse).</summary>
+    public const int Policy = 1008;
+
+    /// <summary>1009: a message over <c>Broker:WebSocket:MaxMessageBytes</c>.</summary>
+    public const int TooBig = 1009;
+
+    /// <summary>1011: the broker's own fault.</summary>
+    public const int InternalError = 1011;
+
+    /// <summary>4001: slow consumer.</summary>
+    public const int SlowConsumer = 4001;
+
+    /// <summary>4002: disconnected by a backend.</summary>
+    public const int DisconnectedByBackend = 4002;
+
+    /// <summary>4003: the session ended.</summary>
+    public const int SessionEnded = 4003;
+}

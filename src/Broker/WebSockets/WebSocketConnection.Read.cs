@@ -1,0 +1,113 @@
+using System.Buffers;
+using System.Net.WebSockets;
+
+namespace Broker.WebSockets;
+
+public sealed partial class WebSocketConnection
+{
+    /// <summary>A receive buffer's first size: most client messages are one small frame.</summary>
+    private const int InitialReceiveBytes = 4096;
+
+    /// <summary>
+    /// Receives messages until the client closes or the socket fails. Each text message is split into
+    /// frames at <c>\n</c> and each frame handled in order. After a close is requested, what arrives is
+    /// read and ignored until the client's close frame ends the handshake.
+    /// </summary>
+    private async Task ReadLoopAsync()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    // Grow, but never past what a legal message needs: one byte more proves it too big.
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                ValueWebSocketReceiveResult result;
+                try
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                }
+                catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                    Abort();
+                    return;
+                }
+
+                Volatile.Write(ref _lastReceived, _services.Time.GetTimestamp());
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    // Echo the client's code (RFC 6455 §5.5.1) unless we already asked to close.
+                    int code = _socket.CloseStatus is { } status ? (int)status : WebSocketCloseCodes.Normal;
+                    RequestClose(code, "closed by the client");
+                    return;
+                }
+
+                if (_close is not null)
+                {
+                    length = 0;  // closing: drain and ignore until the client's close frame
+                    continue;
+                }
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    Violation(WebSocketCloseCodes.BinaryData, "binary messages are not accepted");
+                    length = 0;
+                    continue;
+                }
+
+                length += result.Count;
+                if (length > _options.MaxMessageBytes)
+                {
+                    Violation(WebSocketCloseCodes.TooBig, $"a message over {_options.MaxMessageBytes} bytes");
+                    length = 0;
+                    continue;
+                }
+
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+
+                await HandleMessageAsync(buffer.AsMemory(0, length));
+                length = 0;
+                if (buffer.Length > InitialReceiveBytes)
+                {
+                    // A big message was a one-off: don't hold its buffer while the socket idles.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Handles every frame of one message, in order.</summary>
+    private async ValueTask HandleMessageAsync(ReadOnlyMemory<byte> message)
+    {
+        int start = 0;
+        while (start < message.Length && _close is null)
+        {
+            int newline = message.Span[start..].IndexOf((byte)'\n');
+            int end = newline < 0 ? message.Length : start + newline;
+            var frame = message[start..end];
+            start = end + 1;
+            if (frame.Span.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;  // blank lines between frames are harmless
+            }
+
+            await HandleFrameAsync(frame);
+        }
+    }
+}

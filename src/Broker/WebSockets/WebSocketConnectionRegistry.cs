@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+
+namespace Broker.WebSockets;
+
+/// <summary>The live browser connections of this broker: for backends' <c>Disconnect</c>, drain and stats.</summary>
+public sealed class WebSocketConnectionRegistry
+{
+    private readonly ConcurrentDictionary<string, WebSocketConnection> _connections = new(StringComparer.Ordinal);
+
+    /// <summary>Connections that said hello and are not yet closed.</summary>
+    public int Count => _connections.Count;
+
+    /// <summary>
+    /// Closes the connections of a session, of a user, or with both set of that user in that session:
+    /// each gets <c>disconnect</c> with <paramref name="reason"/> and <paramref name="reconnect"/>, then
+    /// close 4002 (PROTOCOL.md, gRPC <c>Disconnect</c>). Returns how many.
+    /// </summary>
+    public int Disconnect(string? sessionId, string? userId, string reason, bool reconnect)
+    {
+        if (string.IsNullOrEmpty(sessionId) && string.IsNullOrEmpty(userId))
+        {
+            return 0;
+        }
+
+        int count = 0;
+        foreach (var connection in _connections.Values)
+        {
+            var client = connection.Client;
+            if (client is null
+                || (!string.IsNullOrEmpty(sessionId) && !string.Equals(client.SessionId, sessionId, StringComparison.Ordinal))
+                || (!string.IsNullOrEmpty(userId) && !string.Equals(client.UserId, userId, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            connection.CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect);
+            count++;
+        }
+
+        return count;
+    }
+
+    internal void Add(WebSocketConnection connection) => _connections[connection.ConnectionId] = connection;
+
+    internal void Remove(WebSocketConnection connection) => _connections.TryRemove(new(connection.ConnectionId, connection));
+}

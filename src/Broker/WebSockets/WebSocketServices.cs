@@ -1,0 +1,50 @@
+using Broker.Core;
+using Broker.Core.Handlers;
+using Broker.Sessions;
+using Broker.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Broker.WebSockets;
+
+/// <summary>What every browser connection needs, resolved once and shared: keeps a connection's constructor small.</summary>
+internal sealed class WebSocketServices(
+    Hub hub,
+    NamespaceRegistry namespaces,
+    HandlerRegistry handlers,
+    TicketService tickets,
+    SessionResolver sessions,
+    OriginPolicy origins,
+    WebSocketConnectionRegistry connections,
+    BrokerMetrics metrics,
+    TimeProvider time,
+    ILoggerFactory loggerFactory,
+    IOptions<WebSocketTransportOptions> options,
+    IOptions<BrokerOptions> brokerOptions,
+    IOptions<BrokerSessionOptions> sessionOptions)
+{
+    public Hub Hub { get; } = hub;
+
+    public NamespaceRegistry Namespaces { get; } = namespaces;
+
+    public HandlerRegistry Handlers { get; } = handlers;
+
+    public TicketService Tickets { get; } = tickets;
+
+    public SessionResolver Sessions { get; } = sessions;
+
+    public OriginPolicy Origins { get; } = origins;
+
+    public WebSocketConnectionRegistry Connections { get; } = connections;
+
+    public BrokerMetrics Metrics { get; } = metrics;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = loggerFactory.CreateLogger("Broker.WebSockets");
+
+    public WebSocketTransportOptions Options { get; } = options.Value;
+
+    public int MaxDataBytes { get; } = brokerOptions.Value.MaxMessageBytes;
+
+    public bool AllowAnonymous { get; } = sessionOptions.Value.AllowAnonymous;
+}

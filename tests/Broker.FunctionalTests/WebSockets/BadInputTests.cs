@@ -1,0 +1,99 @@
+using Broker.FunctionalTests.Infrastructure;
+using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
+
+namespace Broker.FunctionalTests.WebSockets;
+
+/// <summary>Bad input gets a clear error (or the documented close) and costs nothing else.</summary>
+public class BadInputTests
+{
+    [Theory]
+    [InlineData("not json at all", null)]
+    [InlineData("[1,2,3]", null)]
+    [InlineData("""{"id":4}""", 4L)]
+    [InlineData("""{"type":"teleport","id":5}""", 5L)]
+    [InlineData("""{"type":"subscribe","id":6}""", 6L)]
+    [InlineData("""{"type":"subscribe","id":7,"channel":"bad channel"}""", 7L)]
+    [InlineData("""{"type":"subscribe","id":8,"channel":42}""", 8L)]
+    [InlineData("""{"type":"publish","id":9,"channel":"room:x","event":"bad event!","data":1}""", 9L)]
+    [InlineData("""{"type":"publish","id":10,"channel":"room:x"}""", 10L)]
+    [InlineData("""{"type":"send","event":"chat.post","data":{}}""", null)]
+    [InlineData("""{"type":"history","id":11,"channel":"room:x","limit":-1}""", 11L)]
+    [InlineData("""{"type":"subscribe","id":12,"channel":"room:x","since":{"epoch":1}}""", 12L)]
+    [InlineData("""{"type":"ping","id":1.5}""", null)]
+    public async Task ABadFrameIsABadRequestAndTheSocketStays(string frame, long? id)
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.SendAsync(frame);
+        var error = await socket.ExpectErrorAsync("bad_request");
+        if (id is not null)
+        {
+            Assert.Equal(id, error.GetProperty("id").GetInt64());
+        }
+
+        await socket.ExpectAliveAsync();
+    }
+
+    [Fact]
+    public async Task ABinaryMessageCloses1003()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.SendBinaryAsync([1, 2, 3]);
+        Assert.Equal(1003, await socket.ExpectCloseAsync());
+    }
+
+    [Fact]
+    public async Task AMessageOverTheSocketLimitCloses1009()
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:MaxMessageBytes", "4096")));
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.SendAsync($$"""{"type":"publish","channel":"room:x","data":"{{new string('x', 5000)}}"}""");
+        Assert.Equal(1009, await socket.ExpectCloseAsync());
+    }
+
+    [Fact]
+    public async Task DataOverMaxMessageBytesIsTooLargeAndTheSocketStays()
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:MaxMessageBytes", "1000")));
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.SendAsync($$"""{"type":"publish","id":4,"channel":"room:x","data":"{{new string('x', 1000)}}"}""");
+        await socket.ExpectErrorAsync("too_large", id: 4);
+        await socket.ExpectAliveAsync();
+    }
+
+    [Fact]
+    public async Task ABadFrameAmongGoodOnesFailsAloneAndInOrder()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.SendAsync("""{"type":"ping"}""", "{oops", """{"type":"subscribe","id":2,"channel":"room:a"}""");
+        await socket.ExpectAsync("pong");
+        await socket.ExpectErrorAsync("bad_request");
+        await socket.ExpectAsync("subscribed");
+    }
+
+    [Fact]
+    public async Task BadInputFromOneClientDoesNotDisturbAnother()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (good, _) = await server.ConnectAsync("bob");
+        var (bad, _) = await server.ConnectAsync("mallory");
+        await using var _1 = good;
+        await using var _2 = bad;
+        await good.SubscribeAsync("room:room");
+        await bad.SendBinaryAsync([0xff]);
+        Assert.Equal(1003, await bad.ExpectCloseAsync());
+
+        var (publisher, _) = await server.ConnectAsync("carol");
+        await using var _3 = publisher;
+        await publisher.PublishAsync("room:room", new { text = "still here" });
+        var pub = await good.ExpectAsync("pub");
+        Assert.Equal("still here", pub.GetProperty("data").GetProperty("text").GetString());
+    }
+}
