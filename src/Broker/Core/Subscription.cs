@@ -88,6 +88,21 @@ public sealed class Subscription
         }
     }
 
+    /// <summary>
+    /// Takes the replay out of the subscription, for a transport that writes it itself right after its
+    /// <c>subscribed</c> reply (so a resume of several channels reads subscribed, its replay, subscribed,
+    /// its replay …). <see cref="Activate"/> then only queues what arrived live.
+    /// </summary>
+    public IReadOnlyList<Publication> TakeCatchUp()
+    {
+        lock (_gate)
+        {
+            var catchUp = _catchUp ?? [];
+            _catchUp = null;
+            return catchUp;
+        }
+    }
+
     /// <summary>Hot path: one volatile read, then a queue write.</summary>
     internal void Deliver(ChannelMessage message)
     {

@@ -120,7 +120,7 @@ public sealed partial class WebSocketConnection
         _rate = new PublishRateLimiter(_options.PublishRate, _services.Time);
 
         // Personal channels first: welcome lists them with their positions.
-        var personal = new List<(ConnectionSubscription Subscription, SubscribeResult Result)>(2);
+        var personal = new List<(ConnectionSubscription Subscription, SubscribeResult Result, StreamPosition? Since)>(2);
         personal.Add(await SubscribePersonalAsync(ChannelNames.ForSession(sessionId), client, hello.Resume));
         if (userId is not null)
         {
@@ -138,9 +138,9 @@ public sealed partial class WebSocketConnection
         }
 
         EnqueueReply(ServerFrames.Welcome(hello.Id, ConnectionId, client, _options.PingInterval.TotalSeconds, _services.MaxDataBytes, listed));
-        foreach (var (subscription, _) in personal)
+        foreach (var (subscription, result, since) in personal)
         {
-            Activate(subscription);
+            Activate(subscription, since, result);
         }
 
         if (hello.Resume is { } resume)
@@ -165,15 +165,14 @@ public sealed partial class WebSocketConnection
         Violation(WebSocketCloseCodes.Policy, "hello refused", ServerFrames.Error(id, ErrorCodes.Unauthorized, reason));
     }
 
-    private async ValueTask<(ConnectionSubscription, SubscribeResult)> SubscribePersonalAsync(string channel, ClientInfo client, Dictionary<string, StreamPosition>? resume)
+    private async ValueTask<(ConnectionSubscription, SubscribeResult, StreamPosition?)> SubscribePersonalAsync(string channel, ClientInfo client, Dictionary<string, StreamPosition>? resume)
     {
         var policy = _services.Namespaces.Resolve(channel)!;
         var subscription = NewSubscription(channel, policy, client, personal: true);
         StreamPosition? since = resume is not null && resume.TryGetValue(channel, out var position) ? position : null;
         var result = await _services.Hub.SubscribeAsync(subscription.Subscription, since, _closing.Token);
-        subscription.Cursor = new DeliveryCursor(result.Recovered ? since!.Value : result.Position);
         _subscriptions[channel] = subscription;
-        return (subscription, result);
+        return (subscription, result, since);
     }
 
     /// <summary>A <c>subscribe</c>, or one entry of <c>hello.resume</c> (errors then name the channel, as there is no id).</summary>
@@ -219,11 +218,8 @@ public sealed partial class WebSocketConnection
             throw;
         }
 
-        // The cursor starts where the client stands: at `since` when the missed publications are
-        // replayed, else at the channel's current position.
-        subscription.Cursor = new DeliveryCursor(result.Recovered ? since!.Value : result.Position);
         EnqueueReply(ServerFrames.Subscribed(id, channel!, result.Position, result.Recovered));
-        Activate(subscription);
+        Activate(subscription, since, result);
         if (policy!.Presence)
         {
             await _services.Hub.JoinAsync(channel!, client, _closing.Token);
@@ -455,9 +451,22 @@ public sealed partial class WebSocketConnection
     private ConnectionSubscription NewSubscription(string channel, NamespacePolicy policy, ClientInfo client, bool personal) =>
         new(new Subscription(channel, SubscriberQueue.For(policy, this, _services.Metrics), client, receivesPresence: policy.Presence), policy, personal);
 
-    /// <summary>Lets the writer drain the subscription, then lets the hub fill it: catch-up first, then live.</summary>
-    private void Activate(ConnectionSubscription subscription)
+    /// <summary>
+    /// Queues the replay right behind the reply just queued (so it follows its own <c>subscribed</c>),
+    /// then lets the writer drain the subscription and the hub fill it with what arrives live.
+    /// </summary>
+    private void Activate(ConnectionSubscription subscription, StreamPosition? since, SubscribeResult result)
     {
+        // The cursor starts where the client stands: at `since` when the missed publications are
+        // replayed, else at the channel's current position. The writer reads it only after AddActive,
+        // whose lock publishes what the reader wrote here.
+        subscription.Cursor = new DeliveryCursor(result.Recovered ? since!.Value : result.Position);
+        foreach (var publication in subscription.Subscription.TakeCatchUp())
+        {
+            subscription.Cursor.TryAdvance(publication, out _);
+            EnqueueCatchUp(publication.GetEncoded(JsonFrameFormat.Instance));
+        }
+
         AddActive(subscription);
         subscription.Subscription.Activate();
         _wake.Signal();

@@ -69,8 +69,12 @@ public sealed partial class WebSocketConnection
         {
             while (_replies.Reader.TryRead(out var reply))
             {
-                Interlocked.Decrement(ref _pendingReplies);
-                batch.Append(reply);
+                if (reply.Counted)
+                {
+                    Interlocked.Decrement(ref _pendingReplies);
+                }
+
+                batch.Append(reply.Bytes);
                 if (batch.Length >= BatchBytes)
                 {
                     await SendAsync(batch.Memory);

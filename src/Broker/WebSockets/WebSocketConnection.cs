@@ -36,7 +36,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     private readonly BrokerSession? _cookieSession;
     private readonly IPAddress? _remoteIp;
     private readonly WakeSignal _wake = new();
-    private readonly Channel<byte[]> _replies = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<OutboundFrame> _replies = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
     private readonly Lock _activeGate = new();
     private volatile ConnectionSubscription[] _active = [];
@@ -153,7 +153,17 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
             return;
         }
 
-        _replies.Writer.TryWrite(frame);
+        _replies.Writer.TryWrite(new OutboundFrame(frame, Counted: true));
+        _wake.Signal();
+    }
+
+    /// <summary>
+    /// Queues a replayed publication among the replies, so it sits right behind its <c>subscribed</c>.
+    /// Not counted against <see cref="MaxPendingReplies"/>: a replay is bounded by the namespace's history.
+    /// </summary>
+    private void EnqueueCatchUp(byte[] frame)
+    {
+        _replies.Writer.TryWrite(new OutboundFrame(frame, Counted: false));
         _wake.Signal();
     }
 
@@ -224,6 +234,9 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _wake.Stop();
         _closing.Dispose();
     }
+
+    /// <summary>A frame among the replies; <paramref name="Counted"/> when it counts against <see cref="MaxPendingReplies"/>.</summary>
+    private readonly record struct OutboundFrame(byte[] Bytes, bool Counted);
 
     private sealed record CloseRequest(int Code, string Reason, byte[]? FinalFrame, bool Aborted = false);
 }

@@ -1,0 +1,175 @@
+using System.Text;
+using Broker.Core;
+using Broker.Engines;
+using Broker.FunctionalTests.Infrastructure;
+using Broker.WebSockets;
+using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
+
+namespace Broker.FunctionalTests.WebSockets;
+
+/// <summary>ping/pong, rate limits, slow consumers, lagged, and backend disconnects.</summary>
+public class LivenessTests
+{
+    [Fact]
+    public async Task TheServerPingsAndAClientThatAnswersStays()
+    {
+        await using var server = await BrokerServer.StartAsync(With(
+            ("Broker:WebSocket:PingInterval", "00:00:00.300"), ("Broker:WebSocket:PongTimeout", "00:00:00.200")));
+        var (socket, welcome) = await server.ConnectAsync();
+        await using var _1 = socket;
+        Assert.Equal(0.3, welcome.GetProperty("pingInterval").GetDouble(), 3);
+        for (int i = 0; i < 3; i++)
+        {
+            await socket.ExpectAsync("ping");
+            await socket.SendAsync("""{"type":"pong"}""");
+        }
+
+        await socket.ExpectAliveAsync();
+    }
+
+    [Fact]
+    public async Task AClientThatSendsNothingAfterAPingIsClosed1008()
+    {
+        await using var server = await BrokerServer.StartAsync(With(
+            ("Broker:WebSocket:PingInterval", "00:00:00.300"), ("Broker:WebSocket:PongTimeout", "00:00:00.200")));
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        Assert.Equal(1008, await socket.ExpectCloseAsync());
+    }
+
+    [Fact]
+    public async Task AClientPingGetsAPong()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.ExpectAliveAsync();
+    }
+
+    [Fact]
+    public async Task PublishesOverTheRateAreRefusedAndAbuseIsClosed1008()
+    {
+        var clock = new ManualTimeProvider();
+        await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:PublishRate", "2")), clock);
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+
+        // The bucket starts full with twice the rate: 4 go through, the 5th is refused.
+        for (int i = 0; i < 4; i++)
+        {
+            await socket.PublishAsync("room:r", i, id: 10 + i);
+        }
+
+        await socket.SendAsync("""{"type":"publish","id":20,"channel":"room:r","data":1}""");
+        await socket.ExpectErrorAsync("rate_limited", id: 20);
+
+        // Keep flooding, answer by answer so the server reads each frame at the clock the test set: a
+        // token trickles in now and then, but the refusals never stop for a whole second.
+        int closeCode = 0;
+        for (int i = 0; i < 60 && closeCode == 0; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(200));
+            await socket.SendAsync($$"""{"type":"publish","id":{{100 + (2 * i)}},"channel":"room:r","data":1}""", $$"""{"type":"publish","id":{{101 + (2 * i)}},"channel":"room:r","data":1}""");
+            try
+            {
+                for (int answer = 0; answer < 2; answer++)
+                {
+                    var frame = await socket.ReceiveAsync();
+                    Assert.Contains(frame.GetProperty("type").GetString(), new[] { "ack", "error" });
+                }
+            }
+            catch (WebSocketClosedException closed)
+            {
+                closeCode = (int)closed.Status!.Value;
+            }
+        }
+
+        // Refused for over 5 s of the broker's clock: closed, and no sooner than that.
+        Assert.Equal(1008, closeCode);
+    }
+
+    [Fact]
+    public async Task ASubscriberThatFallsBehindGetsLaggedThenTheRestInOrder()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.SubscribeAsync("tiny:feed");  // a 4-message queue
+        var hub = server.Services.GetRequiredService<Hub>();
+
+        // The client reads nothing while a burst far bigger than the socket's buffers is published:
+        // the writer blocks on the full socket, the queue overflows and drops its oldest.
+        const int total = 3000;
+        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
+        for (int i = 0; i < total; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("tiny:feed", "message", payload), default);
+        }
+
+        ulong expected = 1, delivered = 0, dropped = 0;
+        bool sawLagged = false;
+        while (expected <= total)
+        {
+            var frame = await socket.ReceiveAsync();
+            string type = frame.GetProperty("type").GetString()!;
+            if (type == "lagged")
+            {
+                sawLagged = true;
+                ulong count = frame.GetProperty("dropped").GetUInt64();
+                ulong lastDropped = frame.GetProperty("offset").GetUInt64();
+                Assert.Equal(expected + count - 1, lastDropped);  // the jump it announces is exactly the gap
+                expected = lastDropped + 1;
+                dropped += count;
+                continue;
+            }
+
+            Assert.Equal("pub", type);
+            Assert.Equal(expected, frame.GetProperty("offset").GetUInt64());  // in order, nothing unannounced missing
+            expected++;
+            delivered++;
+        }
+
+        Assert.True(sawLagged);
+        Assert.Equal((ulong)total, delivered + dropped);
+    }
+
+    [Fact]
+    public async Task UnderTheDisconnectPolicyASlowSubscriberGetsDisconnect4001()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.SubscribeAsync("strict:feed");  // a 4-message queue that disconnects when full
+        var hub = server.Services.GetRequiredService<Hub>();
+        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
+        for (int i = 0; i < 3000; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("strict:feed", "message", payload), default);
+        }
+
+        var disconnect = await socket.SkipToAsync("disconnect");
+        Assert.Equal(4001, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.Equal(4001, await socket.ExpectCloseAsync());
+    }
+
+    [Fact]
+    public async Task ABackendDisconnectClosesTheSessionsSockets4002()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (first, welcome) = await server.ConnectAsync("alice");
+        var (other, _) = await server.ConnectAsync("bob");
+        await using var _1 = first;
+        await using var _2 = other;
+        var registry = server.Services.GetRequiredService<WebSocketConnectionRegistry>();
+        int closed = registry.Disconnect(welcome.GetProperty("sessionId").GetString(), null, "kicked", reconnect: false);
+        Assert.Equal(1, closed);
+
+        var disconnect = await first.ExpectAsync("disconnect");
+        Assert.Equal(4002, disconnect.GetProperty("code").GetInt32());
+        Assert.Equal("kicked", disconnect.GetProperty("reason").GetString());
+        Assert.False(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.Equal(4002, await first.ExpectCloseAsync());
+        await other.ExpectAliveAsync();
+    }
+}
