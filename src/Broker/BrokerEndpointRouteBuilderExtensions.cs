@@ -1,3 +1,4 @@
+using Broker.Demo;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -13,6 +14,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapGet("/healthz", static () => Results.Text("ok"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
+        app.MapBrokerDemo();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Demo;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -17,6 +18,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerCore(configuration);
         services.AddBrokerSessions(configuration);
         services.AddBrokerWebSockets(configuration);
+        services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         return services;
     }
 }
