@@ -467,7 +467,7 @@ public sealed partial class WebSocketConnection
             EnqueueCatchUp(publication.GetEncoded(JsonFrameFormat.Instance));
         }
 
-        AddActive(subscription);
+        _writer.AddActive(subscription);
         subscription.Subscription.Activate();
         _wake.Signal();
     }
@@ -478,7 +478,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private async ValueTask RemoveSubscriptionAsync(ConnectionSubscription subscription, DropReason? reason)
     {
-        RemoveActive(subscription);
+        _writer.RemoveActive(subscription);
         if (!subscription.Personal)
         {
             _regularSubscriptions--;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Broker.Core;
 using Broker.Sessions;
 using Broker.Telemetry;
@@ -36,11 +35,8 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     private readonly BrokerSession? _cookieSession;
     private readonly IPAddress? _remoteIp;
     private readonly WakeSignal _wake = new();
-    private readonly Channel<OutboundFrame> _replies = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
-    private readonly Lock _activeGate = new();
-    private volatile ConnectionSubscription[] _active = [];
-    private int _pendingReplies;
+    private readonly WebSocketWriter _writer;
     private CloseRequest? _close;
     private DropReason _dropReason = DropReason.Closed;
     private ClientInfo? _client;
@@ -60,6 +56,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _remoteIp = remoteIp;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
+        _writer = new WebSocketWriter(socket, _options.WriteTimeout);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>
@@ -147,13 +144,11 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
 
     private void EnqueueReply(byte[] frame)
     {
-        if (Interlocked.Increment(ref _pendingReplies) > MaxPendingReplies)
+        if (_writer.EnqueueReply(frame, counted: true) > MaxPendingReplies)
         {
             RequestClose(WebSocketCloseCodes.Policy, "the client is not reading its replies");
-            return;
         }
 
-        _replies.Writer.TryWrite(new OutboundFrame(frame, Counted: true));
         _wake.Signal();
     }
 
@@ -163,7 +158,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     /// </summary>
     private void EnqueueCatchUp(byte[] frame)
     {
-        _replies.Writer.TryWrite(new OutboundFrame(frame, Counted: false));
+        _writer.EnqueueReply(frame, counted: false);
         _wake.Signal();
     }
 
@@ -197,26 +192,6 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _pingTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnPingDue(), this, _options.PingInterval, _options.PingInterval);
     }
 
-    private void AddActive(ConnectionSubscription subscription)
-    {
-        lock (_activeGate)
-        {
-            _active = [.. _active, subscription];
-        }
-    }
-
-    private void RemoveActive(ConnectionSubscription subscription)
-    {
-        lock (_activeGate)
-        {
-            int index = Array.IndexOf(_active, subscription);
-            if (index >= 0)
-            {
-                _active = [.. _active[..index], .. _active[(index + 1)..]];
-            }
-        }
-    }
-
     private async Task CleanUpAsync()
     {
         await _closing.CancelAsync();
@@ -234,9 +209,6 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _wake.Stop();
         _closing.Dispose();
     }
-
-    /// <summary>A frame among the replies; <paramref name="Counted"/> when it counts against <see cref="MaxPendingReplies"/>.</summary>
-    private readonly record struct OutboundFrame(byte[] Bytes, bool Counted);
 
     private sealed record CloseRequest(int Code, string Reason, byte[]? FinalFrame, bool Aborted = false);
 }

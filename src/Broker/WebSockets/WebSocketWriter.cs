@@ -1,0 +1,176 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Broker.Core;
+
+namespace Broker.WebSockets;
+
+/// <summary>
+/// The send side of one socket: replies waiting to go out, the subscriptions whose queues it drains,
+/// and the batching of what is waiting into coalesced messages (PROTOCOL.md lets the server put several
+/// frames, separated by <c>\n</c>, in one message). Only the connection's writer loop calls the
+/// <c>Write</c>/<c>Send</c> methods; anyone may queue replies.
+/// </summary>
+internal sealed class WebSocketWriter : IDisposable
+{
+    /// <summary>
+    /// A coalesced message stops growing past this: 64 KiB amortises the per-send cost over hundreds of
+    /// small frames while keeping one message's latency and buffer small.
+    /// </summary>
+    public const int DefaultBatchBytes = 64 * 1024;
+
+    private readonly WebSocket _socket;
+    private readonly TimeSpan _writeTimeout;
+    private readonly int _batchBytes;
+    private readonly Channel<OutboundFrame> _replies = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _writeDeadline = new();
+    private readonly Lock _activeGate = new();
+    private volatile ConnectionSubscription[] _active = [];
+    private int _pendingReplies;
+    private int _rotation;
+
+    /// <summary>Creates the writer; <paramref name="batchBytes"/> 1 turns coalescing off (one frame per message).</summary>
+    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes)
+    {
+        _socket = socket;
+        _writeTimeout = writeTimeout;
+        _batchBytes = batchBytes;
+    }
+
+    /// <summary>True when the last send ended because it passed the write timeout.</summary>
+    public bool TimedOut => _writeDeadline.IsCancellationRequested;
+
+    /// <summary>Replies queued and not yet written that count against the unread-replies limit.</summary>
+    public int PendingReplies => Volatile.Read(ref _pendingReplies);
+
+    /// <summary>Queues a reply; a <paramref name="counted"/> one counts toward <see cref="PendingReplies"/>. Returns that count.</summary>
+    public int EnqueueReply(byte[] frame, bool counted)
+    {
+        int pending = counted ? Interlocked.Increment(ref _pendingReplies) : Volatile.Read(ref _pendingReplies);
+        _replies.Writer.TryWrite(new OutboundFrame(frame, counted));
+        return pending;
+    }
+
+    /// <summary>Lets the writer drain <paramref name="subscription"/>.</summary>
+    public void AddActive(ConnectionSubscription subscription)
+    {
+        lock (_activeGate)
+        {
+            _active = [.. _active, subscription];
+        }
+    }
+
+    /// <summary>Stops draining <paramref name="subscription"/>.</summary>
+    public void RemoveActive(ConnectionSubscription subscription)
+    {
+        lock (_activeGate)
+        {
+            int index = Array.IndexOf(_active, subscription);
+            if (index >= 0)
+            {
+                _active = [.. _active[..index], .. _active[(index + 1)..]];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes one coalesced message of what is waiting: replies first, then (unless
+    /// <paramref name="includeSubscriptions"/> is false, as when closing) the subscriptions' queues.
+    /// False when nothing was waiting.
+    /// </summary>
+    public async ValueTask<bool> WriteBatchAsync(bool includeSubscriptions)
+    {
+        // Read the subscriptions before the replies: a subscription becomes visible here only after its
+        // `subscribed` reply was queued, so that reply is always written before the subscription's first
+        // publication.
+        var subscriptions = _active;
+        var batch = default(FrameBatch);
+        try
+        {
+            while (_replies.Reader.TryRead(out var reply))
+            {
+                if (reply.Counted)
+                {
+                    Interlocked.Decrement(ref _pendingReplies);
+                }
+
+                batch.Append(reply.Bytes);
+                if (batch.Length >= _batchBytes)
+                {
+                    await SendAsync(batch.Memory);
+                    return true;
+                }
+            }
+
+            if (includeSubscriptions && subscriptions.Length > 0)
+            {
+                // Start at a different subscription each time so a busy channel cannot starve the others.
+                int start = (int)((uint)_rotation++ % (uint)subscriptions.Length);
+                for (int i = 0; i < subscriptions.Length && batch.Length < _batchBytes; i++)
+                {
+                    var subscription = subscriptions[(start + i) % subscriptions.Length];
+                    while (batch.Length < _batchBytes && subscription.Queue.TryRead(out var message))
+                    {
+                        Append(ref batch, subscription, message);
+                    }
+                }
+            }
+
+            if (batch.Length == 0)
+            {
+                return false;
+            }
+
+            await SendAsync(batch.Memory);
+            return true;
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+    }
+
+    /// <summary>Sends one text message, failing with <see cref="OperationCanceledException"/> past the write timeout.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> message)
+    {
+        // One reusable deadline: armed before each send, disarmed after (TryReset keeps the source and its
+        // timer reusable, so a send allocates no timer of its own).
+        _writeDeadline.CancelAfter(_writeTimeout);
+        await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
+        if (!_writeDeadline.TryReset())
+        {
+            throw new OperationCanceledException(_writeDeadline.Token);
+        }
+    }
+
+    /// <summary>Sends the closing frame, under the write timeout.</summary>
+    public Task CloseAsync(int code, string reason)
+    {
+        _writeDeadline.CancelAfter(_writeTimeout);
+        return _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, _writeDeadline.Token);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _writeDeadline.Dispose();
+
+    /// <summary>Adds one queued message, preceded by <c>lagged</c> when publications were dropped right before it.</summary>
+    private static void Append(ref FrameBatch batch, ConnectionSubscription subscription, ChannelMessage message)
+    {
+        if (message is Publication publication)
+        {
+            if (!subscription.Cursor.TryAdvance(publication, out ulong dropped))
+            {
+                return;
+            }
+
+            if (dropped > 0)
+            {
+                batch.Append(ServerFrames.Lagged(subscription.Channel, dropped, publication.Epoch, publication.Offset - 1));
+            }
+        }
+
+        batch.Append(message.GetEncoded(JsonFrameFormat.Instance));
+    }
+
+    /// <summary>A frame among the replies; <paramref name="Counted"/> when it counts against the unread-replies limit.</summary>
+    private readonly record struct OutboundFrame(byte[] Bytes, bool Counted);
+}
