@@ -7,6 +7,7 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseDefaultFiles(); app.UseStaticFiles(); // wwwroot: /broker.js and the demo page at /
         app.MapGet("/healthz", static () => Results.Text("ok"));
         return app;
     }

@@ -100,7 +100,7 @@ public sealed class BrowserPage : IAsyncDisposable
     public async Task<string> ScreenshotAsync(string name)
     {
         var path = Path.Combine(BrowserFixture.ArtifactsDirectory, name + ".png");
-        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true }).WaitAsync(BrowserFixture.Timeout);
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true, Animations = ScreenshotAnimations.Disabled }).WaitAsync(BrowserFixture.Timeout);
         return path;
     }
 
