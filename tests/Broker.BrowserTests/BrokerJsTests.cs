@@ -45,7 +45,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         _server = await FakeBrokerServer.StartAsync();
         _page = await browser.NewPageAsync(_server.BaseUri);
         await Page.GotoAsync("/test.html");
-        await Page.WaitForFunctionAsync("() => !!window.broker");
+        await WaitForJsAsync("() => !!window.broker");
     }
 
     public async Task DisposeAsync()
@@ -55,20 +55,24 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     private Task StartClientAsync(string? name = "alice", object? options = null) =>
-        Page.EvaluateAsync(Harness, new { name, options = options ?? new { minReconnectDelay = 50, maxReconnectDelay = 200 } });
+        RunAsync(Harness, new { name, options = options ?? new { minReconnectDelay = 50, maxReconnectDelay = 200 } });
+
+    // Page.EvaluateAsync waits for the script's promise with no limit of its own: every call here has one.
+    private Task RunAsync(string script, object? arg = null) => Page.EvaluateAsync(script, arg).WaitAsync(BrowserFixture.Timeout);
+
+    private Task<T> JsAsync<T>(string script, object? arg = null) => Page.EvaluateAsync<T>(script, arg).WaitAsync(BrowserFixture.Timeout);
 
     private Task WaitForJsAsync(string predicate) =>
         Page.WaitForFunctionAsync(predicate, null, new PageWaitForFunctionOptions { Timeout = (float)BrowserFixture.Timeout.TotalMilliseconds });
 
-    private async Task<T> JsAsync<T>(string expression) => await Page.EvaluateAsync<T>(expression);
 
-    private async Task<string[]> ReceivedTextsAsync() => await JsAsync<string[]>("() => window.log.pubs.map(p => p.text)");
+    private Task<string[]> ReceivedTextsAsync() => JsAsync<string[]>("() => window.log.pubs.map(p => p.text)");
 
     [Fact]
     public async Task Connects_with_a_ticket_and_subscribes()
     {
         await StartClientAsync();
-        await Page.EvaluateAsync("() => window.track('chat:lobby')");
+        await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
 
         var hello = await _server.WaitForFrameAsync(f => (string?)f["type"] == "hello");
@@ -89,7 +93,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     public async Task Parses_every_frame_of_a_message_answers_ping_and_batches_its_own_frames()
     {
         await StartClientAsync();
-        await Page.EvaluateAsync("() => window.track('chat:multi')");
+        await RunAsync("() => window.track('chat:multi')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
         var epoch = await JsAsync<string>("() => window.client.getSubscription('chat:multi').position.epoch");
 
@@ -104,7 +108,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         await _server.WaitForFrameAsync(f => (string?)f["type"] == "pong");
 
         // Three publishes in one task go out as one message of three frames, each with its own id.
-        await Page.EvaluateAsync("() => Promise.all([1, 2, 3].map(i => window.client.publish('chat:multi', { text: 'p' + i })))");
+        await RunAsync("() => Promise.all([1, 2, 3].map(i => window.client.publish('chat:multi', { text: 'p' + i })))");
         Assert.Contains(_server.RawMessages, m => m.Split('\n').Length == 3 && m.Contains("\"p1\"", StringComparison.Ordinal) && m.Contains("\"p3\"", StringComparison.Ordinal));
         var ids = _server.ReceivedFrames.Where(f => (string?)f["type"] == "publish").Select(f => (long)f["id"]!).ToList();
         Assert.Equal(3, ids.Distinct().Count());
@@ -114,7 +118,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     public async Task Reconnects_with_resume_and_delivers_every_message_once_in_order()
     {
         await StartClientAsync();
-        await Page.EvaluateAsync("() => window.track('chat:lobby')");
+        await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
         for (var i = 1; i <= 3; i++) _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = $"m{i}" });
         await WaitForJsAsync("() => window.log.pubs.length === 3");
@@ -146,10 +150,44 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unsubscribe_removes_the_channel_from_the_resume()
+    {
+        await StartClientAsync();
+        await RunAsync("() => { window.track('chat:keep'); window.track('chat:drop'); }");
+        await WaitForJsAsync("() => window.log.subscribed.length === 2");
+        await RunAsync("() => window.client.getSubscription('chat:drop').unsubscribe()");
+        await _server.WaitForFrameAsync(f => (string?)f["type"] == "unsubscribe");
+
+        _server.DropAll();
+        await WaitForJsAsync("() => window.log.connects.length === 2");
+        var hello = _server.ReceivedFrames.Where(f => (string?)f["type"] == "hello").Last();
+        var resumed = hello["resume"]!.AsObject().Select(kv => kv.Key).ToArray();
+        Assert.Equal(["chat:keep"], resumed);
+        Assert.Equal(2, _server.ReceivedFrames.Count(f => (string?)f["type"] == "hello"));
+    }
+
+    [Fact]
+    public async Task Without_a_ticket_hello_relies_on_the_session_cookie()
+    {
+        await RunAsync("""
+            async () => {
+              await fetch('/session', { method: 'POST' });
+              window.client = new window.broker.BrokerClient();
+              window.connected = new Promise((resolve) => window.client.on('connect', resolve));
+              window.client.connect();
+            }
+            """);
+        var welcome = await JsAsync<JsonElement>("() => window.connected");
+        Assert.False(string.IsNullOrEmpty(welcome.GetProperty("sessionId").GetString()));
+        var hello = await _server.WaitForFrameAsync(f => (string?)f["type"] == "hello");
+        Assert.Null(hello["ticket"]);
+    }
+
+    [Fact]
     public async Task Fills_a_lagged_gap_from_history()
     {
         await StartClientAsync();
-        await Page.EvaluateAsync("() => window.track('chat:fast')");
+        await RunAsync("() => window.track('chat:fast')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
         _server.Publish("chat:fast", "message", new JsonObject { ["text"] = "m1" });
         _server.SimulateDrops("chat:fast", 3, "message", i => new JsonObject { ["text"] = $"m{i + 2}" });
@@ -198,9 +236,9 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         Assert.True(ok.GetProperty("ok").GetBoolean());
 
         const string Attempt = "(data) => window.client.send('chat.post', data).then(() => 'resolved', e => e.code + ':' + e.message)";
-        Assert.Equal("bad_request:Write something first.", await Page.EvaluateAsync<string>(Attempt, new { room = "lobby", text = "   " }));
+        Assert.Equal("bad_request:Write something first.", await JsAsync<string>(Attempt, new { room = "lobby", text = "   " }));
         _server.BackendEnabled = false;
-        Assert.StartsWith("unavailable:", await Page.EvaluateAsync<string>(Attempt, new { room = "lobby", text = "hi" }), StringComparison.Ordinal);
+        Assert.StartsWith("unavailable:", await JsAsync<string>(Attempt, new { room = "lobby", text = "hi" }), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -63,6 +63,8 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
         await Expect(a.GetByTestId("composer-input")).ToHaveValueAsync("");
         await Expect(a.GetByTestId("fallback-note")).ToBeHiddenAsync();
         await alice.ScreenshotAsync("demo-chat");
+        await a.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark }).WaitAsync(BrowserFixture.Timeout);
+        await alice.ScreenshotAsync("demo-chat-dark");
 
         // Bob leaves the lobby for #dev: Alice's presence list drops him.
         await b.GetByTestId("room-button").And(b.Locator("[data-room='dev']")).ClickAsync();
@@ -94,7 +96,7 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
 
         // The backend refuses it (bad_request): its message is shown, the draft stays.
         var tooLong = new string('x', 2001);
-        await page.GetByTestId("composer-input").EvaluateAsync("(el, v) => { el.value = v; }", tooLong);
+        await page.GetByTestId("composer-input").EvaluateAsync("(el, v) => { el.value = v; }", tooLong).WaitAsync(BrowserFixture.Timeout);
         await page.GetByTestId("send-button").ClickAsync();
         await Expect(page.GetByTestId("send-error")).ToContainTextAsync("too long");
         await Expect(page.GetByTestId("composer-input")).ToHaveValueAsync(tooLong);

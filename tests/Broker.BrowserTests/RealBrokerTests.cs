@@ -26,6 +26,6 @@ public sealed class RealBrokerTests(BrowserFixture browser)
         await page.Page.GotoAsync("/");
         await Expect(page.Page.GetByTestId("signin-button")).ToBeVisibleAsync();
         // The module graph loaded: the page wired its form (the sign-in button is inside it).
-        Assert.True(await page.Page.EvaluateAsync<bool>("async () => typeof (await import('/broker.js')).BrokerClient === 'function'"));
+        Assert.True(await page.Page.EvaluateAsync<bool>("async () => typeof (await import('/broker.js')).BrokerClient === 'function'").WaitAsync(BrowserFixture.Timeout));
     }
 }

@@ -88,7 +88,7 @@ public sealed partial class FakeBrokerServer : IAsyncDisposable
     {
         DropAll();
         await _app.StopAsync().WaitAsync(WaitTimeout);
-        await _app.DisposeAsync();
+        await _app.DisposeAsync().AsTask().WaitAsync(WaitTimeout);
     }
 
     // --- test controls ----------------------------------------------------------------------------

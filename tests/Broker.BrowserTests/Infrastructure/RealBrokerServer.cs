@@ -86,6 +86,6 @@ public sealed class RealBrokerServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().WaitAsync(StartTimeout);
-        await _app.DisposeAsync();
+        await _app.DisposeAsync().AsTask().WaitAsync(StartTimeout);
     }
 }
