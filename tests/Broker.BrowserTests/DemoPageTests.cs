@@ -132,6 +132,38 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Rooms_show_their_history_and_catch_up_when_entered_again()
+    {
+        _server.Publish("chat:random", "message", new JsonObject { ["text"] = "earlier 1", ["user"] = "bob" });
+        _server.Publish("chat:random", "message", new JsonObject { ["text"] = "earlier 2", ["user"] = "bob" });
+        await using var alice = await SignInAsync("alice");
+        var page = alice.Page;
+        await PostAsync(page, "in the lobby");
+        await Expect(page.GetByTestId("message-text")).ToHaveTextAsync(["in the lobby"]);
+
+        await page.GetByTestId("room-button").And(page.Locator("[data-room='random']")).ClickAsync();
+        await Expect(page.GetByTestId("room-title")).ToHaveTextAsync("# random");
+        await Expect(page.GetByTestId("message-text")).ToHaveTextAsync(["earlier 1", "earlier 2"]);
+
+        // While Alice is in #random, the lobby moves on; back in the lobby she resumes from where she left.
+        _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = "said while away", ["user"] = "bob" });
+        await page.GetByTestId("room-button").And(page.Locator("[data-room='lobby']")).ClickAsync();
+        await Expect(page.GetByTestId("message-text")).ToHaveTextAsync(["in the lobby", "said while away"]);
+        var subscribe = _server.ReceivedFrames.Last(f => (string?)f["type"] == "subscribe" && (string?)f["channel"] == "chat:lobby");
+        Assert.Equal(1, (int)subscribe["since"]!["offset"]!);
+
+        // A new room from the form.
+        await page.GetByTestId("new-room-input").FillAsync("design");
+        await page.GetByTestId("new-room-button").ClickAsync();
+        await Expect(page.GetByTestId("room-title")).ToHaveTextAsync("# design");
+        await Expect(page.GetByTestId("room-button").And(page.Locator("[data-room='design']"))).ToHaveAttributeAsync("aria-current", "true");
+        await Expect(page.GetByTestId("empty-state")).ToBeVisibleAsync();
+
+        await page.SetViewportSizeAsync(390, 844).WaitAsync(BrowserFixture.Timeout);
+        await alice.ScreenshotAsync("demo-mobile");
+    }
+
+    [Fact]
     public async Task Sign_in_page_renders()
     {
         await using var page = await browser.NewPageAsync(_server.BaseUri);

@@ -83,7 +83,8 @@ export class BrokerError extends Error {
  */
 
 /**
- * @typedef {object} DisconnectInfo the `disconnect` event
+ * @typedef {object} DisconnectInfo the `disconnect` event: a live connection ended, or the broker
+ *   refused the client for good (failed attempts while reconnecting only show in `state`)
  * @property {number} code the WebSocket close code (1006: the connection was lost without a close)
  * @property {string} reason
  * @property {boolean} reconnect whether the client will reconnect on its own
@@ -512,11 +513,22 @@ export class BrokerClient extends Emitter {
     this._connectGeneration = 0;
     /** @type {Set<string>} channels the current connection's hello resumed */
     this._helloResumed = new Set();
+    // Back online: try now instead of waiting out the backoff.
+    this._onOnline = () => {
+      if (this.state !== 'reconnecting') return;
+      clearTimeout(this._reconnectTimer);
+      this._reconnectTimer = null;
+      this._open();
+    };
+    if (typeof window !== 'undefined' && window.addEventListener) window.addEventListener('online', this._onOnline);
   }
 
   /** Opens the connection (and keeps it open until close()). Calling it again is harmless. */
   connect() {
     if (this.state === 'connecting' || this.state === 'connected') return;
+    if (this.state === 'closed' && typeof window !== 'undefined' && window.addEventListener) {
+      window.addEventListener('online', this._onOnline);
+    }
     if (this._reconnectTimer) {
       clearTimeout(this._reconnectTimer);
       this._reconnectTimer = null;
@@ -526,6 +538,7 @@ export class BrokerClient extends Emitter {
 
   /** Closes the connection for good: no reconnect; pending requests reject with code 'closed'. */
   close() {
+    if (typeof window !== 'undefined' && window.removeEventListener) window.removeEventListener('online', this._onOnline);
     this._connectGeneration++;
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
@@ -823,10 +836,14 @@ export class BrokerClient extends Emitter {
     const server = this._serverDisconnect;
     const finalCode = FINAL_CLOSE_CODES.has(code) || (server && !server.reconnect);
     const reconnect = !finalCode;
+    const wasConnected = this._welcomed;
+    this._welcomed = false;
     this._failPending('disconnected', `connection lost (${code})`, false);
     for (const sub of this._subs.values()) sub._onConnectionLost();
     for (const sub of this._personal.values()) sub._onConnectionLost();
-    this._emit('disconnect', { code, reason: server?.reason || reason || '', reconnect });
+    // A failed attempt while already reconnecting is not news (`state` reports it); losing a live
+    // connection, or being refused for good, is.
+    if (wasConnected || !reconnect) this._emit('disconnect', { code, reason: server?.reason || reason || '', reconnect });
     if (reconnect) this._scheduleReconnect();
     else {
       this._failPending('closed', 'the broker closed the connection for good', true);

@@ -635,6 +635,8 @@ function toast(title, text) {
   close.addEventListener('click', dismiss);
   el.append(body, close);
   ui.toasts.append(el);
+  // At most three at once: the oldest gives way.
+  while (ui.toasts.children.length > 3) ui.toasts.firstElementChild.remove();
   setTimeout(dismiss, TOAST_MS);
 }
 
