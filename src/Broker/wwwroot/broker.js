@@ -646,7 +646,7 @@ export class BrokerClient extends Emitter {
     let ticket;
     try {
       const t = this._options.ticket;
-      ticket = typeof t === 'function' ? await t() : t;
+      ticket = typeof t === 'function' ? await withTimeout(Promise.resolve(t()), this._options.connectTimeout, 'the ticket function') : t;
     } catch (err) {
       if (generation !== this._connectGeneration) return;
       this._emit('error', err instanceof BrokerError ? err : new BrokerError('unauthorized', `ticket: ${err?.message ?? err}`));
@@ -773,9 +773,13 @@ export class BrokerClient extends Emitter {
     const reconnected = this._everConnected;
     this._everConnected = true;
     this._setState('connected');
-    // Channels not resumed by hello (never confirmed, or subscribed while offline) subscribe now.
+    // Channels not resumed by hello (never confirmed, or subscribed while offline) subscribe now;
+    // channels hello resumed but the page dropped before welcome are unsubscribed.
     for (const sub of this._subs.values()) {
       if (sub.state !== 'unsubscribed' && !this._helloResumed.has(sub.channel)) this._sendSubscribe(sub);
+    }
+    for (const channel of this._helloResumed) {
+      if (!this._subs.has(channel)) this._enqueue({ type: 'unsubscribe', channel });
     }
     // Requests made while offline go out after the subscriptions.
     const waiting = this._waiting;
@@ -1008,6 +1012,14 @@ export class BrokerClient extends Emitter {
     }
     if (batch) ws.send(batch);
   }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new BrokerError('timeout', `${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function defaultUrl() {
