@@ -71,6 +71,11 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
         await Expect(b.GetByTestId("room-title")).ToHaveTextAsync("# dev");
         await Expect(a.GetByTestId("presence-item")).ToHaveCountAsync(1);
         Assert.Equal("", alice.ConsoleLog.Contains("pageerror", StringComparison.Ordinal) ? alice.ConsoleLog : "");
+
+        // Nothing from the network but the broker itself: no CDN, no web font.
+        Assert.All(alice.RequestedUrls, url => Assert.True(
+            url.StartsWith(_server.BaseUri.ToString(), StringComparison.Ordinal) || url.StartsWith("data:", StringComparison.Ordinal), url));
+        Assert.Contains(alice.RequestedUrls, url => url.EndsWith("/broker.js", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -79,7 +79,7 @@ async function start() {
     const session = await postJson('/session');
     if (session.userId) return enterChat(session.userId);
   } catch (err) {
-    showSigninError(`The broker is not reachable (${err.message}).`);
+    showSigninError(err.status ? `Could not start a session (${err.message}).` : 'The broker is not reachable.');
   }
   showSignin();
 }
@@ -576,7 +576,7 @@ function onState(s) {
     case 'reconnecting': {
       const tick = () => {
         const seconds = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
-        setBadge('reconnecting', seconds > 0 ? `Reconnecting in ${seconds}s` : 'Reconnecting…');
+        setBadge('reconnecting', seconds > 0 ? `Reconnecting in ${seconds}s` : 'Reconnecting…', 'Connection lost, reconnecting');
       };
       tick();
       state.badgeTimer = setInterval(tick, 250);
@@ -598,9 +598,12 @@ function showRecovered(text) {
   }, RECOVERED_BADGE_MS);
 }
 
-function setBadge(kind, text) {
+/** `spoken` is what screen readers hear: a state change, not every tick of the countdown. */
+function setBadge(kind, text, spoken = text) {
   ui.badge.dataset.state = kind;
   ui.badge.querySelector('.badge-text').textContent = text;
+  const sr = ui.badge.querySelector('.badge-sr');
+  if (sr.textContent !== spoken) sr.textContent = spoken;
 }
 
 // --- toasts -----------------------------------------------------------------------------------

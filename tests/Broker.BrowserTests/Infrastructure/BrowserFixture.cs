@@ -75,6 +75,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 public sealed class BrowserPage : IAsyncDisposable
 {
     private readonly List<string> _console = [];
+    private readonly List<string> _requests = [];
 
     internal BrowserPage(IBrowserContext context, IPage page)
     {
@@ -82,6 +83,7 @@ public sealed class BrowserPage : IAsyncDisposable
         Page = page;
         page.Console += (_, message) => { lock (_console) _console.Add($"{message.Type}: {message.Text}"); };
         page.PageError += (_, error) => { lock (_console) _console.Add($"pageerror: {error}"); };
+        context.Request += (_, request) => { lock (_requests) _requests.Add(request.Url); };
     }
 
     /// <summary>The browser context (cookies, storage) of this page.</summary>
@@ -94,6 +96,12 @@ public sealed class BrowserPage : IAsyncDisposable
     public string ConsoleLog
     {
         get { lock (_console) return string.Join('\n', _console); }
+    }
+
+    /// <summary>Every URL the context requested so far (pages, scripts, fetches, WebSockets excluded).</summary>
+    public IReadOnlyList<string> RequestedUrls
+    {
+        get { lock (_requests) return [.. _requests]; }
     }
 
     /// <summary>Saves a full-page screenshot under <see cref="BrowserFixture.ArtifactsDirectory"/>; returns its path.</summary>
