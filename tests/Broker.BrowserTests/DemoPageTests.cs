@@ -120,14 +120,14 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
         _server.RefuseConnections = true;
         _server.DropAll();
         await Expect(badge).ToHaveAttributeAsync("data-state", "reconnecting");
-        await Expect(badge).ToHaveTextAsync(ReconnectingText());
+        await Expect(badge.Locator(".badge-text")).ToHaveTextAsync(ReconnectingText());
         _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = "while you were away", ["user"] = "bob" });
         _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = "still away?", ["user"] = "bob" });
         _server.ReplayOverlap = 1; // a duplicate in the replay must not show twice
         _server.RefuseConnections = false;
 
         await Expect(badge).ToHaveAttributeAsync("data-state", "recovered");
-        await Expect(badge).ToHaveTextAsync("Recovered 2 missed messages");
+        await Expect(badge.Locator(".badge-text")).ToHaveTextAsync("Recovered 2 missed messages");
         await Expect(page.GetByTestId("missed-divider")).ToHaveTextAsync("2 missed while you were away");
         await Expect(page.GetByTestId("message-text")).ToHaveTextAsync(["before the outage", "while you were away", "still away?"]);
         await alice.ScreenshotAsync("demo-recovered");
