@@ -227,6 +227,23 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         Assert.False(disconnect.GetProperty("reconnect").GetBoolean());
     }
 
+    [Theory]
+    [InlineData(1008, false)] // policy: auth, missing hello, abuse
+    [InlineData(4003, false)] // session ended
+    [InlineData(1001, true)]  // broker shutting down: reconnect elsewhere
+    [InlineData(4001, true)]  // slow consumer
+    public async Task Reconnects_after_a_close_unless_the_code_is_final(int code, bool reconnects)
+    {
+        await StartClientAsync();
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+        _server.CloseAll(code);
+        await WaitForJsAsync("() => window.log.disconnects.length === 1");
+        var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
+        Assert.Equal(code, disconnect.GetProperty("code").GetInt32());
+        Assert.Equal(reconnects, disconnect.GetProperty("reconnect").GetBoolean());
+        await WaitForJsAsync(reconnects ? "() => window.log.connects.length === 2" : "() => window.client.state === 'closed'");
+    }
+
     [Fact]
     public async Task Send_resolves_with_the_reply_and_rejects_with_the_error_code()
     {

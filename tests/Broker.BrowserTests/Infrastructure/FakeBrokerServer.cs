@@ -222,6 +222,19 @@ public sealed partial class FakeBrokerServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every socket with <paramref name="code"/>, with no <c>disconnect</c> frame first.</summary>
+    public void CloseAll(int code)
+    {
+        lock (_gate)
+        {
+            foreach (var c in _connections)
+            {
+                c.CloseWith = (WebSocketCloseStatus)code;
+                c.Outbox.Writer.TryComplete();
+            }
+        }
+    }
+
     /// <summary>Sends <c>disconnect</c> then closes every socket with <paramref name="code"/>.</summary>
     public void DisconnectAll(int code, string reason, bool reconnect)
     {
