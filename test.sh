@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 # --- dependencies -----------------------------------------------------------------------------
 # Debian packages the test suites need, as "command-or-path:package".
 apt_needs=(
+  /usr/bin/chromium:chromium   # browser tests (tests/Broker.BrowserTests): Playwright drives Debian's Chromium
 )
 
 missing=()

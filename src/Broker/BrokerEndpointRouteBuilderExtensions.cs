@@ -11,6 +11,9 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // wwwroot: /broker.js (the browser client) and the demo page at /.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.MapGet("/healthz", static () => Results.Text("ok"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
