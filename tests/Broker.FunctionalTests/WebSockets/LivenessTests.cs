@@ -154,6 +154,34 @@ public class LivenessTests
     }
 
     [Fact]
+    public async Task ASocketWhoseWritesBlockPastTheDeadlineIsClosedAsASlowConsumer()
+    {
+        await using var server = await BrokerServer.StartAsync(With(
+            ("Broker:WebSocket:WriteTimeout", "00:00:00.500"),
+            ("Broker:Namespaces:big:BufferMessages", "100000"),
+            ("Broker:Namespaces:big:BufferBytes", "1000000000"),
+            ("Broker:Namespaces:big:Subscribe", "anyone")));
+        using var metrics = new ServerMetrics(server);
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.SubscribeAsync("big:feed");
+        var registry = server.Services.GetRequiredService<WebSocketConnectionRegistry>();
+        var hub = server.Services.GetRequiredService<Hub>();
+
+        // The client reads nothing: once the socket's buffers fill, the writer's send blocks, passes the
+        // deadline, and the broker gives up on the socket, counting what it could not deliver.
+        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 8000) + "\"");
+        for (int i = 0; i < 5000 && registry.Count > 0; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("big:feed", "message", payload), default);
+        }
+
+        await PubSubTests.WaitUntil(() => registry.Count == 0);
+        await PubSubTests.WaitUntil(() => metrics.Sum("broker.messages.dropped", "slow_consumer") > 0);
+        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "SlowConsumer");
+    }
+
+    [Fact]
     public async Task ABackendDisconnectClosesTheSessionsSockets4002()
     {
         await using var server = await BrokerServer.StartAsync(With());
