@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using Broker.Grpc.Transport;
+using Broker.GrpcTransport;
+using Google.Protobuf;
+using Interop.V1;
+
+namespace Broker.InteropTests;
+
+/// <summary>
+/// The C# Echo implementation served by our transport; same behaviour as python/server.py. Records which calls
+/// saw their cancellation token fire, and how many calls were open at once.
+/// </summary>
+public sealed class EchoService
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancelled = new();
+    private int _active;
+    private int _maxActive;
+
+    public int MaxActive => Volatile.Read(ref _maxActive);
+
+    /// <summary>Completes when the handler of the call named <paramref name="callId"/> saw its token fire.</summary>
+    public Task Cancelled(string callId) => Signal(callId).Task;
+
+    public ServerServiceDefinition Bind() => ServerServiceDefinition.CreateBuilder()
+        .AddMethod(EchoMethods.Unary, (UnaryServerMethod<EchoRequest, EchoReply>)UnaryAsync)
+        .AddMethod(EchoMethods.ClientStream, (ClientStreamingServerMethod<EchoRequest, EchoReply>)ClientStreamAsync)
+        .AddMethod(EchoMethods.ServerStream, (ServerStreamingServerMethod<EchoRequest, EchoReply>)ServerStreamAsync)
+        .AddMethod(EchoMethods.Bidi, (DuplexStreamingServerMethod<EchoRequest, EchoReply>)BidiAsync)
+        .Build();
+
+    private async Task<EchoReply> UnaryAsync(EchoRequest request, ServerCallContext context)
+    {
+        await DelayAsync(request, context);
+        ThrowIfError(request);
+        return Reply(request, context, 0, request.Payload.Length);
+    }
+
+    private async Task<EchoReply> ClientStreamAsync(IAsyncStreamReader<EchoRequest> requests, ServerCallContext context)
+    {
+        var messages = new List<string>();
+        long received = 0;
+        var last = new EchoRequest();
+        while (await requests.MoveNext(context.CancellationToken))
+        {
+            ThrowIfError(requests.Current);
+            messages.Add(requests.Current.Message);
+            received += requests.Current.Payload.Length;
+            last = requests.Current;
+        }
+
+        var reply = Reply(last, context, 0, received);
+        reply.Message = string.Join(',', messages);
+        return reply;
+    }
+
+    private async Task ServerStreamAsync(EchoRequest request, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
+    {
+        Interlocked.Increment(ref _active);
+        UpdateMax();
+        try
+        {
+            for (var i = 0; i < request.Count; i++)
+            {
+                if (i > 0)
+                {
+                    await DelayAsync(request, context);
+                }
+
+                await responses.WriteAsync(Reply(request, context, i, request.Payload.Length));
+            }
+
+            ThrowIfError(request);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
+    }
+
+    private async Task BidiAsync(IAsyncStreamReader<EchoRequest> requests, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
+    {
+        var i = 0;
+        while (await requests.MoveNext(context.CancellationToken))
+        {
+            var request = requests.Current;
+            ThrowIfError(request);
+            await DelayAsync(request, context);
+            await responses.WriteAsync(Reply(request, context, i++, request.Payload.Length));
+        }
+    }
+
+    private async Task DelayAsync(EchoRequest request, ServerCallContext context)
+    {
+        if (request.DelayMs <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(request.DelayMs, context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Signal(request.CallId).TrySetResult();
+            throw;
+        }
+    }
+
+    private static void ThrowIfError(EchoRequest request)
+    {
+        if (request.ErrorCode != 0)
+        {
+            throw new RpcException(new Status((StatusCode)request.ErrorCode, request.ErrorMessage));
+        }
+    }
+
+    private static EchoReply Reply(EchoRequest request, ServerCallContext context, int index, long received) => new()
+    {
+        Message = request.Message,
+        Payload = ByteString.CopyFrom(new byte[request.ReplySize]),
+        Index = index,
+        ReceivedSize = received,
+        Peer = context.Peer,
+        Authorization = context.RequestHeaders.GetValue("authorization") ?? string.Empty,
+    };
+
+    private TaskCompletionSource Signal(string callId) =>
+        _cancelled.GetOrAdd(callId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private void UpdateMax()
+    {
+        var current = Volatile.Read(ref _active);
+        int seen;
+        while (current > (seen = Volatile.Read(ref _maxActive)) && Interlocked.CompareExchange(ref _maxActive, current, seen) != seen)
+        {
+        }
+    }
+}

@@ -1,0 +1,117 @@
+"""Echo server on grpcio (a real gRPC implementation) for the interop tests.
+
+Usage: server.py STUB_DIR. Listens on 127.0.0.1 on a free port and prints "PORT <n>" when ready; prints
+"CANCELLED <call_id>" when a call it was waiting in ends early (client cancel or deadline). Runs until killed
+or until stdin closes (the test process died).
+"""
+import sys
+import threading
+from concurrent import futures
+
+sys.path.insert(0, sys.argv[1])
+
+import grpc  # noqa: E402
+import interop_pb2  # noqa: E402
+import interop_pb2_grpc  # noqa: E402
+
+_print_lock = threading.Lock()
+
+
+def say(line):
+    with _print_lock:
+        print(line, flush=True)
+
+
+def watch(context):
+    """An event set when the RPC terminates for any reason (add_callback fires on termination)."""
+    done = threading.Event()
+    context.add_callback(done.set)
+    return done
+
+
+def wait(context, done, request):
+    """Waits delay_ms; returns False (and reports) if the RPC ended first, i.e. was cancelled."""
+    if request.delay_ms <= 0:
+        return True
+    if done.wait(request.delay_ms / 1000.0) or not context.is_active():
+        say("CANCELLED " + request.call_id)
+        return False
+    return True
+
+
+def auth(context):
+    for key, value in context.invocation_metadata():
+        if key == "authorization":
+            return value
+    return ""
+
+
+def reply(request, context, index=0, received=None):
+    return interop_pb2.EchoReply(
+        message=request.message,
+        payload=b"\x01" * request.reply_size,
+        index=index,
+        received_size=len(request.payload) if received is None else received,
+        peer=context.peer(),
+        authorization=auth(context),
+    )
+
+
+def fail(context, request):
+    context.abort(grpc.StatusCode(next(c for c in grpc.StatusCode if c.value[0] == request.error_code)), request.error_message)
+
+
+class Echo(interop_pb2_grpc.EchoServicer):
+    def Unary(self, request, context):
+        done = watch(context)
+        if not wait(context, done, request):
+            return interop_pb2.EchoReply()
+        if request.error_code:
+            fail(context, request)
+        return reply(request, context)
+
+    def ClientStream(self, request_iterator, context):
+        messages, received, last = [], 0, interop_pb2.EchoRequest()
+        for request in request_iterator:
+            if request.error_code:
+                fail(context, request)
+            messages.append(request.message)
+            received += len(request.payload)
+            last = request
+        result = reply(last, context, received=received)
+        result.message = ",".join(messages)
+        return result
+
+    def ServerStream(self, request, context):
+        done = watch(context)
+        for i in range(request.count):
+            if i > 0 and not wait(context, done, request):
+                return
+            yield reply(request, context, index=i)
+        if request.error_code:
+            fail(context, request)
+
+    def Bidi(self, request_iterator, context):
+        done = watch(context)
+        for i, request in enumerate(request_iterator):
+            if request.error_code:
+                fail(context, request)
+            if not wait(context, done, request):
+                return
+            yield reply(request, context, index=i)
+
+
+def main():
+    # Every open stream holds a worker thread in the sync server: room for the >100-streams case.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=400))
+    interop_pb2_grpc.add_EchoServicer_to_server(Echo(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    say("PORT %d" % port)
+    # Exit when the parent closes our stdin (or dies), so no orphan is left behind.
+    sys.stdin.read()
+    server.stop(0)
+
+
+if __name__ == "__main__":
+    main()
