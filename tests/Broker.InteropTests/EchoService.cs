@@ -22,10 +22,10 @@ public sealed class EchoService
     public Task Cancelled(string callId) => Signal(callId).Task;
 
     public ServerServiceDefinition Bind() => ServerServiceDefinition.CreateBuilder()
-        .AddMethod(EchoMethods.Unary, (UnaryServerMethod<EchoRequest, EchoReply>)UnaryAsync)
-        .AddMethod(EchoMethods.ClientStream, (ClientStreamingServerMethod<EchoRequest, EchoReply>)ClientStreamAsync)
-        .AddMethod(EchoMethods.ServerStream, (ServerStreamingServerMethod<EchoRequest, EchoReply>)ServerStreamAsync)
-        .AddMethod(EchoMethods.Bidi, (DuplexStreamingServerMethod<EchoRequest, EchoReply>)BidiAsync)
+        .AddMethod(EchoMethods.Unary, (UnaryServerMethod<EchoRequest, EchoReply>)((r, c) => Watch(c, () => UnaryAsync(r, c))))
+        .AddMethod(EchoMethods.ClientStream, (ClientStreamingServerMethod<EchoRequest, EchoReply>)((r, c) => Watch(c, () => ClientStreamAsync(r, c))))
+        .AddMethod(EchoMethods.ServerStream, (ServerStreamingServerMethod<EchoRequest, EchoReply>)((r, w, c) => Watch(c, async () => { await ServerStreamAsync(r, w, c); return true; })))
+        .AddMethod(EchoMethods.Bidi, (DuplexStreamingServerMethod<EchoRequest, EchoReply>)((r, w, c) => Watch(c, async () => { await BidiAsync(r, w, c); return true; })))
         .Build();
 
     private async Task<EchoReply> UnaryAsync(EchoRequest request, ServerCallContext context)
@@ -96,13 +96,23 @@ public sealed class EchoService
             return;
         }
 
+        await Task.Delay(request.DelayMs, context.CancellationToken);
+    }
+
+    /// <summary>Runs a handler, recording its call (by x-call-id) when its token fired before it finished.</summary>
+    private async Task<T> Watch<T>(ServerCallContext context, Func<Task<T>> handler)
+    {
         try
         {
-            await Task.Delay(request.DelayMs, context.CancellationToken);
+            return await handler();
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (context.CancellationToken.IsCancellationRequested)
         {
-            Signal(request.CallId).TrySetResult();
+            if (context.RequestHeaders.GetValue("x-call-id") is { } id)
+            {
+                Signal(id).TrySetResult();
+            }
+
             throw;
         }
     }

@@ -23,6 +23,8 @@ public sealed class KestrelEchoServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
+        // The broker's appsettings.json is copied next to the tests and names fixed Kestrel ports: ignore it.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(static kestrel =>
             // Cleartext HTTP/2 needs an HTTP/2-only endpoint: h2c is by prior knowledge, there is no ALPN.

@@ -79,14 +79,14 @@ def error(stub, call_id):
 
 def deadline(stub, call_id):
     try:
-        stub.Unary(pb.EchoRequest(delay_ms=20000, call_id=call_id), timeout=0.5)
+        stub.Unary(pb.EchoRequest(delay_ms=20000), timeout=0.5, metadata=[("x-call-id", call_id)])
         return {"code": "OK"}
     except grpc.RpcError as e:
         return {"code": code_of(e)}
 
 
 def cancel(stub, call_id):
-    call = stub.ServerStream(pb.EchoRequest(count=100000, delay_ms=50, call_id=call_id), timeout=30)
+    call = stub.ServerStream(pb.EchoRequest(count=100000, delay_ms=50), timeout=30, metadata=[("x-call-id", call_id)])
     first = next(call)
     call.cancel()
     try:

@@ -1,7 +1,8 @@
 """Echo server on grpcio (a real gRPC implementation) for the interop tests.
 
 Usage: server.py STUB_DIR. Listens on 127.0.0.1 on a free port and prints "PORT <n>" when ready; prints
-"CANCELLED <call_id>" when a call it was waiting in ends early (client cancel or deadline). Runs until killed
+"CANCELLED <call_id>" when a call (named by its x-call-id metadata) ends before its handler finished
+(client cancel, deadline). Runs until killed
 or until stdin closes (the test process died).
 """
 import sys
@@ -22,21 +23,25 @@ def say(line):
         print(line, flush=True)
 
 
-def watch(context):
-    """An event set when the RPC terminates for any reason (add_callback fires on termination)."""
-    done = threading.Event()
-    context.add_callback(done.set)
-    return done
+class Watch:
+    """Reports a call that terminates (add_callback fires on termination) before its handler finished."""
 
+    def __init__(self, context):
+        self.finished = False
+        self.done = threading.Event()
+        self.call_id = next((v for k, v in context.invocation_metadata() if k == "x-call-id"), "")
+        context.add_callback(self._ended)
 
-def wait(context, done, request):
-    """Waits delay_ms; returns False (and reports) if the RPC ended first, i.e. was cancelled."""
-    if request.delay_ms <= 0:
-        return True
-    if done.wait(request.delay_ms / 1000.0) or not context.is_active():
-        say("CANCELLED " + request.call_id)
-        return False
-    return True
+    def _ended(self):
+        self.done.set()
+        if not self.finished and self.call_id:
+            say("CANCELLED " + self.call_id)
+
+    def wait(self, context, request):
+        """Waits delay_ms; False if the call ended first."""
+        if request.delay_ms <= 0:
+            return True
+        return not self.done.wait(request.delay_ms / 1000.0) and context.is_active()
 
 
 def auth(context):
@@ -57,48 +62,54 @@ def reply(request, context, index=0, received=None):
     )
 
 
-def fail(context, request):
+def fail(context, request, w):
+    w.finished = True
     context.abort(grpc.StatusCode(next(c for c in grpc.StatusCode if c.value[0] == request.error_code)), request.error_message)
 
 
 class Echo(interop_pb2_grpc.EchoServicer):
     def Unary(self, request, context):
-        done = watch(context)
-        if not wait(context, done, request):
+        w = Watch(context)
+        if not w.wait(context, request):
             return interop_pb2.EchoReply()
         if request.error_code:
-            fail(context, request)
+            fail(context, request, w)
+        w.finished = True
         return reply(request, context)
 
     def ClientStream(self, request_iterator, context):
+        w = Watch(context)
         messages, received, last = [], 0, interop_pb2.EchoRequest()
         for request in request_iterator:
             if request.error_code:
-                fail(context, request)
+                fail(context, request, w)
             messages.append(request.message)
             received += len(request.payload)
             last = request
         result = reply(last, context, received=received)
         result.message = ",".join(messages)
+        w.finished = True
         return result
 
     def ServerStream(self, request, context):
-        done = watch(context)
+        w = Watch(context)
         for i in range(request.count):
-            if i > 0 and not wait(context, done, request):
+            if i > 0 and not w.wait(context, request):
                 return
             yield reply(request, context, index=i)
         if request.error_code:
-            fail(context, request)
+            fail(context, request, w)
+        w.finished = True
 
     def Bidi(self, request_iterator, context):
-        done = watch(context)
+        w = Watch(context)
         for i, request in enumerate(request_iterator):
             if request.error_code:
-                fail(context, request)
-            if not wait(context, done, request):
+                fail(context, request, w)
+            if not w.wait(context, request):
                 return
             yield reply(request, context, index=i)
+        w.finished = True
 
 
 def main():
