@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 # --- dependencies -----------------------------------------------------------------------------
 # Debian packages the test suites need, as "command-or-path:package".
 apt_needs=(
+  # gRPC interop tests (tests/Broker.InteropTests): a real gRPC peer, seen only by /usr/bin/python3.
+  /usr/lib/python3/dist-packages/grpc:python3-grpcio
+  /usr/lib/python3/dist-packages/grpc_tools:python3-grpc-tools
 )
 
 missing=()

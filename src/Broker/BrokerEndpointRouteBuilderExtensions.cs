@@ -8,6 +8,7 @@ public static class BrokerEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", static () => Results.Text("ok"));
+        app.MapGrpcTransport();
         return app;
     }
 }

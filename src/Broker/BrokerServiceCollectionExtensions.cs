@@ -13,6 +13,7 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
+        services.AddGrpcTransport();
         return services;
     }
 }
