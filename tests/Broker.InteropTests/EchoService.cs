@@ -30,6 +30,13 @@ public sealed class EchoService
 
     private async Task<EchoReply> UnaryAsync(EchoRequest request, ServerCallContext context)
     {
+        if (context.RequestHeaders.GetValueBytes("x-echo-bin") is { } bytes)
+        {
+            // Metadata round trip: custom response headers sent early, the binary value echoed in a trailer.
+            await context.WriteResponseHeadersAsync(new Metadata { { "x-header", "early" } });
+            context.ResponseTrailers.Add("x-echo-bin", bytes);
+        }
+
         await DelayAsync(request, context);
         ThrowIfError(request);
         return Reply(request, context, 0, request.Payload.Length);
@@ -119,6 +126,12 @@ public sealed class EchoService
 
     private static void ThrowIfError(EchoRequest request)
     {
+        if (request.ErrorCode == -1)
+        {
+            // A bug in a handler: the transport must answer INTERNAL without leaking this text.
+            throw new InvalidOperationException("secret internal detail");
+        }
+
         if (request.ErrorCode != 0)
         {
             throw new RpcException(new Status((StatusCode)request.ErrorCode, request.ErrorMessage));

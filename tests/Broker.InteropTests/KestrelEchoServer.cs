@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -15,6 +13,11 @@ public sealed class KestrelEchoServer : IAsyncLifetime
 
     public EchoService Echo { get; } = new();
 
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    /// <summary>An HTTP/1.1-only endpoint of the same app, to prove gRPC over HTTP/1.1 is refused.</summary>
+    public Uri Http1Address { get; private set; } = new("http://127.0.0.1");
+
     /// <summary>host:port, as gRPC targets are written.</summary>
     public string Target { get; private set; } = string.Empty;
 
@@ -26,17 +29,25 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         // The broker's appsettings.json is copied next to the tests and names fixed Kestrel ports: ignore it.
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(static kestrel =>
+        builder.Logging.AddProvider(Logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        ListenOptions? http2 = null;
+        ListenOptions? http1 = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
             // Cleartext HTTP/2 needs an HTTP/2-only endpoint: h2c is by prior knowledge, there is no ALPN.
-            kestrel.Listen(System.Net.IPAddress.Loopback, 0, static listen => listen.Protocols = HttpProtocols.Http2));
+            kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http2 = listen).Protocols = HttpProtocols.Http2);
+            kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http1 = listen).Protocols = HttpProtocols.Http1);
+        });
         builder.Services.AddGrpcTransport();
         builder.Services.AddSingleton(Echo);
         builder.Services.AddGrpcTransportService<EchoService>(static echo => echo.Bind());
         _app = builder.Build();
         _app.MapGrpcTransport();
         await _app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Target = new Uri(address).Authority;
+        // Kestrel writes the bound port back into each ListenOptions.
+        Target = $"127.0.0.1:{http2!.IPEndPoint!.Port}";
+        Http1Address = new Uri($"http://127.0.0.1:{http1!.IPEndPoint!.Port}");
     }
 
     public async Task DisposeAsync()

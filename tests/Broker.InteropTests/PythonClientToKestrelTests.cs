@@ -94,6 +94,14 @@ public sealed class PythonClientToKestrelTests : IClassFixture<KestrelEchoServer
     }
 
     [Fact]
+    public async Task GzipCompressedRequest_Unimplemented()
+    {
+        var r = await RunAsync("compressed");
+        Assert.Equal("UNIMPLEMENTED", r.GetProperty("code").GetString());
+        Assert.Contains("gzip", r.GetProperty("details").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MoreThan100ConcurrentStreams_OnOneConnection()
     {
         var r = await RunAsync("concurrent");

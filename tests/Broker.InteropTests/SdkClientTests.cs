@@ -170,6 +170,22 @@ public abstract class SdkClientTests : IDisposable
     }
 
     [Fact]
+    public async Task RequestOver4MiB_ResourceExhaustedFromTheServer()
+    {
+        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Payload = ByteString.CopyFrom(new byte[(4 * 1024 * 1024) + 1]) });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReplyOver4MiB_ResourceExhaustedLocally()
+    {
+        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Count = 1, ReplySize = (4 * 1024 * 1024) + 1 });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+    }
+
+    [Fact]
     public async Task UnknownMethodAndService_Unimplemented()
     {
         var unknownMethod = new Method<EchoRequest, EchoReply>(MethodType.Unary, EchoMethods.ServiceName, "Nope", EchoRequest.Parser, EchoReply.Parser);

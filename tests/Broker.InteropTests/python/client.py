@@ -116,6 +116,15 @@ def unimplemented(stub, call_id, channel=None):
     return out
 
 
+def compressed(stub, call_id):
+    # grpcio compresses with gzip; we implement identity only: UNIMPLEMENTED, per doc/compression.md.
+    try:
+        stub.Unary(pb.EchoRequest(payload=b"z" * 4096), compression=grpc.Compression.Gzip, timeout=30)
+        return {"code": "OK"}
+    except grpc.RpcError as e:
+        return {"code": code_of(e), "details": e.details()}
+
+
 def concurrent(stub, call_id):
     # 150 server streams open at once on the channel's one connection: each gets its first reply, and the
     # second only after 3 s, so all 150 are open together when the first replies have been read.
@@ -128,7 +137,7 @@ def concurrent(stub, call_id):
     return {"count": len(firsts) + len(seconds), "peers": len({r.peer for r in firsts})}
 
 
-CASES = {f.__name__: f for f in [unary, client_stream, server_stream, bidi, error, deadline, cancel, large, unimplemented, concurrent]}
+CASES = {f.__name__: f for f in [unary, client_stream, server_stream, bidi, error, deadline, cancel, large, unimplemented, compressed, concurrent]}
 
 
 def main():
