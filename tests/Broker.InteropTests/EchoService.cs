@@ -73,6 +73,9 @@ public sealed class EchoService
                     await DelayAsync(request, context);
                 }
 
+                // "batch": every reply but the last is buffered, so all go out in one flush.
+                var batch = request.Message == "batch";
+                responses.WriteOptions = batch && i < request.Count - 1 ? WriteOptions.Buffered : WriteOptions.Default;
                 await responses.WriteAsync(Reply(request, context, i, request.Payload.Length));
             }
 

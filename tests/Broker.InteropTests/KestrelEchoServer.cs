@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,22 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         builder.Services.AddGrpcTransportService<EchoService>(static echo => echo.Bind());
         _app = builder.Build();
         _app.MapGrpcTransport();
+        // Misbehaving "servers" for the client's HTTP-to-gRPC status mapping.
+        _app.MapPost("/bad.v1.Http/Status503", static context =>
+        {
+            context.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        });
+        _app.MapPost("/bad.v1.Http/Html", static context =>
+        {
+            context.Response.ContentType = "text/html";
+            return context.Response.WriteAsync("<html>proxy says hi</html>");
+        });
+        _app.MapPost("/bad.v1.Http/NoStatus", static async context =>
+        {
+            context.Response.ContentType = "application/grpc";
+            await context.Response.Body.WriteAsync(new byte[] { 0, 0, 0, 0, 0 });
+        });
         await _app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         // Kestrel writes the bound port back into each ListenOptions.
         Target = $"127.0.0.1:{http2!.IPEndPoint!.Port}";

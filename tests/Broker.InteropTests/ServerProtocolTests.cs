@@ -59,6 +59,83 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
     }
 
     [Fact]
+    public async Task GrpcTimeout_ServerSendsDeadlineExceeded()
+    {
+        // A raw client that does not enforce the deadline itself: the status must come from the server.
+        using var response = await SendAsync("/interop.v1.Echo/Unary", Frame(new EchoRequest { DelayMs = 20000 }), extraHeader: ("grpc-timeout", "200m"));
+        Assert.Equal("4", Single(response.Headers, "grpc-status"));
+    }
+
+    [Theory]
+    [InlineData("Status503", StatusCode.Unavailable)]
+    [InlineData("Html", StatusCode.Unknown)]
+    [InlineData("NoStatus", StatusCode.Unknown)]
+    public async Task Client_MapsNonGrpcResponses(string name, StatusCode code)
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "bad.v1.Http", name, EchoRequest.Parser, EchoReply.Parser);
+        using var call = channel.CreateCallInvoker().AsyncUnaryCall(method, default, new EchoRequest());
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        Assert.Equal(code, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_DeadlineAlreadyPassed_FailsLocally()
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = channel.CreateCallInvoker().AsyncUnaryCall(EchoMethods.Unary, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(-1)), new EchoRequest());
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_ServerUnreachable_Unavailable()
+    {
+        using var channel = GrpcChannel.ForAddress("http://127.0.0.1:1");
+        using var call = channel.CreateCallInvoker().AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest());
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_BufferedWrites_FlushOnce_AllArrive()
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
+        call.RequestStream.WriteOptions = WriteOptions.Buffered;
+        for (var i = 0; i < 9; i++)
+        {
+            await call.RequestStream.WriteAsync(new EchoRequest { Message = "b" + i }).WaitAsync(Timeout);
+        }
+
+        // The tenth write, unbuffered, flushes all ten at once.
+        call.RequestStream.WriteOptions = WriteOptions.Default;
+        await call.RequestStream.WriteAsync(new EchoRequest { Message = "b9" }).WaitAsync(Timeout);
+        await call.RequestStream.CompleteAsync().WaitAsync(Timeout);
+        var count = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
+        {
+            Assert.Equal("b" + count++, call.ResponseStream.Current.Message);
+        }
+
+        Assert.Equal(10, count);
+    }
+
+    [Fact]
+    public async Task Server_BufferedWrites_FlushOnce_AllArrive()
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = channel.CreateCallInvoker().AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Message = "batch", Count = 10 });
+        var indices = new List<int>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
+        {
+            indices.Add(call.ResponseStream.Current.Index);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 10), indices);
+    }
+
+    [Fact]
     public async Task WrongContentType_415()
     {
         using var response = await SendAsync("/interop.v1.Echo/Unary", Frame(new EchoRequest()), "application/json");
