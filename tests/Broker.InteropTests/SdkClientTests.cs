@@ -147,6 +147,21 @@ public abstract class SdkClientTests : IDisposable
     }
 
     [Fact]
+    public async Task CancelClientStream_ServerSeesCancellation_NotACompletedStream()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        using var cts = new CancellationTokenSource();
+        using var call = Invoker.AsyncClientStreamingCall(EchoMethods.ClientStream, new CallOptions(CallId(id), cancellationToken: cts.Token));
+        await call.RequestStream.WriteAsync(new EchoRequest { Message = "a" }).WaitAsync(Timeout);
+        await call.RequestStream.WriteAsync(new EchoRequest { Message = "b" }).WaitAsync(Timeout);
+        await cts.CancelAsync();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
+        // A half-close would let the handler finish normally; a reset makes it see the cancellation.
+        await ServerSawCancellation(id).WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task DisposeMidStream_ServerSeesTheCallEnd()
     {
         var id = Guid.NewGuid().ToString("N");

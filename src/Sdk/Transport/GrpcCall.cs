@@ -75,7 +75,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             catch (RpcException ex)
             {
                 httpRequest.Dispose();
-                Finish(ex.Status, null);
+                Finish(ex.Status, null, fromServer: false);
                 return;
             }
         }
@@ -93,7 +93,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             {
                 // Already past: fail locally without a round trip, as grpc-core does.
                 httpRequest.Dispose();
-                Finish(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), null);
+                Finish(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), null, fromServer: false);
                 return;
             }
 
@@ -146,7 +146,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         if (message is null)
         {
             // Status OK without a message: the server broke the unary contract.
-            Finish(new Status(StatusCode.Internal, "Failed to deserialize response message: the response had no message."), null);
+            Finish(new Status(StatusCode.Internal, "Failed to deserialize response message: the response had no message."), null, fromServer: false);
             throw new RpcException(GetStatus(), GetTrailers());
         }
 
@@ -167,7 +167,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         lock (_lock)
         {
             reader = _reader;
-            if (_status is { } ended && (reader is null || ended.StatusCode != StatusCode.OK))
+            // OK is only settled at the end of the response, so any settled status means no more messages.
+            if (_status is { } ended)
             {
                 return ended.StatusCode == StatusCode.OK ? null : throw new RpcException(ended, _trailers ?? Metadata.Empty);
             }
@@ -200,7 +201,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException or ObjectDisposedException)
         {
-            Finish(new Status(StatusCode.Unavailable, "Error reading next message. " + ex.Message), null);
+            Cancel(new Status(StatusCode.Unavailable, "Error reading next message. " + ex.Message));
             throw new RpcException(GetStatus(), GetTrailers());
         }
 
@@ -221,7 +222,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     /// <summary>Ends the call early: settles the status and resets the HTTP/2 stream if it is still open.</summary>
     internal void Cancel(Status status)
     {
-        if (!Finish(status, null))
+        if (!Finish(status, null, fromServer: false))
         {
             return;
         }
@@ -239,8 +240,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         _response?.Dispose();
     }
 
-    /// <summary>Settles the final status once; false when it was already settled.</summary>
-    private bool Finish(Status status, Metadata? trailers)
+    /// <summary>
+    /// Settles the final status once; false when it was already settled. <paramref name="fromServer"/>: the
+    /// server ended the call, so an open request body may end gracefully; otherwise it is aborted (reset).
+    /// </summary>
+    private bool Finish(Status status, Metadata? trailers, bool fromServer = true)
     {
         lock (_lock)
         {
@@ -255,10 +259,23 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
         _deadlineTimer?.Dispose();
         var error = new RpcException(status, trailers ?? Metadata.Empty);
-        _headers.TrySetException(error);
+        if (_headers.TrySetException(error))
+        {
+            // Observed here so a caller that never looks at the headers leaves no unobserved task exception.
+            _ = _headers.Task.Exception;
+        }
+
         // Writers waiting for a body that will never start fail with the status; an open body is ended.
         _pushContent?.Fail(error);
-        _pushContent?.Complete();
+        if (fromServer)
+        {
+            _pushContent?.Complete();
+        }
+        else
+        {
+            _pushContent?.Abort();
+        }
+
         return true;
     }
 
@@ -283,7 +300,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         catch (Exception ex)
         {
             // Cancellation or deadline settled the status already; otherwise the server could not be reached.
-            Finish(new Status(StatusCode.Unavailable, "Error starting gRPC call. " + ex.Message), null);
+            Finish(new Status(StatusCode.Unavailable, "Error starting gRPC call. " + ex.Message), null, fromServer: false);
             request.Dispose();
             return;
         }
@@ -339,7 +356,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         catch (Exception ex)
         {
-            Finish(new Status(StatusCode.Unavailable, "Error reading the response. " + ex.Message), null);
+            Cancel(new Status(StatusCode.Unavailable, "Error reading the response. " + ex.Message));
         }
     }
 

@@ -20,8 +20,14 @@ internal sealed class PushStreamContent : HttpContent
 
     public Task<Stream> GetStreamAsync() => _stream.Task;
 
-    /// <summary>Ends the body: HttpClient then sends END_STREAM.</summary>
+    /// <summary>Ends the body gracefully: HttpClient then sends END_STREAM (half-close).</summary>
     public void Complete() => _complete.TrySetResult();
+
+    /// <summary>
+    /// Ends the body by failing it, so HttpClient resets the stream instead of half-closing it: a cancelled
+    /// call must never look to the server like a request stream that completed normally.
+    /// </summary>
+    public void Abort() => _complete.TrySetCanceled();
 
     /// <summary>The call ended before the body started: writers waiting for the stream fail with the call's status.</summary>
     public void Fail(Exception error) => _stream.TrySetException(error);
@@ -36,7 +42,7 @@ internal sealed class PushStreamContent : HttpContent
         }
         catch (OperationCanceledException)
         {
-            _complete.TrySetResult();
+            _complete.TrySetCanceled(cancellationToken);
             throw;
         }
     }

@@ -53,8 +53,7 @@ internal sealed class HttpContextStreamReader<T> : IAsyncStreamReader<T>
 
     private async Task<bool> ReadAsync(CancellationToken token)
     {
-        var message = await GrpcMessageReader.ReadMessageAsync(
-            _call.GetHttpContext().Request.BodyReader, _parser, _call.Options.MaxReceiveMessageSize, _call.MessageEncoding, token);
+        var message = await _call.ReadMessageAsync(_parser, token);
         if (message is null)
         {
             _completed = true;

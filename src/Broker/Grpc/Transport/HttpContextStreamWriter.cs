@@ -89,6 +89,12 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>
                 throw new OperationCanceledException("The write was cancelled.");
             }
         }
+        catch (IOException ex)
+        {
+            // The client reset the stream under a write blocked by flow control: a cancellation, not a bug.
+            _call.OnClientAborted();
+            throw new OperationCanceledException("The client cancelled the call.", ex, _call.CancellationToken);
+        }
         finally
         {
             Volatile.Write(ref _writing, 0);

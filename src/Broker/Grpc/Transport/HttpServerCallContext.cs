@@ -15,8 +15,13 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     private static readonly TimeSpan MaxTimerTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private readonly HttpContext _http;
-    private readonly CancellationTokenSource? _deadlineCts;
-    private readonly CancellationTokenSource? _linkedCts;
+    // Our own source rather than RequestAborted itself: Kestrel fails a pending body read on RST_STREAM before
+    // it cancels RequestAborted (that happens on the thread pool), so the reader cancels this one first.
+    private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationTokenRegistration _abortRegistration;
+    private readonly Timer? _deadlineTimer;
+    private volatile bool _clientAborted;
+    private volatile bool _deadlineExpired;
     private Metadata? _requestHeaders;
     private Metadata? _responseTrailers;
 
@@ -27,12 +32,12 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         Options = options;
         MessageEncoding = http.Request.Headers[GrpcProtocol.EncodingHeader].ToString();
         Deadline = DateTime.MaxValue;
+        _abortRegistration = http.RequestAborted.UnsafeRegister(static state => ((HttpServerCallContext)state!).OnClientAborted(), this);
         var timeoutHeader = http.Request.Headers[GrpcProtocol.TimeoutHeader];
         if (timeoutHeader.Count == 1 && GrpcTimeout.TryParse(timeoutHeader[0], out var timeout) && timeout < MaxTimerTimeout)
         {
             Deadline = DateTime.UtcNow + timeout;
-            _deadlineCts = new CancellationTokenSource(timeout);
-            _linkedCts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _deadlineCts.Token);
+            _deadlineTimer = new Timer(static state => ((HttpServerCallContext)state!).OnDeadline(), this, timeout, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -44,7 +49,10 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     /// <summary>Whether a response message has been written (flushed or not), which rules out trailers-only.</summary>
     public bool ResponseBodyStarted { get; set; }
 
-    public bool DeadlineExpired => _deadlineCts?.IsCancellationRequested == true;
+    public bool DeadlineExpired => _deadlineExpired;
+
+    /// <summary>Whether the client reset the stream or dropped the connection.</summary>
+    public bool ClientAborted => _clientAborted || _http.RequestAborted.IsCancellationRequested;
 
     public override string Method { get; }
 
@@ -56,7 +64,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
 
     public override Metadata RequestHeaders => _requestHeaders ??= ReadRequestHeaders(_http.Request.Headers);
 
-    public override CancellationToken CancellationToken => _linkedCts?.Token ?? _http.RequestAborted;
+    public override CancellationToken CancellationToken => _cts.Token;
 
     public override Metadata ResponseTrailers => _responseTrailers ??= new Metadata();
 
@@ -107,10 +115,54 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the next request message, or null at the end of the request stream. A body read that fails
+    /// because the client reset the stream becomes a cancellation of the call, never an end of stream or a
+    /// handler error.
+    /// </summary>
+    public async ValueTask<T?> ReadMessageAsync<T>(Google.Protobuf.MessageParser<T> parser, CancellationToken token)
+        where T : class, Google.Protobuf.IMessage<T>
+    {
+        try
+        {
+            return await GrpcMessageReader.ReadMessageAsync(_http.Request.BodyReader, parser, Options.MaxReceiveMessageSize, MessageEncoding, token);
+        }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !token.IsCancellationRequested))
+        {
+            OnClientAborted();
+            throw new OperationCanceledException("The client cancelled the call.", ex, CancellationToken);
+        }
+    }
+
+    public void OnClientAborted()
+    {
+        _clientAborted = true;
+        Cancel();
+    }
+
     public void Dispose()
     {
-        _linkedCts?.Dispose();
-        _deadlineCts?.Dispose();
+        _abortRegistration.Dispose();
+        _deadlineTimer?.Dispose();
+        _cts.Dispose();
+    }
+
+    private void OnDeadline()
+    {
+        _deadlineExpired = true;
+        Cancel();
+    }
+
+    private void Cancel()
+    {
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call already ended: a late timer or abort callback has nothing left to cancel.
+        }
     }
 
     /// <summary>Copies metadata into HTTP headers; binary values base64-encoded as the spec asks.</summary>
@@ -168,6 +220,12 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         if (address is null)
         {
             return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; gRPC peers name them ipv4.
+            address = address.MapToIPv4();
         }
 
         return address.AddressFamily == AddressFamily.InterNetworkV6

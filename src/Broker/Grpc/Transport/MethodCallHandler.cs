@@ -80,11 +80,9 @@ internal sealed class MethodCallHandler<TRequest, TResponse> : ServerCallHandler
     /// <summary>Reads the one request of a unary or server-streaming call, up to the end of the request body.</summary>
     private async Task<TRequest> ReadSingleRequestAsync(HttpServerCallContext call)
     {
-        var body = call.GetHttpContext().Request.BodyReader;
-        var max = Options.MaxReceiveMessageSize;
-        var request = await GrpcMessageReader.ReadMessageAsync(body, _method.RequestParser, max, call.MessageEncoding, call.CancellationToken)
+        var request = await call.ReadMessageAsync(_method.RequestParser, call.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.Internal, "Request did not include a message."));
-        var extra = await GrpcMessageReader.ReadMessageAsync(body, _method.RequestParser, max, call.MessageEncoding, call.CancellationToken);
+        var extra = await call.ReadMessageAsync(_method.RequestParser, call.CancellationToken);
         if (extra is not null)
         {
             // A unary request is exactly one message (PROTOCOL-HTTP2.md); a second one is a client bug.

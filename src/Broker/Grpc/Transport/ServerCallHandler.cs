@@ -111,7 +111,7 @@ internal abstract class ServerCallHandler
             GrpcTransportLog.DeadlineExceeded(Logger, FullName);
             status = new Status(StatusCode.DeadlineExceeded, DeadlineDetail);
         }
-        else if (http.RequestAborted.IsCancellationRequested)
+        else if (call.ClientAborted)
         {
             // The client reset the stream: there is no one to send a status to, Kestrel has ended the stream.
             GrpcTransportLog.CallCancelled(Logger, FullName);
@@ -128,7 +128,7 @@ internal abstract class ServerCallHandler
             GrpcTransportLog.RpcError(Logger, FullName, status.StatusCode, status.Detail);
         }
 
-        if (http.RequestAborted.IsCancellationRequested)
+        if (call.ClientAborted)
         {
             GrpcTransportLog.CallCancelled(Logger, FullName);
             return;
