@@ -138,6 +138,15 @@ public sealed class Metadata : IList<Metadata.Entry>
             }
 
             ArgumentNullException.ThrowIfNull(value);
+            foreach (var c in value)
+            {
+                // ASCII-Value in PROTOCOL-HTTP2.md: printable ASCII only; anything else goes in a -bin key.
+                if (c is < ' ' or > '~')
+                {
+                    throw new ArgumentException($"Metadata value of '{key}' must be printable ASCII; use a -bin key for other data.", nameof(value));
+                }
+            }
+
             _value = value;
         }
 

@@ -147,15 +147,16 @@ public abstract class SdkClientTests : IDisposable
     }
 
     [Fact]
-    public async Task CancelClientStream_ServerSeesCancellation_NotACompletedStream()
+    public async Task CancelRequestStream_ServerSeesCancellation_NotACompletedStream()
     {
         var id = Guid.NewGuid().ToString("N");
         using var cts = new CancellationTokenSource();
-        using var call = Invoker.AsyncClientStreamingCall(EchoMethods.ClientStream, new CallOptions(CallId(id), cancellationToken: cts.Token));
+        using var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, new CallOptions(CallId(id), cancellationToken: cts.Token));
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "a" }).WaitAsync(Timeout);
-        await call.RequestStream.WriteAsync(new EchoRequest { Message = "b" }).WaitAsync(Timeout);
+        // A reply proves the handler is running and reading the request stream.
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         await cts.CancelAsync();
-        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
         // A half-close would let the handler finish normally; a reset makes it see the cancellation.
         await ServerSawCancellation(id).WaitAsync(Timeout);

@@ -35,7 +35,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         _channel = channel;
         _method = method;
         _options = options;
-        ResponseStream = new ClientStreamReader(this);
+        ResponseStream = new ClientCallStreamReader<TRequest, TResponse>(this);
     }
 
     public Task<Metadata> ResponseHeadersAsync => _headers.Task;
@@ -83,7 +83,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         {
             _pushContent = new PushStreamContent();
             httpRequest.Content = _pushContent;
-            RequestStream = new ClientStreamWriter(this, _pushContent);
+            RequestStream = new ClientCallStreamWriter<TRequest, TResponse>(this, _pushContent);
         }
 
         if (_options.Deadline is { } deadline && deadline != DateTime.MaxValue)
@@ -439,134 +439,5 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     {
         var max = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
         return timeout > max ? Timeout.InfiniteTimeSpan : timeout;
-    }
-
-    /// <summary>The response stream of the call.</summary>
-    private sealed class ClientStreamReader : IAsyncStreamReader<TResponse>
-    {
-        private readonly GrpcCall<TRequest, TResponse> _call;
-        private TResponse? _current;
-        private int _reading;
-
-        public ClientStreamReader(GrpcCall<TRequest, TResponse> call)
-        {
-            _call = call;
-        }
-
-        public TResponse Current => _current ?? throw new InvalidOperationException("No current message: call MoveNext first.");
-
-        public async Task<bool> MoveNext(CancellationToken cancellationToken)
-        {
-            if (Interlocked.Exchange(ref _reading, 1) == 1)
-            {
-                throw new InvalidOperationException("Can't read the next message because the previous read is still in progress.");
-            }
-
-            try
-            {
-                _current = await _call.ReadMessageAsync(cancellationToken);
-                return _current is not null;
-            }
-            finally
-            {
-                Volatile.Write(ref _reading, 0);
-            }
-        }
-    }
-
-    /// <summary>The request stream of the call: each message framed into a pooled buffer, written and flushed.</summary>
-    private sealed class ClientStreamWriter : IClientStreamWriter<TRequest>
-    {
-        private readonly GrpcCall<TRequest, TResponse> _call;
-        private readonly PushStreamContent _content;
-        private int _writing;
-        private bool _completed;
-
-        public ClientStreamWriter(GrpcCall<TRequest, TResponse> call, PushStreamContent content)
-        {
-            _call = call;
-            _content = content;
-        }
-
-        public WriteOptions? WriteOptions { get; set; }
-
-        public Task WriteAsync(TRequest message) => WriteAsync(message, CancellationToken.None);
-
-        public async Task WriteAsync(TRequest message, CancellationToken cancellationToken)
-        {
-            ArgumentNullException.ThrowIfNull(message);
-            if (Interlocked.Exchange(ref _writing, 1) == 1)
-            {
-                throw new InvalidOperationException("Can't write the message because the previous write is in progress.");
-            }
-
-            try
-            {
-                ThrowIfEnded();
-                if (_completed)
-                {
-                    throw new InvalidOperationException("Request stream has already been completed.");
-                }
-
-                var framedSize = GrpcMessageWriter.GetFramedSize(message);
-                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(framedSize);
-                try
-                {
-                    var written = GrpcMessageWriter.WriteMessage(message, buffer, _call.MaxSendMessageSize);
-                    var stream = await _content.GetStreamAsync().WaitAsync(_call.CallToken);
-                    using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(_call.CallToken, cancellationToken) : null;
-                    var token = linked?.Token ?? _call.CallToken;
-                    await stream.WriteAsync(buffer.AsMemory(0, written), token);
-                    if (((WriteOptions?.Flags ?? WriteFlags.None) & WriteFlags.BufferHint) == 0)
-                    {
-                        // One flush per message: the server sees each message when it is written.
-                        await stream.FlushAsync(token);
-                    }
-                }
-                catch (RpcException ex) when (_call.StatusOrNull is null)
-                {
-                    // Too large to send: the call fails with that status, as grpc-core does.
-                    _call.Cancel(ex.Status);
-                    throw;
-                }
-                catch (Exception ex) when (ex is not RpcException && ex is not InvalidOperationException)
-                {
-                    ThrowIfEnded();
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        _call.Cancel(new Status(StatusCode.Cancelled, "Call canceled by the client."));
-                        ThrowIfEnded();
-                    }
-
-                    throw;
-                }
-                finally
-                {
-                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
-            finally
-            {
-                Volatile.Write(ref _writing, 0);
-            }
-        }
-
-        public Task CompleteAsync()
-        {
-            _completed = true;
-            _content.Complete();
-            return Task.CompletedTask;
-        }
-
-        private void ThrowIfEnded()
-        {
-            if (_call.StatusOrNull is { } status)
-            {
-                // As Grpc.Net.Client: writing to a call that already ended reports how it ended.
-                throw status.StatusCode == StatusCode.OK
-                    ? new InvalidOperationException("Can't write the message because the call is complete.")
-                    : new RpcException(status, _call.GetTrailers());
-            }
-        }
     }
 }

@@ -37,6 +37,16 @@ class Watch:
         if not self.finished and self.call_id:
             say("CANCELLED " + self.call_id)
 
+    def finish(self):
+        """Marks the handler finished, unless the call has been cancelled.
+
+        grpcio's sync request iterator can end normally when the client resets the stream (the pending receive
+        completes empty before the cancellation is processed), so a normal end of the request stream is only
+        trusted once the call has stayed alive a moment: a cancelled call terminates (done is set) at once.
+        """
+        if not self.done.wait(0.2):
+            self.finished = True
+
     def wait(self, context, request):
         """Waits delay_ms; False if the call ended first."""
         if request.delay_ms <= 0:
@@ -86,9 +96,9 @@ class Echo(interop_pb2_grpc.EchoServicer):
             messages.append(request.message)
             received += len(request.payload)
             last = request
+        w.finish()
         result = reply(last, context, received=received)
         result.message = ",".join(messages)
-        w.finished = True
         return result
 
     def ServerStream(self, request, context):
@@ -109,7 +119,7 @@ class Echo(interop_pb2_grpc.EchoServicer):
             if not w.wait(context, request):
                 return
             yield reply(request, context, index=i)
-        w.finished = True
+        w.finish()
 
 
 def main():

@@ -97,7 +97,13 @@ internal abstract class ServerCallHandler
         var http = call.GetHttpContext();
         Status status;
         Metadata? trailers = null;
-        if (error is null)
+        if (error is null && call.DeadlineExpired && call.Status.StatusCode == StatusCode.OK)
+        {
+            // Finished after its deadline: the client has given up, and gRPC's answer is DEADLINE_EXCEEDED.
+            GrpcTransportLog.DeadlineExceeded(Logger, FullName);
+            status = new Status(StatusCode.DeadlineExceeded, DeadlineDetail);
+        }
+        else if (error is null)
         {
             status = call.Status;
         }
