@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
@@ -19,6 +20,12 @@ public sealed class KestrelEchoServer : IAsyncLifetime
     /// <summary>An HTTP/1.1-only endpoint of the same app, to prove gRPC over HTTP/1.1 is refused.</summary>
     public Uri Http1Address { get; private set; } = new("http://127.0.0.1");
 
+    /// <summary>A TLS endpoint (HTTP/1.1 and HTTP/2, negotiated by ALPN) with a self-signed certificate for localhost.</summary>
+    public Uri TlsAddress { get; private set; } = new("https://localhost");
+
+    /// <summary>The TLS endpoint's certificate, for clients to trust.</summary>
+    public X509Certificate2 Certificate { get; } = TestCertificate.Create();
+
     /// <summary>host:port, as gRPC targets are written.</summary>
     public string Target { get; private set; } = string.Empty;
 
@@ -34,11 +41,17 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         ListenOptions? http2 = null;
         ListenOptions? http1 = null;
+        ListenOptions? tls = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Cleartext HTTP/2 needs an HTTP/2-only endpoint: h2c is by prior knowledge, there is no ALPN.
             kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http2 = listen).Protocols = HttpProtocols.Http2);
             kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http1 = listen).Protocols = HttpProtocols.Http1);
+            kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen =>
+            {
+                (tls = listen).Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(Certificate);
+            });
         });
         builder.Services.AddGrpcTransport();
         builder.Services.AddSingleton(Echo);
@@ -65,6 +78,7 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         // Kestrel writes the bound port back into each ListenOptions.
         Target = $"127.0.0.1:{http2!.IPEndPoint!.Port}";
         Http1Address = new Uri($"http://127.0.0.1:{http1!.IPEndPoint!.Port}");
+        TlsAddress = new Uri($"https://localhost:{tls!.IPEndPoint!.Port}");
     }
 
     public async Task DisposeAsync()
@@ -74,5 +88,7 @@ public sealed class KestrelEchoServer : IAsyncLifetime
             await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
             await _app.DisposeAsync();
         }
+
+        Certificate.Dispose();
     }
 }

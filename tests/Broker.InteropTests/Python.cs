@@ -41,9 +41,18 @@ public static class Python
     }
 
     /// <summary>Runs a script to completion and returns its stdout; fails the test with stderr on a non-zero exit.</summary>
-    public static async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
+    public static Task<string> RunAsync(TimeSpan timeout, params string[] arguments) => RunAsync(timeout, null, arguments);
+
+    /// <summary>As <see cref="RunAsync(TimeSpan, string[])"/>, with extra environment variables.</summary>
+    public static async Task<string> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
+        var info = StartInfo(arguments);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -1,9 +1,11 @@
 """Echo client on grpcio (a real gRPC implementation) for the interop tests.
 
-Usage: client.py STUB_DIR TARGET CASE [CALL_ID]. Runs one case against TARGET (host:port, h2c) and prints one
-JSON object with what it observed; the C# test asserts on it.
+Usage: client.py STUB_DIR TARGET CASE [CALL_ID]. Runs one case against TARGET (host:port; h2c, or TLS when
+INTEROP_ROOT_CERT names a PEM root certificate) and prints one JSON object with what it observed; the C# test
+asserts on it.
 """
 import json
+import os
 import queue
 import sys
 
@@ -143,7 +145,14 @@ CASES = {f.__name__: f for f in [unary, client_stream, server_stream, bidi, erro
 def main():
     target, case = sys.argv[2], sys.argv[3]
     call_id = sys.argv[4] if len(sys.argv) > 4 else ""
-    with grpc.insecure_channel(target) as channel:
+    # TLS when a root certificate is given: the test's self-signed certificate for localhost.
+    root = os.environ.get("INTEROP_ROOT_CERT")
+    if root:
+        with open(root, "rb") as f:
+            channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    else:
+        channel = grpc.insecure_channel(target)
+    with channel:
         stub = interop_pb2_grpc.EchoStub(channel)
         if case == "unimplemented":
             result = unimplemented(stub, call_id, channel)
