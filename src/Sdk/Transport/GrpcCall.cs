@@ -257,7 +257,10 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             _trailers = trailers;
         }
 
+        // The call is over: release the timer and the caller's token registration now, not at Dispose, since
+        // an awaited unary call is often never disposed and the caller's token may live for the whole app.
         _deadlineTimer?.Dispose();
+        _userCancellation.Dispose();
         var error = new RpcException(status, trailers ?? Metadata.Empty);
         if (_headers.TrySetException(error))
         {
