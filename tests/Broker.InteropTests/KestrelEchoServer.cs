@@ -86,7 +86,7 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         if (_app is not null)
         {
             await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            await _app.DisposeAsync();
+            await _app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         Certificate.Dispose();

@@ -135,7 +135,7 @@ public abstract class SdkClientTests : IDisposable
         using var cts = new CancellationTokenSource();
         using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, new CallOptions(CallId(id), cancellationToken: cts.Token), new EchoRequest { Count = 100000, DelayMs = 50 });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
-        await cts.CancelAsync();
+        await cts.CancelAsync().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
@@ -155,7 +155,7 @@ public abstract class SdkClientTests : IDisposable
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "a" }).WaitAsync(Timeout);
         // A reply proves the handler is running and reading the request stream.
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
-        await cts.CancelAsync();
+        await cts.CancelAsync().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
         // A half-close would let the handler finish normally; a reset makes it see the cancellation.

@@ -211,7 +211,7 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
         using var call = channel.CreateCallInvoker().AsyncClientStreamingCall(EchoMethods.ClientStream, new CallOptions(new Metadata { { "x-call-id", id } }, cancellationToken: cts.Token));
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "a" }).WaitAsync(Timeout);
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "b" }).WaitAsync(Timeout);
-        await cts.CancelAsync();
+        await cts.CancelAsync().WaitAsync(Timeout);
         await _server.Echo.Cancelled(id).WaitAsync(Timeout);
         // Kestrel fails the pending body read before it cancels RequestAborted: still a cancellation, not a bug.
         Assert.DoesNotContain(_server.Logs.Entries, static e => e.EventId.Name == "HandlerError" && e.Exception is IOException);

@@ -52,7 +52,7 @@ public sealed class TlsTests : IClassFixture<KestrelEchoServer>
     public async Task PythonClient_OverTls(string testCase)
     {
         var pem = Path.Combine(await Python.StubDirectoryAsync().WaitAsync(Timeout), $"root-{Guid.NewGuid():N}.pem");
-        await File.WriteAllTextAsync(pem, _server.Certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(pem, _server.Certificate.ExportCertificatePem()).WaitAsync(Timeout);
         var stubs = await Python.StubDirectoryAsync().WaitAsync(Timeout);
         var output = await Python.RunAsync(
             Timeout,

@@ -111,10 +111,10 @@ public sealed class WirePrimitivesTests
             var bytes = buffer.WrittenMemory;
             for (var i = 0; i < bytes.Length; i += 7)
             {
-                await pipe.Writer.WriteAsync(bytes[i..Math.Min(bytes.Length, i + 7)]);
+                await pipe.Writer.WriteAsync(bytes[i..Math.Min(bytes.Length, i + 7)]).AsTask().WaitAsync(Timeout);
             }
 
-            await pipe.Writer.CompleteAsync();
+            await pipe.Writer.CompleteAsync().AsTask().WaitAsync(Timeout);
         });
 
         foreach (var expected in messages)
@@ -141,7 +141,7 @@ public sealed class WirePrimitivesTests
     {
         var pipe = new Pipe();
         // Only the 5-byte prefix announcing 5 MiB: the reader must refuse without waiting for the body.
-        await pipe.Writer.WriteAsync(new byte[] { 0, 0, 0x50, 0, 0 });
+        await pipe.Writer.WriteAsync(new byte[] { 0, 0, 0x50, 0, 0 }).AsTask().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(() => GrpcMessageReader.ReadMessageAsync(pipe.Reader, EchoRequest.Parser, 4 * 1024 * 1024, null, default).AsTask().WaitAsync(Timeout));
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
     }
@@ -161,8 +161,8 @@ public sealed class WirePrimitivesTests
     public async Task Framing_BadInput_Fails(byte[] bytes, StatusCode code)
     {
         var pipe = new Pipe();
-        await pipe.Writer.WriteAsync(bytes);
-        await pipe.Writer.CompleteAsync();
+        await pipe.Writer.WriteAsync(bytes).AsTask().WaitAsync(Timeout);
+        await pipe.Writer.CompleteAsync().AsTask().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(() => GrpcMessageReader.ReadMessageAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, null, default).AsTask().WaitAsync(Timeout));
         Assert.Equal(code, ex.StatusCode);
     }
@@ -174,7 +174,7 @@ public sealed class WirePrimitivesTests
     public async Task Framing_CompressedMessage_RefusedPerEncoding(string? encoding, StatusCode code)
     {
         var pipe = new Pipe();
-        await pipe.Writer.WriteAsync(new byte[] { 1, 0, 0, 0, 0 });
+        await pipe.Writer.WriteAsync(new byte[] { 1, 0, 0, 0, 0 }).AsTask().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(() => GrpcMessageReader.ReadMessageAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, encoding, default).AsTask().WaitAsync(Timeout));
         Assert.Equal(code, ex.StatusCode);
     }
