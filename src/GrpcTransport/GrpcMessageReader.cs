@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 
 namespace Broker.GrpcTransport;
@@ -73,6 +74,9 @@ public static class GrpcMessageReader
     /// message without a <c>grpc-encoding</c>; UNIMPLEMENTED for a compressed message in an encoding this
     /// transport does not implement (only identity).
     /// </exception>
+    // Pooled builder: a stream reads one message after another, and each read that has to wait for the
+    // network would otherwise allocate a new state-machine box.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageSize, string? messageEncoding, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Broker.GrpcTransport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -120,6 +121,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
     /// because the client reset the stream becomes a cancellation of the call, never an end of stream or a
     /// handler error.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per message: no box per awaited read
     public async ValueTask<T?> ReadMessageAsync<T>(Google.Protobuf.MessageParser<T> parser, CancellationToken token)
         where T : class, Google.Protobuf.IMessage<T>
     {
