@@ -8,6 +8,9 @@ cd "$(dirname "$0")"
 # Debian packages the test suites need, as "command-or-path:package".
 apt_needs=(
   /usr/bin/chromium:chromium   # browser tests (tests/Broker.BrowserTests): Playwright drives Debian's Chromium
+  # gRPC interop tests (tests/Broker.InteropTests): a real gRPC peer, seen only by /usr/bin/python3.
+  /usr/lib/python3/dist-packages/grpc:python3-grpcio
+  /usr/lib/python3/dist-packages/grpc_tools:python3-grpc-tools
 )
 
 missing=()

@@ -18,6 +18,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
         app.MapBrokerDemo();
+        app.MapGrpcTransport();
         return app;
     }
 }

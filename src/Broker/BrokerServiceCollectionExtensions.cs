@@ -19,6 +19,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerSessions(configuration);
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
+        services.AddGrpcTransport();
         return services;
     }
 }

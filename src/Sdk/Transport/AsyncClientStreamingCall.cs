@@ -1,0 +1,38 @@
+using System.Runtime.CompilerServices;
+using Broker.GrpcTransport;
+
+namespace Broker.Sdk.Transport;
+
+/// <summary>A running client-streaming call, as Grpc.Core's <c>AsyncClientStreamingCall</c>.</summary>
+public sealed class AsyncClientStreamingCall<TRequest, TResponse> : IDisposable
+{
+    private readonly IClientCall _call;
+
+    internal AsyncClientStreamingCall(IClientStreamWriter<TRequest> requestStream, Task<TResponse> responseAsync, IClientCall call)
+    {
+        RequestStream = requestStream;
+        ResponseAsync = responseAsync;
+        _call = call;
+    }
+
+    /// <summary>The request stream; call <see cref="IClientStreamWriter{T}.CompleteAsync"/> when done.</summary>
+    public IClientStreamWriter<TRequest> RequestStream { get; }
+
+    /// <summary>The response; faults with <see cref="RpcException"/> when the status is not OK.</summary>
+    public Task<TResponse> ResponseAsync { get; }
+
+    /// <summary>The response headers, once received.</summary>
+    public Task<Metadata> ResponseHeadersAsync => _call.ResponseHeadersAsync;
+
+    /// <summary>Awaits <see cref="ResponseAsync"/>.</summary>
+    public TaskAwaiter<TResponse> GetAwaiter() => ResponseAsync.GetAwaiter();
+
+    /// <summary>The call's status; throws <see cref="InvalidOperationException"/> before the call has ended.</summary>
+    public Status GetStatus() => _call.GetStatus();
+
+    /// <summary>The call's trailers; throws <see cref="InvalidOperationException"/> before the call has ended.</summary>
+    public Metadata GetTrailers() => _call.GetTrailers();
+
+    /// <summary>Cancels the call if it is still running (RST_STREAM) and releases its resources.</summary>
+    public void Dispose() => _call.Dispose();
+}

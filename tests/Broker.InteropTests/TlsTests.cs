@@ -1,0 +1,76 @@
+using System.Net.Security;
+using System.Text.Json;
+using Broker.GrpcTransport;
+using Broker.Sdk.Transport;
+using Interop.V1;
+
+namespace Broker.InteropTests;
+
+/// <summary>gRPC over TLS (HTTP/2 by ALPN) to our Kestrel transport: from the SDK and from python grpcio.</summary>
+public sealed class TlsTests : IClassFixture<KestrelEchoServer>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly KestrelEchoServer _server;
+
+    public TlsTests(KestrelEchoServer server)
+    {
+        _server = server;
+    }
+
+    [Fact]
+    public async Task Sdk_UnaryAndBidi_OverTls()
+    {
+        var thumbprint = _server.Certificate.Thumbprint;
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            UseProxy = false,
+            // Trust exactly the test's self-signed certificate.
+            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint },
+        };
+        using var channel = GrpcChannel.ForAddress(_server.TlsAddress, new GrpcChannelOptions { HttpHandler = handler });
+        var invoker = channel.CreateCallInvoker();
+        using (var unary = invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Message = "tls" }))
+        {
+            Assert.Equal("tls", (await unary.ResponseAsync.WaitAsync(Timeout)).Message);
+        }
+
+        using var bidi = invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
+        await bidi.RequestStream.WriteAsync(new EchoRequest { Message = "one" }).WaitAsync(Timeout);
+        Assert.True(await bidi.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+        Assert.Equal("one", bidi.ResponseStream.Current.Message);
+        await bidi.RequestStream.CompleteAsync().WaitAsync(Timeout);
+        Assert.False(await bidi.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+        Assert.Equal(StatusCode.OK, bidi.GetStatus().StatusCode);
+        handler.Dispose();
+    }
+
+    [Theory]
+    [InlineData("unary")]
+    [InlineData("bidi")]
+    [InlineData("error")]
+    public async Task PythonClient_OverTls(string testCase)
+    {
+        var pem = Path.Combine(await Python.StubDirectoryAsync().WaitAsync(Timeout), $"root-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(pem, _server.Certificate.ExportCertificatePem()).WaitAsync(Timeout);
+        var stubs = await Python.StubDirectoryAsync().WaitAsync(Timeout);
+        var output = await Python.RunAsync(
+            Timeout,
+            new Dictionary<string, string> { ["INTEROP_ROOT_CERT"] = pem },
+            Python.ScriptPath("client.py"), stubs, _server.TlsAddress.Authority, testCase);
+        var r = JsonDocument.Parse(output).RootElement;
+        switch (testCase)
+        {
+            case "unary":
+                Assert.Equal("hello", r.GetProperty("message").GetString());
+                break;
+            case "bidi":
+                Assert.Equal("OK", r.GetProperty("code").GetString());
+                break;
+            default:
+                Assert.Equal("INVALID_ARGUMENT", r.GetProperty("unary_code").GetString());
+                Assert.Equal(r.GetProperty("detail_sent").GetString(), r.GetProperty("unary_details").GetString());
+                break;
+        }
+    }
+}
