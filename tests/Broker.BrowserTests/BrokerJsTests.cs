@@ -323,6 +323,80 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reconnects_when_the_connection_goes_silent()
+    {
+        await OpenAsync(new Dictionary<string, string?>
+        {
+            ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
+            ["Broker:WebSocket:PongTimeout"] = "00:00:00.400",
+        });
+
+        // A half-open connection, made with Playwright's WebSocket routing in front of the real broker: once
+        // muted, the first socket's broker frames never reach the page, and the proxy answers the broker's
+        // pings itself so the broker keeps the socket (as it would behind a stuck proxy or a dead NAT entry).
+        var muted = 0;
+        var opened = 0;
+        await Page.RouteWebSocketAsync("**/ws", page =>
+        {
+            var first = Interlocked.Increment(ref opened) == 1;
+            var broker = page.ConnectToServer();
+            broker.OnMessage(frame =>
+            {
+                if (first && Volatile.Read(ref muted) == 1)
+                {
+                    if (frame.Text?.Contains("\"type\":\"ping\"", StringComparison.Ordinal) == true) broker.Send("""{"type":"pong"}""");
+                    return;
+                }
+
+                if (frame.Text is { } text) page.Send(text);
+            });
+        }).WaitAsync(BrowserFixture.Timeout);
+
+        await StartClientAsync(options: new { minReconnectDelay = 50, maxReconnectDelay = 200, deadConnectionGrace = 500 });
+        await RunAsync("() => window.track('chat:lobby')");
+        await WaitForJsAsync("() => window.log.subscribed.length === 1");
+        Volatile.Write(ref muted, 1);
+        await Server.PublishAsync("chat:lobby", new { text = "sent into the void" });
+
+        // pingInterval (0.5 s) + grace (0.5 s) without a frame: the client gives up on the socket and resumes.
+        await WaitForJsAsync("() => window.log.connects.length === 2 && window.log.pubs.length === 1");
+        var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
+        Assert.Equal(1006, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.Equal(["sent into the void"], await ReceivedTextsAsync());
+        Assert.False(Server.Log.Contains("no frame within"), "the broker closed the socket itself: the client's own detection was not tested");
+    }
+
+    [Fact]
+    public async Task A_refused_resume_entry_fails_only_that_subscription()
+    {
+        await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:secret:Subscribe"] = "none" });
+        await StartClientAsync();
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+
+        // A subscription with a position made while offline goes into hello.resume; the broker refuses it
+        // with an error that has no id but names the channel.
+        await RunAsync("""
+            () => {
+              window.client.close();
+              const secret = window.client.subscribe('secret:x', { since: { epoch: 'e1', offset: 1 } });
+              window.secretOutcome = secret.ready.then(() => 'subscribed', (e) => e.code);
+              window.track('chat:lobby');
+              window.client.connect();
+            }
+            """);
+        Assert.Equal("forbidden", await JsAsync<string>("() => window.secretOutcome"));
+        await WaitForJsAsync("() => window.log.subscribed.length === 1");
+        Assert.True(_sockets.Sent("hello")[^1]["resume"]!.AsObject().ContainsKey("secret:x"));
+        var error = Assert.Single(_sockets.ReceivedOf("error"));
+        Assert.Equal("secret:x", (string?)error["channel"]);
+        Assert.Null(error["id"]);
+        Assert.True(await JsAsync<bool>("() => window.client.getSubscription('secret:x') === undefined"));
+        Assert.Equal(0, await JsAsync<int>("() => window.log.errors.length"));
+        Assert.Equal("connected", await JsAsync<string>("() => window.client.state"));
+    }
+
+    [Fact]
     public async Task Personal_channels_receive_backend_publications_and_resume_across_a_reconnect()
     {
         await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:$user:HistorySize"] = "100" });
