@@ -400,7 +400,8 @@ export class Subscription extends Emitter {
 }
 
 /**
- * The personal channels (`$session:<id>` and `$user:<id>`), subscribed by the broker on `welcome`.
+ * The personal channels (`$session:<id>` and `$user:<id>`), subscribed by the broker on `welcome` and resumed
+ * from their last seen position through `hello.resume`.
  * `on(event, fn)` gets the publications of both, each once and in order per channel.
  */
 export class PersonalChannels {
