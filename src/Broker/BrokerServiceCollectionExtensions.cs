@@ -1,5 +1,6 @@
 using Broker.Core;
 using Broker.Demo;
+using Broker.Grpc;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -19,7 +20,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerSessions(configuration);
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
-        services.AddGrpcTransport();
+        services.AddBrokerGrpc(configuration);
         return services;
     }
 }

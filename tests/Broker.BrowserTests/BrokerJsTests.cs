@@ -1,11 +1,10 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Broker.BrowserTests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace Broker.BrowserTests;
 
-/// <summary>broker.js alone, in Chromium, against the <see cref="FakeBrokerServer"/> test double.</summary>
+/// <summary>broker.js alone, in Chromium, against the real broker (<see cref="TestBroker"/>).</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
 {
@@ -15,7 +14,8 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
           const { BrokerClient } = window.broker;
           await fetch('/session', { method: 'POST' });
           if (name) await fetch('/demo/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
-          const ticket = async () => (await (await fetch('/tickets', { method: 'POST' })).json()).ticket;
+          window.badTicket = false;
+          const ticket = async () => window.badTicket ? 'not-a-ticket' : (await (await fetch('/tickets', { method: 'POST' })).json()).ticket;
           const client = new BrokerClient({ ticket, ...options });
           window.client = client;
           window.log = { states: [], connects: [], disconnects: [], errors: [], pubs: [], subscribed: [], lagged: [], personal: [] };
@@ -23,7 +23,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
           client.on('connect', (c) => window.log.connects.push(c));
           client.on('disconnect', (d) => window.log.disconnects.push(d));
           client.on('error', (e) => window.log.errors.push({ code: e.code, message: e.message }));
-          client.personal.on('*', (p) => window.log.personal.push(p));
+          client.personal.on('*', (p) => window.log.personal.push({ channel: p.channel, offset: p.offset, text: p.data && p.data.text }));
           window.track = (channel) => {
             const sub = client.subscribe(channel);
             sub.on('*', (p) => window.log.pubs.push({ channel: p.channel, offset: p.offset, text: p.data && p.data.text }));
@@ -35,27 +35,35 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         }
         """;
 
-    private FakeBrokerServer _server = null!;
-    private BrowserPage _page = null!;
+    private static readonly object FastReconnect = new { minReconnectDelay = 50, maxReconnectDelay = 200 };
 
-    private IPage Page => _page.Page;
+    private BrokerServer? _server;
+    private BrowserPage? _page;
+    private SocketRecorder _sockets = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await FakeBrokerServer.StartAsync();
-        _page = await browser.NewPageAsync(_server.BaseUri);
-        await Page.GotoAsync("/test.html");
-        await WaitForJsAsync("() => !!window.broker");
-    }
+    private BrokerServer Server => _server!;
+
+    private IPage Page => _page!.Page;
+
+    public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        await _page.DisposeAsync();
-        await _server.DisposeAsync();
+        if (_page is not null) await _page.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    /// <summary>A real broker with <paramref name="settings"/> and a blank page at its origin with broker.js loaded.</summary>
+    private async Task OpenAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _server = await TestBroker.StartAsync(settings);
+        _page = await browser.NewPageAsync(_server.WebAddress);
+        _sockets = new SocketRecorder(Page);
+        await TestBroker.OpenTestPageAsync(Page);
     }
 
     private Task StartClientAsync(string? name = "alice", object? options = null) =>
-        RunAsync(Harness, new { name, options = options ?? new { minReconnectDelay = 50, maxReconnectDelay = 200 } });
+        RunAsync(Harness, new { name, options = options ?? FastReconnect });
 
     // Page.EvaluateAsync waits for the script's promise with no limit of its own: every call here has one.
     private Task RunAsync(string script, object? arg = null) => Page.EvaluateAsync(script, arg).WaitAsync(BrowserFixture.Timeout);
@@ -65,110 +73,144 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     private Task WaitForJsAsync(string predicate) =>
         Page.WaitForFunctionAsync(predicate, null, new PageWaitForFunctionOptions { Timeout = (float)BrowserFixture.Timeout.TotalMilliseconds });
 
-
     private Task<string[]> ReceivedTextsAsync() => JsAsync<string[]>("() => window.log.pubs.map(p => p.text)");
 
+    private Task<string> SessionIdAsync() => JsAsync<string>("() => window.client.sessionId");
+
     [Fact]
-    public async Task Connects_with_a_ticket_and_subscribes()
+    public async Task Connects_with_a_ticket_function_subscribes_and_receives_a_backend_publication()
     {
+        await OpenAsync();
         await StartClientAsync();
         await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
 
-        var hello = await _server.WaitForFrameAsync(f => (string?)f["type"] == "hello");
+        var hello = Assert.Single(_sockets.Sent("hello"));
         Assert.Equal("broker-js/1.0", (string?)hello["client"]);
         Assert.False(string.IsNullOrEmpty((string?)hello["ticket"]));
         Assert.Null(hello["resume"]);
+        var welcome = Assert.Single(_sockets.ReceivedOf("welcome"));
+        Assert.Equal((long)hello["id"]!, (long)welcome["id"]!);
         Assert.Equal("alice", await JsAsync<string>("() => window.log.connects[0].userId"));
         Assert.Equal("broker.v1.json", await JsAsync<string>("() => window.client._ws.protocol"));
-        Assert.Contains("$user:alice", await JsAsync<string[]>("() => window.client.personal.channels"));
+        var personal = await JsAsync<string[]>("() => window.client.personal.channels");
+        Assert.Contains("$user:alice", personal);
+        Assert.Contains("$session:" + await SessionIdAsync(), personal);
 
-        _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = "hello" });
+        await Server.PublishAsync("chat:lobby", new { text = "hello" });
         await WaitForJsAsync("() => window.log.pubs.length === 1");
         Assert.Equal(["hello"], await ReceivedTextsAsync());
         Assert.Equal(1, await JsAsync<int>("() => window.client.getSubscription('chat:lobby').position.offset"));
+
+        // The page publishes too; the broker sends the publisher its own publication (ack and pub in either order).
+        var ack = await JsAsync<JsonElement>("() => window.client.publish('chat:lobby', { text: 'mine' })");
+        Assert.Equal(2, ack.GetProperty("offset").GetInt32());
+        await WaitForJsAsync("() => window.log.pubs.length === 2");
+        Assert.Equal(["hello", "mine"], await ReceivedTextsAsync());
     }
 
     [Fact]
-    public async Task Parses_every_frame_of_a_message_answers_ping_and_batches_its_own_frames()
+    public async Task Parses_every_frame_of_a_coalesced_message_in_order()
     {
+        await OpenAsync();
         await StartClientAsync();
-        await RunAsync("() => window.track('chat:multi')");
+        await RunAsync("() => window.track('chat:burst')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
-        var epoch = await JsAsync<string>("() => window.client.getSubscription('chat:multi').position.epoch");
 
-        // Three publications and a ping in ONE WebSocket message.
-        var frames = Enumerable.Range(1, 3)
-            .Select(i => JsonSerializer.Serialize(new { type = "pub", channel = "chat:multi", @event = "message", data = new { text = $"m{i}" }, offset = i, epoch, time = "2026-11-21T20:00:00.000Z" }))
-            .Append("""{"type":"ping"}""");
-        _server.SendRawToAll(string.Join('\n', frames));
+        // A burst from the backend: the broker's writer coalesces what is waiting into one WebSocket message.
+        const int Count = 200;
+        for (var i = 1; i <= Count; i++) await Server.PublishAsync("chat:burst", new { text = $"m{i}" });
 
-        await WaitForJsAsync("() => window.log.pubs.length === 3");
-        Assert.Equal(["m1", "m2", "m3"], await ReceivedTextsAsync());
-        await _server.WaitForFrameAsync(f => (string?)f["type"] == "pong");
-
-        // Three publishes in one task go out as one message of three frames, each with its own id.
-        await RunAsync("() => Promise.all([1, 2, 3].map(i => window.client.publish('chat:multi', { text: 'p' + i })))");
-        Assert.Contains(_server.RawMessages, m => m.Split('\n').Length == 3 && m.Contains("\"p1\"", StringComparison.Ordinal) && m.Contains("\"p3\"", StringComparison.Ordinal));
-        var ids = _server.ReceivedFrames.Where(f => (string?)f["type"] == "publish").Select(f => (long)f["id"]!).ToList();
-        Assert.Equal(3, ids.Distinct().Count());
+        await WaitForJsAsync($"() => window.log.pubs.length >= {Count}");
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => $"m{i}"), await ReceivedTextsAsync());
+        var pubMessages = _sockets.Received.Where(m => m.Contains("\"type\":\"pub\"", StringComparison.Ordinal)).ToList();
+        Assert.Contains(pubMessages, m => TestBroker.Frames(m).Length > 1);
+        Assert.True(pubMessages.Count < Count, $"{pubMessages.Count} messages for {Count} publications: nothing was coalesced");
+        Assert.Empty(await JsAsync<JsonElement[]>("() => window.log.errors"));
     }
 
     [Fact]
-    public async Task Reconnects_with_resume_and_delivers_every_message_once_in_order()
+    public async Task Answers_pings_and_the_socket_survives_several_intervals()
     {
+        await OpenAsync(new Dictionary<string, string?>
+        {
+            ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
+            // Under the interval: when PongTimeout >= PingInterval the broker closes live sockets (PongCheckTests).
+            ["Broker:WebSocket:PongTimeout"] = "00:00:00.400",
+        });
         await StartClientAsync();
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+        Assert.Equal(0.5, await JsAsync<double>("() => window.log.connects[0].pingInterval"));
+
+        // Wait for the broker's sixth ping: three seconds, six chances to miss a pong.
+        await _sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 6);
+        Assert.True(_sockets.Sent("pong").Count >= 5, $"{_sockets.Sent("pong").Count} pongs for six pings");
+        Assert.Equal("connected", await JsAsync<string>("() => window.client.state"));
+        Assert.Equal(1, await JsAsync<int>("() => window.log.connects.length"));
+        Assert.Equal(0, await JsAsync<int>("() => window.log.disconnects.length"));
+        Assert.Single(_sockets.Sent("hello"));
+    }
+
+    [Fact]
+    public async Task A_server_drop_reconnects_with_resume_and_delivers_every_message_once_in_order()
+    {
+        await OpenAsync();
+        await StartClientAsync(options: new { minReconnectDelay = 300, maxReconnectDelay = 600 });
         await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
-        for (var i = 1; i <= 3; i++) _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = $"m{i}" });
+        for (var i = 1; i <= 3; i++) await Server.PublishAsync("chat:lobby", new { text = $"m{i}" });
         await WaitForJsAsync("() => window.log.pubs.length === 3");
 
-        // The broker goes away; three messages are published while the page is offline.
-        _server.RefuseConnections = true;
-        _server.DropAll();
+        // The backend drops the page; publications go on right after the drop and while it is away.
+        Assert.Equal(1, Server.Disconnect(await SessionIdAsync(), null));
+        for (var i = 4; i <= 5; i++) await Server.PublishAsync("chat:lobby", new { text = $"m{i}" });
         await WaitForJsAsync("() => window.log.states.includes('reconnecting')");
-        for (var i = 4; i <= 6; i++) _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = $"m{i}" });
-        _server.ReplayOverlap = 2; // the replay repeats m2 and m3: the client must drop them
-        _server.RefuseConnections = false;
+        for (var i = 6; i <= 7; i++) await Server.PublishAsync("chat:lobby", new { text = $"m{i}" });
 
-        await WaitForJsAsync("() => window.log.pubs.length >= 6 && window.client.state === 'connected'");
-        var hellos = _server.ReceivedFrames.Where(f => (string?)f["type"] == "hello").ToList();
+        await WaitForJsAsync("() => window.log.connects.length === 2 && window.log.subscribed.length === 2");
+        for (var i = 8; i <= 9; i++) await Server.PublishAsync("chat:lobby", new { text = $"m{i}" });
+        await WaitForJsAsync("() => window.log.pubs.some(p => p.text === 'm9')");
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => $"m{i}"), await ReceivedTextsAsync());
+
+        var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
+        Assert.Equal(4002, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        var hellos = _sockets.Sent("hello");
         Assert.Equal(2, hellos.Count);
         var resume = hellos[1]["resume"]!["chat:lobby"]!;
-        Assert.Equal(3, (int)resume["offset"]!);
+        Assert.InRange((int)resume["offset"]!, 3, 5);
         Assert.False(string.IsNullOrEmpty((string?)resume["epoch"]));
-
-        // Nothing else arrives after a new live message: the list is exactly m1..m7, once each.
-        _server.Publish("chat:lobby", "message", new JsonObject { ["text"] = "m7" });
-        await WaitForJsAsync("() => window.log.pubs.some(p => p.text === 'm7')");
-        Assert.Equal(["m1", "m2", "m3", "m4", "m5", "m6", "m7"], await ReceivedTextsAsync());
         var resumed = await JsAsync<JsonElement>("() => window.log.subscribed[1]");
         Assert.True(resumed.GetProperty("recovered").GetBoolean());
         Assert.True(resumed.GetProperty("resumed").GetBoolean());
-        Assert.Equal(3, resumed.GetProperty("missed").GetInt32());
+        Assert.InRange(resumed.GetProperty("missed").GetInt32(), 2, 4);
         Assert.True(await JsAsync<bool>("() => window.log.connects[1].reconnected"));
     }
 
     [Fact]
     public async Task Unsubscribe_removes_the_channel_from_the_resume()
     {
+        await OpenAsync();
         await StartClientAsync();
         await RunAsync("() => { window.track('chat:keep'); window.track('chat:drop'); }");
         await WaitForJsAsync("() => window.log.subscribed.length === 2");
         await RunAsync("() => window.client.getSubscription('chat:drop').unsubscribe()");
-        await _server.WaitForFrameAsync(f => (string?)f["type"] == "unsubscribe");
+        Assert.Single(_sockets.ReceivedOf("unsubscribed"));
 
-        _server.DropAll();
-        await WaitForJsAsync("() => window.log.connects.length === 2");
-        var hello = _server.ReceivedFrames.Where(f => (string?)f["type"] == "hello").Last();
-        var resumed = hello["resume"]!.AsObject().Select(kv => kv.Key).ToArray();
-        Assert.Equal(["chat:keep"], resumed);
-        Assert.Equal(2, _server.ReceivedFrames.Count(f => (string?)f["type"] == "hello"));
+        Server.Disconnect(await SessionIdAsync(), null);
+        await WaitForJsAsync("() => window.log.connects.length === 2 && window.log.subscribed.length === 3");
+        var hello = _sockets.Sent("hello")[^1];
+        Assert.Equal(["chat:keep"], hello["resume"]!.AsObject().Select(kv => kv.Key).Where(k => !k.StartsWith('$')).ToArray());
+        await Server.PublishAsync("chat:drop", new { text = "not for me" });
+        await Server.PublishAsync("chat:keep", new { text = "kept" });
+        await WaitForJsAsync("() => window.log.pubs.length === 1");
+        Assert.Equal(["kept"], await ReceivedTextsAsync());
     }
 
     [Fact]
     public async Task Without_a_ticket_hello_relies_on_the_session_cookie()
     {
+        await OpenAsync();
         await RunAsync("""
             async () => {
               await fetch('/session', { method: 'POST' });
@@ -179,92 +221,204 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
             """);
         var welcome = await JsAsync<JsonElement>("() => window.connected");
         Assert.False(string.IsNullOrEmpty(welcome.GetProperty("sessionId").GetString()));
-        var hello = await _server.WaitForFrameAsync(f => (string?)f["type"] == "hello");
-        Assert.Null(hello["ticket"]);
+        Assert.Equal(JsonValueKind.Null, welcome.GetProperty("userId").ValueKind);
+        Assert.Null(Assert.Single(_sockets.Sent("hello"))["ticket"]);
+    }
+
+    [Fact]
+    public async Task Send_without_a_handler_rejects_with_unavailable()
+    {
+        await OpenAsync();
+        await StartClientAsync();
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+        var outcome = await JsAsync<string>("() => window.client.send('chat.post', { text: 'hi' }).then(() => 'resolved', e => e.code)");
+        Assert.Equal("unavailable", outcome);
+        Assert.Equal("connected", await JsAsync<string>("() => window.client.state"));
     }
 
     [Fact]
     public async Task Fills_a_lagged_gap_from_history()
     {
+        // A queue of four and a long history: a burst overflows the queue (DropOldest, told with lagged)
+        // and every dropped publication is still in history.
+        await OpenAsync(new Dictionary<string, string?>
+        {
+            ["Broker:Namespaces:lag:BufferMessages"] = "4",
+            ["Broker:Namespaces:lag:HistorySize"] = "10000",
+            ["Broker:Namespaces:lag:Subscribe"] = "anyone",
+        });
         await StartClientAsync();
-        await RunAsync("() => window.track('chat:fast')");
+        await RunAsync("() => window.track('lag:fast')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
-        _server.Publish("chat:fast", "message", new JsonObject { ["text"] = "m1" });
-        _server.SimulateDrops("chat:fast", 3, "message", i => new JsonObject { ["text"] = $"m{i + 2}" });
-        _server.Publish("chat:fast", "message", new JsonObject { ["text"] = "m5" });
 
-        await WaitForJsAsync("() => window.log.lagged.length === 1");
-        Assert.Equal(["m1", "m2", "m3", "m4", "m5"], await ReceivedTextsAsync());
-        var lagged = await JsAsync<JsonElement>("() => window.log.lagged[0]");
-        Assert.True(lagged.GetProperty("recovered").GetBoolean());
-        Assert.Equal(3, lagged.GetProperty("filled").GetInt32());
-        var history = await _server.WaitForFrameAsync(f => (string?)f["type"] == "history");
-        Assert.Equal(1, (int)history["since"]!["offset"]!);
+        // The page is busy (its main thread blocked) while the backend publishes a burst.
+        await RunAsync("() => { window.busyUntil = Date.now() + 300; setTimeout(() => { while (Date.now() < window.busyUntil) { } }, 0); }");
+        const int Count = 3000;
+        for (var i = 1; i <= Count; i++) await Server.PublishAsync("lag:fast", new { text = $"m{i}" });
+
+        await WaitForJsAsync($"() => window.log.pubs.length >= {Count} && window.log.lagged.length > 0 && !window.client.getSubscription('lag:fast')._filling");
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => $"m{i}"), await ReceivedTextsAsync());
+        Assert.True(await JsAsync<bool>("() => window.log.lagged.every(l => l.recovered)"), await JsAsync<string>("() => JSON.stringify(window.log.lagged)"));
+        var dropped = _sockets.ReceivedOf("lagged").Sum(l => (int)l["dropped"]!);
+        // Every dropped publication came from history (and, when a second drop widened a fill, the live ones between too).
+        Assert.InRange(await JsAsync<int>("() => window.log.lagged.reduce((n, l) => n + l.filled, 0)"), dropped, Count);
+        Assert.NotEmpty(_sockets.ReceivedOf("lagged"));
+        Assert.NotEmpty(_sockets.Sent("history"));
     }
 
     [Fact]
-    public async Task Reconnects_when_the_connection_goes_silent()
+    public async Task A_disconnect_without_reconnect_is_final()
     {
-        _server.PingInterval = 1;
-        await StartClientAsync(options: new { minReconnectDelay = 50, maxReconnectDelay = 200, deadConnectionGrace = 500 });
-        await WaitForJsAsync("() => window.log.connects.length === 1");
-        _server.MuteAll();
-        await WaitForJsAsync("() => window.log.connects.length === 2");
-        Assert.Equal(1006, await JsAsync<int>("() => window.log.disconnects[0].code"));
-        Assert.True(await JsAsync<bool>("() => window.log.disconnects[0].reconnect"));
-    }
-
-    [Fact]
-    public async Task Stops_after_disconnect_without_reconnect()
-    {
+        await OpenAsync();
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
-        _server.DisconnectAll(4002, "kicked", reconnect: false);
+        Assert.Equal(1, Server.Disconnect(null, "alice", "kicked", reconnect: false));
         await WaitForJsAsync("() => window.client.state === 'closed'");
         var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
         Assert.Equal(4002, disconnect.GetProperty("code").GetInt32());
         Assert.Equal("kicked", disconnect.GetProperty("reason").GetString());
         Assert.False(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.Single(_sockets.Sent("hello"));
     }
 
-    [Theory]
-    [InlineData(1008, false)] // policy: auth, missing hello, abuse
-    [InlineData(4003, false)] // session ended
-    [InlineData(1001, true)]  // broker shutting down: reconnect elsewhere
-    [InlineData(4001, true)]  // slow consumer
-    public async Task Reconnects_after_a_close_unless_the_code_is_final(int code, bool reconnects)
+    [Fact]
+    public async Task A_refused_hello_closes_1008_for_good()
     {
+        await OpenAsync();
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
-        _server.CloseAll(code);
-        await WaitForJsAsync("() => window.log.disconnects.length === 1");
+        await RunAsync("() => { window.badTicket = true; }");
+
+        // A bad ticket on the next connect: the broker refuses the hello with 1008 before any welcome.
+        Server.Disconnect(await SessionIdAsync(), null);
+        await WaitForJsAsync("() => window.client.state === 'closed'");
+        var last = await JsAsync<JsonElement>("() => window.log.disconnects[window.log.disconnects.length - 1]");
+        Assert.Equal(1008, last.GetProperty("code").GetInt32());
+        Assert.False(last.GetProperty("reconnect").GetBoolean());
+        Assert.Equal(2, _sockets.Sent("hello").Count);
+    }
+
+    [Fact]
+    public async Task A_missed_pong_after_welcome_closes_1008_and_the_client_reconnects()
+    {
+        await OpenAsync(new Dictionary<string, string?>
+        {
+            ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
+            // Under the interval: when PongTimeout >= PingInterval the broker closes live sockets (PongCheckTests).
+            ["Broker:WebSocket:PongTimeout"] = "00:00:00.400",
+        });
+        await StartClientAsync();
+        await RunAsync("() => window.track('chat:lobby')");
+        await WaitForJsAsync("() => window.log.subscribed.length === 1");
+
+        // Block the page for two seconds: it cannot answer the broker's ping, which closes with 1008.
+        await RunAsync("() => { setTimeout(() => { const end = Date.now() + 2000; while (Date.now() < end) { } }, 0); }");
+        await WaitForJsAsync("() => window.log.connects.length === 2");
         var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
-        Assert.Equal(code, disconnect.GetProperty("code").GetInt32());
-        Assert.Equal(reconnects, disconnect.GetProperty("reconnect").GetBoolean());
-        await WaitForJsAsync(reconnects ? "() => window.log.connects.length === 2" : "() => window.client.state === 'closed'");
+        Assert.Equal(1008, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        await WaitForJsAsync("() => window.log.subscribed.length === 2");
+        await Server.PublishAsync("chat:lobby", new { text = "after" });
+        await WaitForJsAsync("() => window.log.pubs.length === 1");
     }
 
     [Fact]
-    public async Task Send_resolves_with_the_reply_and_rejects_with_the_error_code()
+    public async Task Reconnects_when_the_connection_goes_silent()
     {
-        await StartClientAsync();
-        await WaitForJsAsync("() => window.log.connects.length === 1");
-        var ok = await JsAsync<JsonElement>("() => window.client.send('chat.post', { room: 'lobby', text: ' hi ' })");
-        Assert.True(ok.GetProperty("ok").GetBoolean());
+        await OpenAsync(new Dictionary<string, string?>
+        {
+            ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
+            ["Broker:WebSocket:PongTimeout"] = "00:00:00.400",
+        });
 
-        const string Attempt = "(data) => window.client.send('chat.post', data).then(() => 'resolved', e => e.code + ':' + e.message)";
-        Assert.Equal("bad_request:Write something first.", await JsAsync<string>(Attempt, new { room = "lobby", text = "   " }));
-        _server.BackendEnabled = false;
-        Assert.StartsWith("unavailable:", await JsAsync<string>(Attempt, new { room = "lobby", text = "hi" }), StringComparison.Ordinal);
+        // A half-open connection, made with Playwright's WebSocket routing in front of the real broker: once
+        // muted, the first socket's broker frames never reach the page, and the proxy answers the broker's
+        // pings itself so the broker keeps the socket (as it would behind a stuck proxy or a dead NAT entry).
+        var muted = 0;
+        var opened = 0;
+        await Page.RouteWebSocketAsync("**/ws", page =>
+        {
+            var first = Interlocked.Increment(ref opened) == 1;
+            var broker = page.ConnectToServer();
+            broker.OnMessage(frame =>
+            {
+                if (first && Volatile.Read(ref muted) == 1)
+                {
+                    if (frame.Text?.Contains("\"type\":\"ping\"", StringComparison.Ordinal) == true) broker.Send("""{"type":"pong"}""");
+                    return;
+                }
+
+                if (frame.Text is { } text) page.Send(text);
+            });
+        }).WaitAsync(BrowserFixture.Timeout);
+
+        await StartClientAsync(options: new { minReconnectDelay = 50, maxReconnectDelay = 200, deadConnectionGrace = 500 });
+        await RunAsync("() => window.track('chat:lobby')");
+        await WaitForJsAsync("() => window.log.subscribed.length === 1");
+        Volatile.Write(ref muted, 1);
+        await Server.PublishAsync("chat:lobby", new { text = "sent into the void" });
+
+        // pingInterval (0.5 s) + grace (0.5 s) without a frame: the client gives up on the socket and resumes.
+        await WaitForJsAsync("() => window.log.connects.length === 2 && window.log.pubs.length === 1");
+        var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
+        Assert.Equal(1006, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.Equal(["sent into the void"], await ReceivedTextsAsync());
+        Assert.False(Server.Log.Contains("no frame within"), "the broker closed the socket itself: the client's own detection was not tested");
     }
 
     [Fact]
-    public async Task Personal_channel_publications_reach_client_personal()
+    public async Task A_refused_resume_entry_fails_only_that_subscription()
     {
+        await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:secret:Subscribe"] = "none" });
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
-        _server.Publish("$user:alice", "notice", new JsonObject { ["text"] = "psst" });
+
+        // A subscription with a position made while offline goes into hello.resume; the broker refuses it
+        // with an error that has no id but names the channel.
+        await RunAsync("""
+            () => {
+              window.client.close();
+              const secret = window.client.subscribe('secret:x', { since: { epoch: 'e1', offset: 1 } });
+              window.secretOutcome = secret.ready.then(() => 'subscribed', (e) => e.code);
+              window.track('chat:lobby');
+              window.client.connect();
+            }
+            """);
+        Assert.Equal("forbidden", await JsAsync<string>("() => window.secretOutcome"));
+        await WaitForJsAsync("() => window.log.subscribed.length === 1");
+        Assert.True(_sockets.Sent("hello")[^1]["resume"]!.AsObject().ContainsKey("secret:x"));
+        var error = Assert.Single(_sockets.ReceivedOf("error"));
+        Assert.Equal("secret:x", (string?)error["channel"]);
+        Assert.Null(error["id"]);
+        Assert.True(await JsAsync<bool>("() => window.client.getSubscription('secret:x') === undefined"));
+        Assert.Equal(0, await JsAsync<int>("() => window.log.errors.length"));
+        Assert.Equal("connected", await JsAsync<string>("() => window.client.state"));
+    }
+
+    [Fact]
+    public async Task Personal_channels_receive_backend_publications_and_resume_across_a_reconnect()
+    {
+        await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:$user:HistorySize"] = "100" });
+        await StartClientAsync(options: new { minReconnectDelay = 300, maxReconnectDelay = 600 });
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+        await Server.PublishAsync("$user:alice", new { text = "psst" }, "notice");
         await WaitForJsAsync("() => window.log.personal.length === 1");
-        Assert.Equal("psst", await JsAsync<string>("() => window.log.personal[0].data.text"));
+        Assert.Equal("psst", await JsAsync<string>("() => window.log.personal[0].text"));
+
+        // Dropped; two notices while away: hello.resume names $user:alice and the broker replays them after welcome.
+        Server.Disconnect(null, "alice");
+        await WaitForJsAsync("() => window.log.states.includes('reconnecting')");
+        await Server.PublishAsync("$user:alice", new { text = "away 1" }, "notice");
+        await Server.PublishAsync("$user:alice", new { text = "away 2" }, "notice");
+        await WaitForJsAsync("() => window.log.personal.length >= 3 && window.log.connects.length === 2");
+        await Server.PublishAsync("$user:alice", new { text = "live" }, "notice");
+        await WaitForJsAsync("() => window.log.personal.some(p => p.text === 'live')");
+        Assert.Equal(["psst", "away 1", "away 2", "live"], await JsAsync<string[]>("() => window.log.personal.map(p => p.text)"));
+
+        var resume = _sockets.Sent("hello")[1]["resume"]!["$user:alice"]!;
+        Assert.Equal(1, (int)resume["offset"]!);
+        var entry = _sockets.ReceivedOf("welcome")[1]["subscriptions"]!.AsArray().Single(s => (string?)s!["channel"] == "$user:alice")!;
+        Assert.True((bool)entry["recovered"]!);
     }
 }

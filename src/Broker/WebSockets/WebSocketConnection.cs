@@ -44,8 +44,9 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     private ITimer? _pingTimer;
     private ITimer? _pongTimer;
     private ITimer? _abortTimer;
+    private readonly Lock _pingGate = new();
     private long _lastReceived;
-    private long _pingSent;
+    private long _unansweredPing;
 
     internal WebSocketConnection(WebSocket socket, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
     {
@@ -170,20 +171,41 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         }
     }
 
+    /// <summary>
+    /// Sends a ping. The pong deadline belongs to the oldest ping not yet answered by any frame: a later
+    /// ping does not push it back (else a PongTimeout longer than the PingInterval would never fire).
+    /// </summary>
     private void OnPingDue()
     {
-        Volatile.Write(ref _pingSent, _services.Time.GetTimestamp());
+        lock (_pingGate)
+        {
+            long now = _services.Time.GetTimestamp();
+            if (_unansweredPing == 0 || Volatile.Read(ref _lastReceived) >= _unansweredPing)
+            {
+                _unansweredPing = now;
+                _pongTimer?.Change(_options.PongTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+
         EnqueueReply(ServerFrames.Ping);
-        _pongTimer?.Change(_options.PongTimeout, Timeout.InfiniteTimeSpan);
     }
 
     private void OnPongDue()
     {
-        // Any frame at all after the ping proves the client alive (PROTOCOL.md), not only a pong.
-        if (Volatile.Read(ref _lastReceived) < Volatile.Read(ref _pingSent))
+        lock (_pingGate)
         {
-            Violation(WebSocketCloseCodes.Policy, $"no frame within {_options.PongTimeout} of a ping");
+            // Any frame at all after the ping proves the client alive (PROTOCOL.md), not only a pong. A
+            // check that fires before its ping's full timeout (a timer re-armed for a newer ping while this
+            // callback was on its way) is not a verdict.
+            if (_unansweredPing == 0
+                || Volatile.Read(ref _lastReceived) >= _unansweredPing
+                || _services.Time.GetElapsedTime(_unansweredPing) < _options.PongTimeout)
+            {
+                return;
+            }
         }
+
+        Violation(WebSocketCloseCodes.Policy, "no frame within the pong timeout of a ping");
     }
 
     private void StartPings()

@@ -18,9 +18,13 @@ export const SUBPROTOCOL = 'broker.v1.json';
 // is still delivered to '*' handlers and to onPublication(name, fn).
 const LIFECYCLE = new Set(['subscribed', 'lagged', 'join', 'leave', 'error']);
 
-// Close codes after which reconnecting cannot help: 1008 policy (auth, missing hello, abuse) and
-// 4003 session ended (PROTOCOL.md, "Close codes").
-const FINAL_CLOSE_CODES = new Set([1008, 4003]);
+// Close codes after which reconnecting cannot help: 4003 session ended (PROTOCOL.md, "Close codes").
+const FINAL_CLOSE_CODES = new Set([4003]);
+
+// 1008 (policy) is final only before `welcome`, where it means the broker refused the hello (no or a
+// bad ticket/cookie). After a welcome the broker also uses it for a missed pong or for rate-limit
+// abuse: both pass, so the client reconnects with backoff.
+const POLICY_CLOSE = 1008;
 
 // Coalesced outbound frames stay under this many bytes per WebSocket message: the broker closes a
 // socket whose whole message exceeds Broker:WebSocket:MaxMessageBytes (131,072) with 1009.
@@ -396,7 +400,8 @@ export class Subscription extends Emitter {
 }
 
 /**
- * The personal channels (`$session:<id>` and `$user:<id>`), subscribed by the broker on `welcome`.
+ * The personal channels (`$session:<id>` and `$user:<id>`), subscribed by the broker on `welcome` and resumed
+ * from their last seen position through `hello.resume`.
  * `on(event, fn)` gets the publications of both, each once and in order per channel.
  */
 export class PersonalChannels {
@@ -680,7 +685,16 @@ export class BrokerClient extends Emitter {
           this._helloResumed.add(sub.channel);
         }
       }
-      if (this._helloResumed.size) hello.resume = resume;
+      // Personal channels resume too: the broker replays what they missed right after `welcome`
+      // (no `subscribed` frame; the welcome entry says whether it `recovered`). When the session or
+      // user changed, the broker ignores the old names (they are not this connection's).
+      for (const sub of this._personal.values()) {
+        if (sub._position) {
+          resume[sub.channel] = { epoch: sub._position.epoch, offset: sub._position.offset };
+          sub._resumeRequested = true;
+        }
+      }
+      if (Object.keys(resume).length) hello.resume = resume;
       // hello goes alone and first: nothing may precede it.
       ws.send(JSON.stringify(hello));
     };
@@ -766,7 +780,8 @@ export class BrokerClient extends Emitter {
         this._personal.set(s.channel, sub);
         this.personal._attach(sub);
       }
-      sub._onSubscribed({ channel: s.channel, epoch: s.epoch, offset: s.offset ?? 0, recovered: false });
+      // With a resume position and recovered:true, the missed publications follow the welcome.
+      sub._onSubscribed({ channel: s.channel, epoch: s.epoch, offset: s.offset ?? 0, recovered: !!s.recovered });
     }
     for (const name of [...this._personal.keys()]) if (!names.has(name)) this._personal.delete(name);
 
@@ -831,6 +846,21 @@ export class BrokerClient extends Emitter {
       this._reject(frame.id, err);
       return;
     }
+    if (frame.id == null && typeof frame.channel === 'string' && frame.channel.startsWith('$')) {
+      // A personal channel of an earlier session or user, named in hello.resume after the ticket
+      // changed who this is: the broker refuses it and this connection has its own personal channels.
+      return;
+    }
+    if (frame.id == null && typeof frame.channel === 'string' && this._helloResumed.has(frame.channel)) {
+      // An error about a hello.resume entry names its channel (it has no id): that subscription failed.
+      const sub = this._subs.get(frame.channel);
+      if (sub && err.code !== 'already_subscribed') {
+        this._subs.delete(sub.channel);
+        sub._onError(err);
+      }
+      if (err.code !== 'already_subscribed') this._helloResumed.delete(frame.channel);
+      return;
+    }
     this._emit('error', err);
   }
 
@@ -838,9 +868,9 @@ export class BrokerClient extends Emitter {
     if (ws !== this._ws) return;
     this._detach();
     const server = this._serverDisconnect;
-    const finalCode = FINAL_CLOSE_CODES.has(code) || (server && !server.reconnect);
-    const reconnect = !finalCode;
     const wasConnected = this._welcomed;
+    const finalCode = FINAL_CLOSE_CODES.has(code) || (code === POLICY_CLOSE && !wasConnected) || (server && !server.reconnect);
+    const reconnect = !finalCode;
     this._welcomed = false;
     this._failPending('disconnected', `connection lost (${code})`, false);
     for (const sub of this._subs.values()) sub._onConnectionLost();

@@ -1,4 +1,3 @@
-using Broker.FunctionalTests.Infrastructure;
 using Broker.Sessions;
 
 namespace Broker.FunctionalTests.Sessions;

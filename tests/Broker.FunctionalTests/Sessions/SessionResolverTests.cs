@@ -16,7 +16,7 @@ public sealed class SessionResolverTests
         var context = new DefaultHttpContext();
         context.Request.Scheme = https ? "https" : "http";
 
-        var session = await harness.Sessions.GetOrCreateAsync(context).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout);
+        var session = await harness.Sessions.GetOrCreateAsync(context).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
 
         var setCookie = context.Response.Headers.SetCookie.ToString();
         Assert.StartsWith(SessionResolver.CookieName + "=", setCookie, StringComparison.Ordinal);
@@ -31,15 +31,15 @@ public sealed class SessionResolverTests
     {
         using var harness = new TicketServiceHarness();
         var made = new DefaultHttpContext();
-        var session = await harness.Sessions.GetOrCreateAsync(made).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout);
+        var session = await harness.Sessions.GetOrCreateAsync(made).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
         var cookie = made.Response.Headers.SetCookie.ToString().Split(';')[0];
 
         var back = new DefaultHttpContext();
         back.Request.Headers.Cookie = cookie;
-        var resolved = await harness.Sessions.ResolveAsync(back).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout);
+        var resolved = await harness.Sessions.ResolveAsync(back).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
 
         Assert.Equal(session, resolved);
-        Assert.Null(await harness.Sessions.ResolveAsync(new DefaultHttpContext()).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout));
+        Assert.Null(await harness.Sessions.ResolveAsync(new DefaultHttpContext()).AsTask().WaitAsync(BrokerServer.DefaultTimeout));
     }
 
     [Fact]
@@ -47,13 +47,13 @@ public sealed class SessionResolverTests
     {
         using var harness = new TicketServiceHarness();
         var made = new DefaultHttpContext();
-        await harness.Sessions.GetOrCreateAsync(made).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout);
+        await harness.Sessions.GetOrCreateAsync(made).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
         // Same key ring, other purpose: what an antiforgery token or another app's cookie would be.
         var foreign = harness.DataProtection.CreateProtector("Some.Other.Purpose").Protect("any-key");
 
         var context = new DefaultHttpContext();
         context.Request.Headers.Cookie = $"{SessionResolver.CookieName}={foreign}";
 
-        Assert.Null(await harness.Sessions.ResolveAsync(context).AsTask().WaitAsync(Infrastructure.BrokerServer.DefaultTimeout));
+        Assert.Null(await harness.Sessions.ResolveAsync(context).AsTask().WaitAsync(BrokerServer.DefaultTimeout));
     }
 }

@@ -1,4 +1,3 @@
-using Broker.FunctionalTests.Infrastructure;
 using Broker.Sessions;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;

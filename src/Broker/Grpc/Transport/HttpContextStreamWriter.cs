@@ -7,7 +7,7 @@ namespace Broker.Grpc.Transport;
 /// Writes response messages into the HTTP/2 response body: each message is serialized straight into
 /// Kestrel's pooled pipe buffers and flushed, unless <see cref="WriteFlags.BufferHint"/> asks to batch.
 /// </summary>
-internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>
+internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawMessageWriter
     where T : class, IMessage<T>
 {
     private readonly HttpServerCallContext _call;
@@ -76,6 +76,55 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>
             {
                 Volatile.Write(ref _writing, 0);
             }
+        }
+    }
+
+    public ValueTask WriteRawAsync(ReadOnlyMemory<byte> message, bool flush)
+    {
+        if (Completed)
+        {
+            return ValueTask.FromException(new InvalidOperationException("Can't write the message because the call is complete."));
+        }
+
+        if (message.Length > _call.Options.MaxSendMessageSize)
+        {
+            return ValueTask.FromException(new RpcException(new Status(StatusCode.ResourceExhausted, $"Sending message exceeds the maximum configured message size ({message.Length} > {_call.Options.MaxSendMessageSize}).")));
+        }
+
+        var writer = _call.GetHttpContext().Response.BodyWriter;
+        var prefix = writer.GetSpan(GrpcProtocol.MessageHeaderSize);
+        prefix[0] = 0;  // not compressed
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(prefix[1..], (uint)message.Length);
+        writer.Advance(GrpcProtocol.MessageHeaderSize);
+        System.Buffers.BuffersExtensions.Write(writer, message.Span);
+        _call.ResponseBodyStarted = true;
+        return flush ? FlushAsync() : ValueTask.CompletedTask;
+    }
+
+    public ValueTask FlushAsync()
+    {
+        var flush = _call.GetHttpContext().Response.BodyWriter.FlushAsync(_call.CancellationToken);
+        if (flush.IsCompletedSuccessfully)
+        {
+            return flush.Result.IsCanceled ? ValueTask.FromCanceled(_call.CancellationToken) : ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(AwaitFlushRaw(flush));
+    }
+
+    private async Task AwaitFlushRaw(ValueTask<System.IO.Pipelines.FlushResult> flush)
+    {
+        try
+        {
+            if ((await flush).IsCanceled)
+            {
+                throw new OperationCanceledException("The write was cancelled.");
+            }
+        }
+        catch (IOException ex)
+        {
+            _call.OnClientAborted();
+            throw new OperationCanceledException("The client cancelled the call.", ex, _call.CancellationToken);
         }
     }
 

@@ -1,4 +1,6 @@
-namespace Broker.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Testing;
 
 /// <summary>One log entry as a test sees it: the formatted message plus every structured value as text.</summary>
 public sealed record CapturedLogEntry(string Category, LogLevel Level, EventId EventId, string Message, IReadOnlyList<KeyValuePair<string, string?>> State, Exception? Exception)

@@ -2,10 +2,12 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
-namespace Broker.FunctionalTests.Infrastructure;
+namespace Broker.Testing;
 
 /// <summary>
 /// The real broker, composed exactly as <c>src/Broker/Program.cs</c> composes it
@@ -66,12 +68,17 @@ public sealed class BrokerServer : IAsyncDisposable
     /// A last hook on the builder, after <c>AddBroker</c>: replace a service, add a logger. Services registered
     /// here win over the broker's own singletons when resolved as one service.
     /// </param>
+    /// <param name="webRootPath">
+    /// The static files root (<c>broker.js</c>, the demo page), e.g. the repository's <c>src/Broker/wwwroot</c> so
+    /// browser tests serve what the product ships; <see langword="null"/>: <c>wwwroot</c> under the test output.
+    /// </param>
     /// <param name="cancellationToken">Cancels the start; <see cref="DefaultTimeout"/> applies as well.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A setting failed the broker's start validation.</exception>
     public static async Task<BrokerServer> StartAsync(
         IReadOnlyDictionary<string, string?>? configuration = null,
         TimeProvider? timeProvider = null,
         Action<WebApplicationBuilder>? configure = null,
+        string? webRootPath = null,
         CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -81,6 +88,7 @@ public sealed class BrokerServer : IAsyncDisposable
             // The broker's name, as under `dotnet run`: Data Protection and static web assets key on it.
             ApplicationName = typeof(Program).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = webRootPath,
         });
 
         var settings = new Dictionary<string, string?>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
-namespace Broker.FunctionalTests.Infrastructure;
+namespace Broker.Testing;
 
 /// <summary>
 /// An <see cref="ILoggerProvider"/> that keeps every entry in memory, at every level, so tests can assert on

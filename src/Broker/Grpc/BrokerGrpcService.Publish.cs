@@ -1,0 +1,128 @@
+using Broker.Core;
+using Broker.Engines;
+using Broker.Grpc.Transport;
+using Broker.GrpcTransport;
+using Broker.V1;
+using StreamPosition = Broker.Core.StreamPosition;
+
+namespace Broker.Grpc;
+
+public sealed partial class BrokerGrpcService
+{
+    /// <summary>Flush the pipelined replies at least this often, so a client that waits on a reply is not held up by buffering.</summary>
+    private const int PublishStreamFlushEvery = 64;
+
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+
+    /// <summary><c>Publish</c>: failures are the call's status.</summary>
+    private async Task<PublishReply> PublishAsync(PublishRequest request, ServerCallContext context)
+    {
+        _auth.Check(context);
+        if (Validate(request, out var command) is { } failure)
+        {
+            throw failure.ToException();
+        }
+
+        var result = await _hub.PublishAsync(command, context.CancellationToken);
+        return Reply(request, result.Position);
+    }
+
+    /// <summary>
+    /// <c>PublishStream</c>: one reply per request, in request order; a bad request fails only its reply.
+    /// The next request is read only once the previous one is published, so a fast producer is held back
+    /// by the broker (HTTP/2 flow control) instead of buffering without bound. Replies are written
+    /// buffered and flushed whenever the next request is not already waiting.
+    /// </summary>
+    private async Task PublishStreamAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
+    {
+        _auth.Check(context);
+        var token = context.CancellationToken;
+        replies.WriteOptions = Buffered;
+        int unflushed = 0;
+        var next = requests.MoveNext(token);
+        while (true)
+        {
+            if (!next.IsCompleted && unflushed > 0)
+            {
+                await FlushAsync(replies);
+                unflushed = 0;
+            }
+
+            if (!await next)
+            {
+                break;
+            }
+
+            var request = requests.Current;
+            PublishReply reply;
+            if (Validate(request, out var command) is { } failure)
+            {
+                reply = new PublishReply { RequestId = request.RequestId, Channel = request.Channel, ErrorCode = failure.Code, ErrorMessage = failure.Message };
+            }
+            else
+            {
+                var result = await _hub.PublishAsync(command, token);
+                reply = Reply(request, result.Position);
+            }
+
+            await replies.WriteAsync(reply, token);
+            next = requests.MoveNext(token);
+            if (++unflushed >= PublishStreamFlushEvery)
+            {
+                await FlushAsync(replies);
+                unflushed = 0;
+            }
+        }
+
+        if (unflushed > 0)
+        {
+            await FlushAsync(replies);
+        }
+    }
+
+    private static async Task FlushAsync(IServerStreamWriter<PublishReply> replies)
+    {
+        if (replies is IRawMessageWriter raw)
+        {
+            await raw.FlushAsync();
+        }
+    }
+
+    private Failure? Validate(PublishRequest request, out PublishCommand command)
+    {
+        command = default;
+        if (CheckChannel(request.Channel, out _) is { } badChannel)
+        {
+            return badChannel;
+        }
+
+        string eventName = request.Event.Length == 0 ? ChannelNames.DefaultEvent : request.Event;
+        if (!ChannelNames.IsValidEvent(eventName))
+        {
+            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(eventName)}' is not an event name.");
+        }
+
+        if (CheckData(request.Data.Span) is { } badData)
+        {
+            return badData;
+        }
+
+        if (!_hub.Engine.IsHealthy)
+        {
+            return new(StatusCode.Unavailable, ErrorCodes.Unavailable, "The engine is unreachable; try again.");
+        }
+
+        // The request message is ours once parsed and its ByteString immutable: the publication keeps
+        // its memory without a copy.
+        command = new PublishCommand(request.Channel, eventName, request.Data.Memory, From: null, ProtoConvert.NullIfEmpty(request.IdempotencyKey));
+        return null;
+    }
+
+    private static PublishReply Reply(PublishRequest request, StreamPosition position) => new()
+    {
+        RequestId = request.RequestId,
+        Channel = request.Channel,
+        Offset = position.Offset,
+        Epoch = position.Epoch,
+    };
+}

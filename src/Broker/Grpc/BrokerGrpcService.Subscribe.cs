@@ -1,0 +1,212 @@
+using System.Runtime.InteropServices;
+using Broker.Core;
+using Broker.Grpc.Transport;
+using Broker.GrpcTransport;
+using Broker.Telemetry;
+using Broker.V1;
+using CorePublication = Broker.Core.Publication;
+using CoreStreamPosition = Broker.Core.StreamPosition;
+
+namespace Broker.Grpc;
+
+public sealed partial class BrokerGrpcService
+{
+    /// <summary>The largest <c>buffer</c> a Subscribe may ask for: a million messages is seconds of the fastest feed.</summary>
+    private const int MaxSubscribeBuffer = 1 << 20;
+
+    /// <summary>Deliveries written before a flush: enough to fill HTTP/2 frames, few enough to keep latency low.</summary>
+    private const int SubscribeFlushEvery = 256;
+
+    /// <summary>
+    /// <c>Subscribe</c>: every entry is set up in order (its <c>Subscribed</c>, then an exact channel's
+    /// missed publications), then one drain loop writes the stream's queue. All setup happens before the
+    /// loop starts, so nothing writes concurrently and each <c>Subscribed</c> precedes its channel's
+    /// publications. The queue is shared by the stream's channels and drops its oldest when full; the
+    /// loop tells each drop per channel with <c>Lagged</c>, from the jump in that channel's offsets.
+    /// </summary>
+    private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
+    {
+        _auth.Check(context);
+        var token = context.CancellationToken;
+        if (CheckSubscribe(request) is { } failure)
+        {
+            throw failure.ToException();
+        }
+
+        int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
+        // By bytes too: a KiB a message, and at least one largest message.
+        long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + ChannelMessage.MaxOverheadBytes);
+        var queue = new SubscriberQueue(capacity, maxBytes, OverflowPolicy.DropOldest, metrics: _metrics);
+        var exactChannels = request.Channels.Where(static c => !c.EndsWith('*')).ToArray();
+        var prefixEntries = request.Channels.Where(static c => c.EndsWith('*')).ToArray();
+        var prefix = prefixEntries.Length > 0 ? new PrefixSubscription(prefixEntries, exactChannels, queue) : null;
+        var subscriptions = new List<Subscription>(exactChannels.Length);
+        var cursors = new Dictionary<string, DeliveryCursor>(StringComparer.Ordinal);
+        var raw = responses as IRawMessageWriter;
+        responses.WriteOptions = Buffered;
+        bool prefixLive = false;
+        try
+        {
+            foreach (var entry in request.Channels)
+            {
+                if (entry.EndsWith('*'))
+                {
+                    if (!prefixLive)
+                    {
+                        await _hub.AddPrefixAsync(prefix!, token);
+                        prefixLive = true;
+                    }
+
+                    await responses.WriteAsync(new Delivery { Subscribed = new Subscribed { Channel = entry } }, token);
+                    continue;
+                }
+
+                CoreStreamPosition? since = request.Since.TryGetValue(entry, out var position) ? ProtoConvert.FromProto(position) : null;
+                var subscription = new Subscription(entry, queue);
+                var result = await _hub.SubscribeAsync(subscription, since, token);
+                subscriptions.Add(subscription);
+                await responses.WriteAsync(new Delivery
+                {
+                    Subscribed = new Subscribed { Channel = entry, Position = ProtoConvert.ToProto(result.Position), Recovered = result.Recovered },
+                }, token);
+
+                var cursor = new DeliveryCursor(result.Recovered ? since!.Value : result.Position);
+                foreach (var missed in subscription.TakeCatchUp())
+                {
+                    cursor.TryAdvance(missed, out _);
+                    await WriteAsync(responses, raw, missed);
+                }
+
+                cursors[entry] = cursor;
+                subscription.Activate();
+            }
+
+            await FlushAsync(responses, raw);
+            await DrainAsync(queue, cursors, responses, raw, token);
+        }
+        finally
+        {
+            foreach (var subscription in subscriptions)
+            {
+                await _hub.UnsubscribeAsync(subscription, CancellationToken.None);
+            }
+
+            if (prefixLive)
+            {
+                await _hub.RemovePrefixAsync(prefix!, CancellationToken.None);
+            }
+
+            queue.DiscardPending(DropReason.Closed);
+            GrpcServiceLog.SubscribeStreamEnded(_logger, request.Channels);
+        }
+    }
+
+    /// <summary>The stream's one writer: waits for the queue, writes what is there in a flushed batch, until the call ends.</summary>
+    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, CancellationToken token)
+    {
+        // Stop by completing the queue, not by cancelling each wait: a cancellable wait on a bounded
+        // channel allocates a waiter every time.
+        await using var stop = token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue);
+        while (await queue.WaitToReadAsync(CancellationToken.None))
+        {
+            int written = 0;
+            while (written < SubscribeFlushEvery && queue.TryRead(out var message))
+            {
+                if (message is not CorePublication publication)
+                {
+                    continue;
+                }
+
+                // A channel first seen through a prefix starts its cursor right before its first publication.
+                ref var cursor = ref CollectionsMarshal.GetValueRefOrAddDefault(cursors, publication.Channel, out bool existed);
+                if (!existed)
+                {
+                    cursor = new DeliveryCursor(new CoreStreamPosition(publication.Epoch, publication.Offset - 1));
+                }
+
+                if (!cursor.TryAdvance(publication, out ulong dropped))
+                {
+                    continue;
+                }
+
+                if (dropped > 0)
+                {
+                    await responses.WriteAsync(new Delivery
+                    {
+                        Lagged = new Lagged
+                        {
+                            Channel = publication.Channel,
+                            Dropped = dropped,
+                            Position = new V1.StreamPosition { Epoch = publication.Epoch, Offset = publication.Offset - 1 },
+                        },
+                    }, token);
+                }
+
+                await WriteAsync(responses, raw, publication);
+                written++;
+            }
+
+            await FlushAsync(responses, raw);
+        }
+
+        token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Writes a publication's shared bytes when the stream takes raw messages, else the message.</summary>
+    private static ValueTask WriteAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, CorePublication publication)
+    {
+        if (raw is not null)
+        {
+            return raw.WriteRawAsync(publication.GetEncoded(ProtobufDeliveryFormat.Instance), flush: false);
+        }
+
+        return new ValueTask(responses.WriteAsync(new Delivery { Publication = ProtoConvert.ToProto(publication) }));
+    }
+
+    private static ValueTask FlushAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw) =>
+        raw?.FlushAsync() ?? ValueTask.CompletedTask;
+
+    private Failure? CheckSubscribe(SubscribeRequest request)
+    {
+        if (request.Channels.Count == 0)
+        {
+            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'channels' names no channel.");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in request.Channels)
+        {
+            if (!seen.Add(entry))
+            {
+                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(entry)}' is named twice.");
+            }
+
+            if (entry.EndsWith('*'))
+            {
+                var stem = entry.AsSpan(0, entry.Length - 1);
+                // A prefix is the start of a channel name: its characters must be channel characters.
+                if (!stem.IsEmpty && ChannelNames.Classify(string.Concat(stem, "x")) == ChannelKind.Invalid)
+                {
+                    return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(entry)}' is not a channel prefix.");
+                }
+
+                continue;
+            }
+
+            if (CheckChannel(entry, out _) is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        foreach (var channel in request.Since.Keys)
+        {
+            if (!seen.Contains(channel) || channel.EndsWith('*'))
+            {
+                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'since' names '{Truncate(channel)}', which is not an exact channel of 'channels'.");
+            }
+        }
+
+        return null;
+    }
+}

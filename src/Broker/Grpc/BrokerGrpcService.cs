@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Broker.Core;
+using Broker.Core.Handlers;
+using Broker.Engines;
+using Broker.Grpc.Transport;
+using Broker.GrpcTransport;
+using Broker.Sessions;
+using Broker.Telemetry;
+using Broker.V1;
+using Broker.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Grpc;
+
+/// <summary>
+/// The <c>broker.v1.Broker</c> service (PROTOCOL.md, "gRPC transport"): the backend half of the
+/// product. Partial files hold the RPCs: <c>.Publish</c> (Publish, PublishStream), <c>.Subscribe</c>,
+/// <c>.Handle</c>, <c>.Sessions</c> (IssueTicket, Disconnect), <c>.Channels</c> (History, Presence).
+/// </summary>
+public sealed partial class BrokerGrpcService
+{
+    private readonly Hub _hub;
+    private readonly NamespaceRegistry _namespaces;
+    private readonly HandlerRegistry _handlers;
+    private readonly TicketService _tickets;
+    private readonly WebSocketConnectionRegistry _connections;
+    private readonly ApiKeyAuthenticator _auth;
+    private readonly BrokerMetrics _metrics;
+    private readonly GrpcServiceOptions _options;
+    private readonly ILogger _logger;
+    private readonly int _maxDataBytes;
+
+    internal BrokerGrpcService(
+        Hub hub,
+        NamespaceRegistry namespaces,
+        HandlerRegistry handlers,
+        TicketService tickets,
+        WebSocketConnectionRegistry connections,
+        ApiKeyAuthenticator auth,
+        BrokerMetrics metrics,
+        IOptions<GrpcServiceOptions> options,
+        IOptions<BrokerOptions> brokerOptions,
+        ILogger<BrokerGrpcService> logger)
+    {
+        _hub = hub;
+        _namespaces = namespaces;
+        _handlers = handlers;
+        _tickets = tickets;
+        _connections = connections;
+        _auth = auth;
+        _metrics = metrics;
+        _options = options.Value;
+        _logger = logger;
+        _maxDataBytes = brokerOptions.Value.MaxMessageBytes;
+    }
+
+    /// <summary>The service's methods, for the transport.</summary>
+    public ServerServiceDefinition Bind() => ServerServiceDefinition.CreateBuilder()
+        .AddMethod(BrokerMethods.Publish, PublishAsync)
+        .AddMethod(BrokerMethods.PublishStream, PublishStreamAsync)
+        .AddMethod(BrokerMethods.Subscribe, SubscribeAsync)
+        .AddMethod(BrokerMethods.Handle, HandleAsync)
+        .AddMethod(BrokerMethods.IssueTicket, IssueTicketAsync)
+        .AddMethod(BrokerMethods.Disconnect, DisconnectAsync)
+        .AddMethod(BrokerMethods.History, HistoryAsync)
+        .AddMethod(BrokerMethods.Presence, PresenceAsync)
+        .Build();
+
+    /// <summary>
+    /// A channel a backend may use: a valid name (personal channels included: that is how a backend
+    /// reaches a session or a user) in a configured namespace. The failure as (status, broker code, message).
+    /// </summary>
+    private Failure? CheckChannel(string channel, out NamespacePolicy? policy)
+    {
+        policy = null;
+        if (ChannelNames.Classify(channel) == ChannelKind.Invalid)
+        {
+            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(channel)}' is not a channel name.");
+        }
+
+        policy = _namespaces.Resolve(channel);
+        return policy is null ? new(StatusCode.NotFound, ErrorCodes.NotFound, $"The namespace of '{channel}' is not configured.") : null;
+    }
+
+    private Failure? CheckData(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > _maxDataBytes)
+        {
+            return new(StatusCode.ResourceExhausted, ErrorCodes.TooLarge, $"'data' is over {_maxDataBytes} bytes.");
+        }
+
+        return IsJson(data) ? null : new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'data' must be one JSON value, UTF-8.");
+    }
+
+    /// <summary>True when <paramref name="utf8"/> is exactly one JSON value.</summary>
+    internal static bool IsJson(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            reader.Read();
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
+
+    /// <summary>A refused request: the gRPC status for a unary call, the broker's code for a stream reply.</summary>
+    private sealed record Failure(StatusCode Status, string Code, string Message)
+    {
+        public RpcException ToException() => new(new Status(Status, Message));
+    }
+}

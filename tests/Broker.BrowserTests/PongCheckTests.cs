@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Broker.BrowserTests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Broker.BrowserTests;
+
+/// <summary>
+/// BROKER BUG (src/Broker/WebSockets/WebSocketConnection.cs, OnPingDue/OnPongDue): the pong check only works
+/// while <c>PongTimeout</c> &lt; <c>PingInterval</c>. Every ping re-arms the one pong timer, so with a longer
+/// timeout it never fires (a silent client is never closed), and with an equal one the check runs at the
+/// instant the next ping goes out and compares the last frame with the NEW ping's time (a live client is
+/// closed with 1008). Nothing rejects such a configuration at start. These tests fail until that is fixed.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class PongCheckTests(BrowserFixture browser) : IAsyncLifetime
+{
+    private BrokerServer? _server;
+    private BrowserPage? _page;
+    private SocketRecorder _sockets = null!;
+
+    private IPage Page => _page!.Page;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_page is not null) await _page.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    private async Task StartAsync(string pingInterval, string pongTimeout)
+    {
+        _server = await TestBroker.StartAsync(new Dictionary<string, string?>
+        {
+            ["Broker:WebSocket:PingInterval"] = pingInterval,
+            ["Broker:WebSocket:PongTimeout"] = pongTimeout,
+        });
+        _page = await browser.NewPageAsync(_server.WebAddress);
+        _sockets = new SocketRecorder(Page);
+        await TestBroker.OpenTestPageAsync(Page);
+        await Page.EvaluateAsync("""
+            async () => {
+              await fetch('/session', { method: 'POST' });
+              window.log = { connects: [], disconnects: [] };
+              const client = new window.broker.BrokerClient({ minReconnectDelay: 50, maxReconnectDelay: 200 });
+              client.on('connect', (c) => window.log.connects.push(c));
+              client.on('disconnect', (d) => window.log.disconnects.push(d));
+              window.client = client;
+              client.connect();
+            }
+            """).WaitAsync(BrowserFixture.Timeout);
+        await WaitForJsAsync("() => window.log.connects.length === 1");
+    }
+
+    private Task WaitForJsAsync(string predicate) =>
+        Page.WaitForFunctionAsync(predicate, null, new PageWaitForFunctionOptions { Timeout = (float)BrowserFixture.Timeout.TotalMilliseconds });
+
+    [Fact]
+    public async Task A_pong_timeout_equal_to_the_ping_interval_keeps_a_live_socket()
+    {
+        await StartAsync("00:00:00.500", "00:00:00.500");
+        // broker.js answers every ping at once; ten intervals must pass without a close.
+        await _sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 10);
+        Assert.Equal("[]", await Page.EvaluateAsync<string>("() => JSON.stringify(window.log.disconnects)").WaitAsync(BrowserFixture.Timeout));
+    }
+
+    [Fact]
+    public async Task A_pong_timeout_longer_than_the_ping_interval_still_closes_a_silent_socket()
+    {
+        await StartAsync("00:00:00.300", "00:00:01");
+        // The page is frozen for three seconds: no pong for ten pings, three times the pong timeout.
+        await Page.EvaluateAsync("() => { setTimeout(() => { const end = Date.now() + 3000; while (Date.now() < end) { } }, 0); }").WaitAsync(BrowserFixture.Timeout);
+        await WaitForJsAsync("() => window.log.disconnects.length > 0");
+        var disconnect = await Page.EvaluateAsync<JsonElement>("() => window.log.disconnects[0]").WaitAsync(BrowserFixture.Timeout);
+        Assert.Equal(1008, disconnect.GetProperty("code").GetInt32());
+    }
+}
