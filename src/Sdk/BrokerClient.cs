@@ -12,7 +12,7 @@ namespace Broker.Sdk;
 /// Thread-safe; create one per broker and share it (calls multiplex over its HTTP/2 connections).
 /// Failures surface as <see cref="BrokerException"/>.
 /// </summary>
-public sealed partial class BrokerClient : IAsyncDisposable
+public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly CallInvoker _invoker;
@@ -41,13 +41,18 @@ public sealed partial class BrokerClient : IAsyncDisposable
     /// <summary>Stops every stream of this client (subscriptions end, handlers stop) and closes its connections.</summary>
     public ValueTask DisposeAsync()
     {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Stops every stream of this client (subscriptions end, handlers stop) and closes its connections.</summary>
+    public void Dispose()
+    {
         if (!_disposed.IsCancellationRequested)
         {
             _disposed.Cancel();
             _channel.Dispose();
         }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Options of a unary call: headers, the default deadline, the caller's token.</summary>

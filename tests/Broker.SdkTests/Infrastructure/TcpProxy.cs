@@ -1,0 +1,183 @@
+using System.Net.Sockets;
+
+namespace Broker.SdkTests.Infrastructure;
+
+/// <summary>
+/// A loopback TCP proxy in front of the broker's gRPC port, so a test can cut the SDK's connection (as a network
+/// failure or a crashed load balancer would), hold traffic (a stalled network), or point it at another broker
+/// (a restart on a new port). Bytes are forwarded untouched, so HTTP/2 runs end to end.
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _lock = new();
+    private readonly List<(Socket Client, Socket Upstream)> _pairs = [];
+    private readonly Task _accepting;
+    private TaskCompletionSource _flowing = NewGate(open: true);
+    private int _upstreamPort;
+
+    public TcpProxy(Uri upstream)
+    {
+        _upstreamPort = upstream.Port;
+        _listener.Start();
+        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        _accepting = AcceptAsync();
+    }
+
+    /// <summary>The proxy's address: give it to the SDK instead of the broker's.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Connections accepted so far (a reconnect adds one).</summary>
+    public int Accepted { get; private set; }
+
+    /// <summary>New connections go to this broker from now on.</summary>
+    public void Retarget(Uri upstream) => Volatile.Write(ref _upstreamPort, upstream.Port);
+
+    /// <summary>Resets every open connection (RST both ways); new connections are still accepted.</summary>
+    public void CutAll()
+    {
+        (Socket, Socket)[] pairs;
+        lock (_lock)
+        {
+            pairs = [.. _pairs];
+            _pairs.Clear();
+        }
+
+        foreach (var (client, upstream) in pairs)
+        {
+            Abort(client);
+            Abort(upstream);
+        }
+    }
+
+    /// <summary>Holds every byte in both directions until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        lock (_lock)
+        {
+            if (_flowing.Task.IsCompleted)
+            {
+                _flowing = NewGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>Lets held bytes through.</summary>
+    public void Resume()
+    {
+        lock (_lock)
+        {
+            _flowing.TrySetResult();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _listener.Stop();
+        Resume();
+        CutAll();
+        try
+        {
+            await _accepting.WaitAsync(BrokerServer.DefaultTimeout);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptSocketAsync(_stopping.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            Accepted++;
+            var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.NoDelay = true;
+            try
+            {
+                await upstream.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Volatile.Read(ref _upstreamPort)), _stopping.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+            {
+                // Nothing listens there (a broker between lives): the client sees its connection fail.
+                Abort(client);
+                upstream.Dispose();
+                continue;
+            }
+
+            lock (_lock)
+            {
+                _pairs.Add((client, upstream));
+            }
+
+            _ = PumpAsync(client, upstream);
+            _ = PumpAsync(upstream, client);
+        }
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stopping.Token);
+                if (read == 0)
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+
+                Task gate;
+                lock (_lock)
+                {
+                    gate = _flowing.Task;
+                }
+
+                await gate.WaitAsync(_stopping.Token);
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stopping.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            Abort(from);
+            Abort(to);
+        }
+    }
+
+    private static void Abort(Socket socket)
+    {
+        try
+        {
+            // Linger 0: close sends RST, as a dropped connection does, instead of a graceful FIN.
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Close();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private static TaskCompletionSource NewGate(bool open)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (open)
+        {
+            gate.SetResult();
+        }
+
+        return gate;
+    }
+}
