@@ -87,11 +87,15 @@ public static class GrpcMessageReader
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+            var examined = buffer.End;
             try
             {
                 if (TryReadMessage(ref buffer, maxMessageSize, out var payload, out var compressed))
                 {
+                    // Examined only what was consumed: more whole messages may already be buffered behind this
+                    // one (a batch flushed together), and the next ReadAsync must return them without new bytes.
                     consumed = buffer.Start;
+                    examined = consumed;
                     if (compressed)
                     {
                         throw CompressedMessageError(messageEncoding);
@@ -118,8 +122,8 @@ public static class GrpcMessageReader
             }
             finally
             {
-                // Examined up to the end: the next ReadAsync waits for more bytes instead of spinning.
-                reader.AdvanceTo(consumed, buffer.End);
+                // Without a whole message, examined up to the end: the next ReadAsync waits for more bytes instead of spinning.
+                reader.AdvanceTo(consumed, examined);
             }
         }
     }

@@ -1,40 +1,43 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Broker.GrpcTransport;
 using Broker.Sdk.Internal;
-using Broker.Sdk.Transport;
 using Broker.V1;
 
 namespace Broker.Sdk;
 
 /// <summary>
 /// A pipelined publisher over one <c>PublishStream</c> (from <see cref="BrokerClient.CreatePublisher"/>): each
-/// <see cref="PublishAsync(string, ReadOnlyMemory{byte}, string?, string?, CancellationToken)"/> is written at once
-/// and its Task completes when the broker's reply to it comes back, so many publications are in flight on one
-/// stream. Publications go out in the order <c>PublishAsync</c> was called.
+/// <see cref="PublishAsync(string, ReadOnlyMemory{byte}, string?, string?, CancellationToken)"/> is queued, written
+/// by one writer loop, and its Task completes when the broker's reply to it comes back (matched by
+/// <c>request_id</c>), so many publications are in flight on one stream. Publications go out in the order
+/// <c>PublishAsync</c> was called.
 /// </summary>
 /// <remarks>
-/// <para>Backpressure: at most <see cref="MaxInFlight"/> publications are unanswered; past that <c>PublishAsync</c>
-/// waits (asynchronously) for a reply.</para>
+/// <para>Backpressure: at most <see cref="MaxInFlight"/> publications are sent and unanswered, and at most as many
+/// wait behind them; past that <c>PublishAsync</c> waits (asynchronously, in call order) until replies free room.</para>
 /// <para>A bad request (bad channel, non-JSON data, too large) fails only its own Task, with a
 /// <see cref="BrokerException"/> carrying the reply's <c>error_code</c>.</para>
-/// <para>When the stream breaks, the next publication opens a new one (after a jittered backoff if it keeps
+/// <para>When the stream breaks, the next publication opens a new one (after a jittered backoff while it keeps
 /// failing). Publications in flight on the broken stream may or may not have been published: those with an
-/// idempotency key are re-sent (up to <see cref="BrokerClientOptions.PublisherMaxRetries"/> times; the broker
-/// publishes a key once), the others fail with a <see cref="BrokerException"/> whose
-/// <see cref="BrokerException.IsRetriable"/> is true. Re-sent publications go after those already queued, so order
-/// holds within one stream's life, not across a break.</para>
+/// idempotency key are re-sent first on the new stream (up to <see cref="BrokerClientOptions.PublisherMaxRetries"/>
+/// times; the broker publishes a key once), the others fail with a <see cref="BrokerException"/> whose
+/// <see cref="BrokerException.IsRetriable"/> is true. Order holds within one stream's life, not across a break.</para>
 /// </remarks>
 public sealed class BrokerPublisher : IAsyncDisposable
 {
     private readonly BrokerClient _client;
-    private readonly SemaphoreSlim _slots;
-    // Unbounded: the slots bound it; a single reader (the writer loop) keeps call order and batches flushes.
-    private readonly Channel<PendingPublish> _queue = Channel.CreateUnbounded<PendingPublish>(new UnboundedChannelOptions { SingleReader = true });
+    // Bounded, FullMode.Wait: a full channel queues writers and admits them in call order (the channel moves a
+    // blocked writer's item in when a reader takes one), which a semaphore wait would not guarantee.
+    private readonly Channel<PendingPublish> _queue;
+    private readonly ConcurrentQueue<PendingPublish> _retries = new();
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
     private ulong _nextRequestId;
+    private int _unanswered;
     private int _failures;
     private int _disposed;
 
@@ -43,39 +46,34 @@ public sealed class BrokerPublisher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxInFlight, 1);
         _client = client;
         MaxInFlight = maxInFlight;
-        _slots = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _queue = Channel.CreateBounded<PendingPublish>(new BoundedChannelOptions(maxInFlight)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>How many publications may be unanswered at once.</summary>
+    /// <summary>How many publications may be sent and unanswered at once.</summary>
     public int MaxInFlight { get; }
 
     /// <summary>
     /// Queues a publication and returns a Task that completes with its position when the broker answers. Waits while
-    /// <see cref="MaxInFlight"/> are unanswered. Cancelling the token cancels the wait and the returned Task, not a
-    /// publication already written.
+    /// the publisher is full. Cancelling the token cancels the wait and the returned Task, not a publication already
+    /// written.
     /// </summary>
     /// <inheritdoc cref="BrokerClient.PublishAsync(string, ReadOnlyMemory{byte}, string?, string?, CancellationToken)"/>
-    public async Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> data, string? @event = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    public Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> data, string? @event = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var request = BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey);
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var pending = new PendingPublish(request, _slots);
-        if (!_queue.Writer.TryWrite(pending))
+        var pending = new PendingPublish(BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey), ReleaseSlot);
+        if (!cancellationToken.CanBeCanceled && _queue.Writer.TryWrite(pending))
         {
-            pending.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
+            // The common case, no allocation beyond the pending itself: the caller awaits the reply directly.
+            return pending.Task;
         }
 
-        if (!cancellationToken.CanBeCanceled)
-        {
-            return await pending.Task.ConfigureAwait(false);
-        }
-
-        using (cancellationToken.UnsafeRegister(static (state, token) => ((PendingPublish)state!).CancelWait(token), pending))
-        {
-            return await pending.Task.ConfigureAwait(false);
-        }
+        return EnqueueAndWaitAsync(pending, cancellationToken);
     }
 
     /// <summary>Queues <paramref name="value"/> serialized with System.Text.Json.</summary>
@@ -84,8 +82,8 @@ public sealed class BrokerPublisher : IAsyncDisposable
         PublishAsync(channel, _client.SerializeJson(value), @event, idempotencyKey, cancellationToken);
 
     /// <summary>
-    /// Stops taking publications, waits (up to <see cref="BrokerClientOptions.DefaultDeadline"/>) for the replies
-    /// still due, and closes the stream. Publications still unanswered then fail as on a broken stream.
+    /// Stops taking publications, sends what is queued, waits (up to <see cref="BrokerClientOptions.DefaultDeadline"/>)
+    /// for the replies still due, and closes the stream. Publications still unanswered then fail.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -95,6 +93,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
         }
 
         _queue.Writer.TryComplete();
+        Wake();
         try
         {
             await _writer.WaitAsync(_client.Options.DefaultDeadline).ConfigureAwait(false);
@@ -114,7 +113,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
         }
         finally
         {
-            _stopping.Cancel();
+            await _stopping.CancelAsync().ConfigureAwait(false);
             PublishStreamConnection? stream;
             lock (_lock)
             {
@@ -122,36 +121,100 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 _stream = null;
             }
 
-            stream?.Break(new BrokerException(StatusCode.Cancelled, null, "The publisher was disposed."), out _);
-            // Anything that never reached a stream.
+            var disposed = new BrokerException(StatusCode.Cancelled, null, "The publisher was disposed.");
+            stream?.Break(disposed, out _);
             while (_queue.Reader.TryRead(out var left))
             {
                 left.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
             }
-        }
-    }
 
-    private async Task WriteLoopAsync()
-    {
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (reader.TryRead(out var pending))
+            while (_retries.TryDequeue(out var left))
             {
-                if (pending.IsDone)
-                {
-                    // Failed or given up before it was written: nothing to send.
-                    continue;
-                }
-
-                await SendAsync(pending, reader).ConfigureAwait(false);
+                left.Fail(disposed);
             }
         }
     }
 
-    private async Task SendAsync(PendingPublish pending, ChannelReader<PendingPublish> reader)
+    private async Task<PublishResult> EnqueueAndWaitAsync(PendingPublish pending, CancellationToken cancellationToken)
     {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(BrokerPublisher));
+        }
+
+        using (cancellationToken.UnsafeRegister(static (state, token) => ((PendingPublish)state!).CancelWait(token), pending))
+        {
+            return await pending.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The only writer: re-sends retries first, then takes queued publications while fewer than
+    /// <see cref="MaxInFlight"/> are unanswered. Sleeps on <see cref="_wake"/> (a reply, a retry, dispose) or the queue.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _queue.Reader;
         while (true)
+        {
+            // Taken before looking, so a wake-up between the checks and the wait is not lost.
+            Task wake;
+            lock (_lock)
+            {
+                wake = _wake.Task;
+            }
+
+            if (_retries.TryDequeue(out var retry))
+            {
+                await SendAsync(retry, more: !_retries.IsEmpty).ConfigureAwait(false);
+                continue;
+            }
+
+            if (Volatile.Read(ref _unanswered) >= MaxInFlight)
+            {
+                await wake.ConfigureAwait(false);
+                continue;
+            }
+
+            if (reader.TryRead(out var pending))
+            {
+                if (pending.IsDone)
+                {
+                    continue;
+                }
+
+                pending.TakeSlot();
+                var unanswered = Interlocked.Increment(ref _unanswered);
+                // Buffer while the next one will be written right after, and flush with the last: one HTTP/2 flush
+                // per batch. Never buffer when the next must wait for a slot: the held bytes would never reach the
+                // broker, so no reply would ever free one.
+                var more = unanswered < MaxInFlight && reader.TryPeek(out var next) && !next.IsDone;
+                await SendAsync(pending, more).ConfigureAwait(false);
+                continue;
+            }
+
+            var readable = reader.WaitToReadAsync();
+            if (readable.IsCompleted)
+            {
+                if (!readable.Result)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await Task.WhenAny(readable.AsTask(), wake).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync(PendingPublish pending, bool more)
+    {
+        while (!pending.IsDone)
         {
             PublishStreamConnection stream;
             try
@@ -170,8 +233,6 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 requestId = ++_nextRequestId;
             }
 
-            // Buffer while more are queued and flush with the last: one HTTP/2 flush per batch, not per message.
-            var more = reader.TryPeek(out _);
             switch (await stream.TrySendAsync(pending, requestId, buffered: more).ConfigureAwait(false))
             {
                 case PublishStreamConnection.SendOutcome.Sent:
@@ -218,6 +279,24 @@ public sealed class BrokerPublisher : IAsyncDisposable
         return stream;
     }
 
+    private void ReleaseSlot()
+    {
+        Interlocked.Decrement(ref _unanswered);
+        Wake();
+    }
+
+    private void Wake()
+    {
+        TaskCompletionSource woken;
+        lock (_lock)
+        {
+            woken = _wake;
+            _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        woken.TrySetResult();
+    }
+
     private void OnReplied()
     {
         lock (_lock)
@@ -246,18 +325,23 @@ public sealed class BrokerPublisher : IAsyncDisposable
         };
         stream.Break(error, out var orphans);
         var retry = error.IsRetriable && Volatile.Read(ref _disposed) == 0;
+        var woke = false;
         foreach (var pending in orphans)
         {
             if (retry && pending.Request.IdempotencyKey.Length > 0 && pending.Attempts < _client.Options.PublisherMaxRetries)
             {
                 pending.Attempts++;
-                if (_queue.Writer.TryWrite(pending))
-                {
-                    continue;
-                }
+                _retries.Enqueue(pending);
+                woke = true;
+                continue;
             }
 
             pending.Fail(error);
+        }
+
+        if (woke)
+        {
+            Wake();
         }
     }
 }

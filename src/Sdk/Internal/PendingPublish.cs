@@ -6,13 +6,16 @@ namespace Broker.Sdk.Internal;
 internal sealed class PendingPublish
 {
     private readonly TaskCompletionSource<PublishResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _slots;
-    private int _released;
+    private readonly Action _release;
+    private int _done;
+    private int _counted;
 
-    public PendingPublish(PublishRequest request, SemaphoreSlim slots)
+    /// <param name="request">The request, without its request id (set per send).</param>
+    /// <param name="release">Frees the in-flight slot this publication took when it was sent.</param>
+    public PendingPublish(PublishRequest request, Action release)
     {
         Request = request;
-        _slots = slots;
+        _release = release;
     }
 
     public PublishRequest Request { get; }
@@ -23,7 +26,13 @@ internal sealed class PendingPublish
     public Task<PublishResult> Task => _result.Task;
 
     /// <summary>Answered or failed: the slot is free and nothing more will be sent.</summary>
-    public bool IsDone => Volatile.Read(ref _released) != 0;
+    public bool IsDone => Volatile.Read(ref _done) != 0;
+
+    /// <summary>Notes that this publication holds an in-flight slot (taken by the writer when it first sends it).</summary>
+    public void TakeSlot() => Volatile.Write(ref _counted, 1);
+
+    /// <summary>True once it holds a slot.</summary>
+    public bool HoldsSlot => Volatile.Read(ref _counted) != 0;
 
     public void Complete(PublishResult result)
     {
@@ -42,9 +51,9 @@ internal sealed class PendingPublish
 
     private void Release()
     {
-        if (Interlocked.Exchange(ref _released, 1) == 0)
+        if (Interlocked.Exchange(ref _done, 1) == 0 && HoldsSlot)
         {
-            _slots.Release();
+            _release();
         }
     }
 }

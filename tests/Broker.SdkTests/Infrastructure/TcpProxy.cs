@@ -14,7 +14,9 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<(Socket Client, Socket Upstream)> _pairs = [];
     private readonly Task _accepting;
-    private TaskCompletionSource _flowing = NewGate(open: true);
+    // One gate per direction: a held gate keeps the bytes read so far until it opens.
+    private TaskCompletionSource _toUpstream = NewGate(open: true);
+    private TaskCompletionSource _toClient = NewGate(open: true);
     private int _upstreamPort;
 
     public TcpProxy(Uri upstream)
@@ -56,10 +58,17 @@ public sealed class TcpProxy : IAsyncDisposable
     {
         lock (_lock)
         {
-            if (_flowing.Task.IsCompleted)
-            {
-                _flowing = NewGate(open: false);
-            }
+            _toUpstream = Close(_toUpstream);
+            _toClient = Close(_toClient);
+        }
+    }
+
+    /// <summary>Holds the broker's bytes only (its replies), until <see cref="Resume"/>: requests still reach it.</summary>
+    public void PauseDownstream()
+    {
+        lock (_lock)
+        {
+            _toClient = Close(_toClient);
         }
     }
 
@@ -68,9 +77,12 @@ public sealed class TcpProxy : IAsyncDisposable
     {
         lock (_lock)
         {
-            _flowing.TrySetResult();
+            _toUpstream.TrySetResult();
+            _toClient.TrySetResult();
         }
     }
+
+    private static TaskCompletionSource Close(TaskCompletionSource gate) => gate.Task.IsCompleted ? NewGate(open: false) : gate;
 
     public async ValueTask DisposeAsync()
     {
@@ -121,12 +133,12 @@ public sealed class TcpProxy : IAsyncDisposable
                 _pairs.Add((client, upstream));
             }
 
-            _ = PumpAsync(client, upstream);
-            _ = PumpAsync(upstream, client);
+            _ = PumpAsync(client, upstream, toUpstream: true);
+            _ = PumpAsync(upstream, client, toUpstream: false);
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool toUpstream)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -143,7 +155,7 @@ public sealed class TcpProxy : IAsyncDisposable
                 Task gate;
                 lock (_lock)
                 {
-                    gate = _flowing.Task;
+                    gate = toUpstream ? _toUpstream.Task : _toClient.Task;
                 }
 
                 await gate.WaitAsync(_stopping.Token);
