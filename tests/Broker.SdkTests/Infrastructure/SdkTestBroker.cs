@@ -76,6 +76,20 @@ public static class SdkTestBroker
         return (socket, welcome);
     }
 
+    /// <summary>
+    /// Polls a condition every 20 ms until it holds, failing after <see cref="Timeout"/>. Only for states the broker
+    /// exposes no signal for (its log); everything else awaits a real signal.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (!condition())
+        {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < Timeout, "The condition did not hold in time.");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>UTF-8 bytes of a JSON text.</summary>
     public static ReadOnlyMemory<byte> Json(string json) => System.Text.Encoding.UTF8.GetBytes(json);
 
