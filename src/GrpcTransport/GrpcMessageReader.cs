@@ -87,11 +87,15 @@ public static class GrpcMessageReader
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
             var consumed = buffer.Start;
+            var examined = buffer.End;
             try
             {
                 if (TryReadMessage(ref buffer, maxMessageSize, out var payload, out var compressed))
                 {
+                    // Examined only up to this message: more whole messages may already be buffered behind
+                    // it, and the next ReadAsync must return them at once instead of waiting for new bytes.
                     consumed = buffer.Start;
+                    examined = consumed;
                     if (compressed)
                     {
                         throw CompressedMessageError(messageEncoding);
@@ -118,8 +122,9 @@ public static class GrpcMessageReader
             }
             finally
             {
-                // Examined up to the end: the next ReadAsync waits for more bytes instead of spinning.
-                reader.AdvanceTo(consumed, buffer.End);
+                // Without a whole message, examined is the end: the next ReadAsync waits for more bytes
+                // instead of spinning.
+                reader.AdvanceTo(consumed, examined);
             }
         }
     }
