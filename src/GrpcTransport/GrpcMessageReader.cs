@@ -92,8 +92,8 @@ public static class GrpcMessageReader
             {
                 if (TryReadMessage(ref buffer, maxMessageSize, out var payload, out var compressed))
                 {
-                    // Examined only what was consumed: more whole messages may already be buffered behind this
-                    // one (a batch flushed together), and the next ReadAsync must return them without new bytes.
+                    // Examined only up to this message: more whole messages may already be buffered behind
+                    // it, and the next ReadAsync must return them at once instead of waiting for new bytes.
                     consumed = buffer.Start;
                     examined = consumed;
                     if (compressed)
@@ -122,7 +122,8 @@ public static class GrpcMessageReader
             }
             finally
             {
-                // Without a whole message, examined up to the end: the next ReadAsync waits for more bytes instead of spinning.
+                // Without a whole message, examined is the end: the next ReadAsync waits for more bytes
+                // instead of spinning.
                 reader.AdvanceTo(consumed, examined);
             }
         }

@@ -74,9 +74,15 @@ public sealed class EchoService
                 }
 
                 // "batch": every reply but the last is buffered, so all go out in one flush.
-                var batch = request.Message == "batch";
+                // "batch-hold": the same, then the stream stays open until the client leaves.
+                var batch = request.Message is "batch" or "batch-hold";
                 responses.WriteOptions = batch && i < request.Count - 1 ? WriteOptions.Buffered : WriteOptions.Default;
                 await responses.WriteAsync(Reply(request, context, i, request.Payload.Length));
+            }
+
+            if (request.Message == "batch-hold")
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
             }
 
             ThrowIfError(request);

@@ -136,6 +136,21 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
     }
 
     [Fact]
+    public async Task Server_BufferedWrites_OnAnOpenStream_AllArriveWithoutWaitingForMore()
+    {
+        // Several whole messages in one read, and the stream stays open: the client must hand out every
+        // buffered message at once instead of waiting for bytes that are not coming (a regression test:
+        // the reader once marked the whole buffer examined after parsing the first message).
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = channel.CreateCallInvoker().AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Message = "batch-hold", Count = 10 });
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
+            Assert.Equal(i, call.ResponseStream.Current.Index);
+        }
+    }
+
+    [Fact]
     public async Task WrongContentType_415()
     {
         using var response = await SendAsync("/interop.v1.Echo/Unary", Frame(new EchoRequest()), "application/json");

@@ -5,7 +5,7 @@ using Broker.V1;
 
 namespace Broker.Grpc;
 
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     /// <summary><c>History</c>: as the WebSocket <c>history</c> (docs/protocol.md); <c>limit</c> 0 means every kept publication.</summary>
     private async Task<HistoryReply> HistoryAsync(HistoryRequest request, ServerCallContext context)

@@ -9,7 +9,7 @@ using HandlerReply = Broker.Core.Handlers.HandlerReply;
 
 namespace Broker.Grpc;
 
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     /// <summary>
     /// <c>Handle</c>: the first message registers the handler (answered with <c>Registered</c>); then

@@ -7,7 +7,7 @@ using StreamPosition = Broker.Core.StreamPosition;
 
 namespace Broker.Grpc;
 
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     /// <summary>Flush the pipelined replies at least this often, so a client that waits on a reply is not held up by buffering.</summary>
     private const int PublishStreamFlushEvery = 64;

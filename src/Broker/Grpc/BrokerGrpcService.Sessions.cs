@@ -6,7 +6,7 @@ using Broker.V1;
 
 namespace Broker.Grpc;
 
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     /// <summary><c>IssueTicket</c>: a one-time WebSocket ticket for a known session (or a new one), optionally binding a user.</summary>
     private async Task<IssueTicketReply> IssueTicketAsync(IssueTicketRequest request, ServerCallContext context)

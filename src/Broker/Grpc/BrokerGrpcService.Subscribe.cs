@@ -9,7 +9,7 @@ using CoreStreamPosition = Broker.Core.StreamPosition;
 
 namespace Broker.Grpc;
 
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     /// <summary>The largest <c>buffer</c> a Subscribe may ask for: a million messages is seconds of the fastest feed.</summary>
     private const int MaxSubscribeBuffer = 1 << 20;

@@ -17,7 +17,7 @@ namespace Broker.Grpc;
 /// product. Partial files hold the RPCs: <c>.Publish</c> (Publish, PublishStream), <c>.Subscribe</c>,
 /// <c>.Handle</c>, <c>.Sessions</c> (IssueTicket, Disconnect), <c>.Channels</c> (History, Presence).
 /// </summary>
-public sealed partial class BrokerGrpcService
+internal sealed partial class BrokerGrpcService
 {
     private readonly Hub _hub;
     private readonly NamespaceRegistry _namespaces;
@@ -30,7 +30,7 @@ public sealed partial class BrokerGrpcService
     private readonly ILogger _logger;
     private readonly int _maxDataBytes;
 
-    internal BrokerGrpcService(
+    public BrokerGrpcService(
         Hub hub,
         NamespaceRegistry namespaces,
         HandlerRegistry handlers,

@@ -17,7 +17,7 @@ public static class GrpcServiceCollectionExtensions
             .ValidateOnStart();
         services.AddGrpcTransport();
         services.TryAddSingleton<ApiKeyAuthenticator>();
-        services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<BrokerGrpcService>(sp));
+        services.TryAddSingleton<BrokerGrpcService>();
         services.AddGrpcTransportService<BrokerGrpcService>(static s => s.Bind());
         services.AddHostedService<LoopbackWarning>();
         return services;

@@ -194,13 +194,17 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     {
         lock (_pingGate)
         {
-            // Any frame at all after the ping proves the client alive (PROTOCOL.md), not only a pong. A
-            // check that fires before its ping's full timeout (a timer re-armed for a newer ping while this
-            // callback was on its way) is not a verdict.
-            if (_unansweredPing == 0
-                || Volatile.Read(ref _lastReceived) >= _unansweredPing
-                || _services.Time.GetElapsedTime(_unansweredPing) < _options.PongTimeout)
+            // Any frame at all after the ping proves the client alive (PROTOCOL.md), not only a pong.
+            if (_unansweredPing == 0 || Volatile.Read(ref _lastReceived) >= _unansweredPing)
             {
+                return;
+            }
+
+            // Timers may fire a little early: until the ping's full timeout has passed, look again then.
+            var waited = _services.Time.GetElapsedTime(_unansweredPing);
+            if (waited < _options.PongTimeout)
+            {
+                _pongTimer?.Change(_options.PongTimeout - waited, Timeout.InfiniteTimeSpan);
                 return;
             }
         }
