@@ -1,12 +1,12 @@
 namespace Broker.SdkTests.Functional;
 
-/// <summary>Broker defects found through the SDK, kept as failing tests until src/Broker is fixed.</summary>
+/// <summary>Broker defects found through the SDK: regression tests once fixed, failing tests until then.</summary>
 public sealed class BrokerBugTests
 {
     /// <summary>
-    /// The broker as <c>Program.cs</c> composes it (no test workaround) must serve gRPC. Fails on main 9628601:
-    /// <c>AddBrokerGrpc</c> builds <c>BrokerGrpcService</c> with <c>ActivatorUtilities.CreateInstance</c>, which needs
-    /// a public constructor, and the constructor is internal.
+    /// The broker as <c>Program.cs</c> composes it must serve gRPC. Failed on main 9628601: <c>AddBrokerGrpc</c> built
+    /// <c>BrokerGrpcService</c> with <c>ActivatorUtilities.CreateInstance</c>, which needs a public constructor, and
+    /// the constructor was internal (fixed on main since).
     /// </summary>
     [Fact]
     public async Task The_broker_as_composed_by_AddBroker_serves_gRPC()

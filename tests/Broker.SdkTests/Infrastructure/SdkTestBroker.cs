@@ -25,28 +25,7 @@ public static class SdkTestBroker
             settings[key] = value;
         }
 
-        return BrokerServer.StartAsync(settings, configure: WorkAroundInternalServiceConstructor);
-    }
-
-    /// <summary>
-    /// BROKER BUG (main 9628601): <c>AddBrokerGrpc</c> registers <c>BrokerGrpcService</c> through
-    /// <c>ActivatorUtilities.CreateInstance</c>, which only sees public constructors, but the service's constructor
-    /// is internal: every gRPC call fails with "A suitable constructor for type 'Broker.Grpc.BrokerGrpcService' could
-    /// not be located". Until src/Broker is fixed, the tests register the service through its internal constructor
-    /// (a later registration wins); once the constructor is public this does nothing.
-    /// See <see cref="Functional.BrokerBugTests"/>, which fails while the bug is there.
-    /// </summary>
-    internal static void WorkAroundInternalServiceConstructor(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder)
-    {
-        var type = typeof(Broker.Grpc.BrokerGrpcService);
-        if (type.GetConstructors().Length > 0)
-        {
-            return;
-        }
-
-        var constructor = type.GetConstructors(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic).Single();
-        builder.Services.AddSingleton(type, provider => constructor.Invoke(
-            constructor.GetParameters().Select(p => provider.GetRequiredService(p.ParameterType)).ToArray()));
+        return BrokerServer.StartAsync(settings);
     }
 
     /// <summary>A client of <paramref name="address"/> (the broker's or a proxy's) with fast reconnects for tests.</summary>
