@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Broker.Sdk;
 
@@ -127,13 +126,4 @@ public sealed partial class ChatHandler
 
     /// <summary>What a user's personal channel gets.</summary>
     internal sealed record Notice(string Text);
-}
-
-/// <summary>Source-generated JSON for the backend's messages (camelCase, as the page reads them).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(ChatHandler.Post))]
-[JsonSerializable(typeof(ChatHandler.Message))]
-[JsonSerializable(typeof(ChatHandler.Notice))]
-internal sealed partial class ChatJsonContext : JsonSerializerContext
-{
 }
