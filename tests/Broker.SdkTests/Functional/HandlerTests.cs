@@ -227,6 +227,67 @@ public sealed class HandlerTests
     }
 
     [Fact]
+    public async Task At_most_MaxConcurrency_messages_are_handled_at_once()
+    {
+        const int Sends = 6;
+        await using var server = await SdkTestBroker.StartAsync();
+        await using var client = SdkTestBroker.Client(server);
+        using var stop = new CancellationTokenSource();
+        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var twoRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int running = 0, peak = 0;
+        var host = client.HandleAsync(
+            "bounded",
+            ["work"],
+            async (_, token) =>
+            {
+                var now = Interlocked.Increment(ref running);
+                InterlockedMax(ref peak, now);
+                if (now == 2)
+                {
+                    twoRunning.TrySetResult();
+                }
+
+                await release.Task.WaitAsync(token);
+                Interlocked.Decrement(ref running);
+                return HandlerResult.Ok();
+            },
+            new HandlerOptions { MaxConcurrency = 2, OnRegistered = _ => registered.TrySetResult() },
+            stop.Token);
+        await registered.Task.WaitAsync(Timeout);
+
+        var (socket, _) = await SdkTestBroker.BrowserAsync(server, client, "grace");
+        await using (socket)
+        {
+            for (var id = 1; id <= Sends; id++)
+            {
+                await socket.SendJsonAsync(new { type = "send", id, @event = "work", data = id });
+            }
+
+            await twoRunning.Task.WaitAsync(Timeout);
+            release.TrySetResult();
+            var replies = new HashSet<int>();
+            while (replies.Count < Sends)
+            {
+                replies.Add((await socket.ExpectAsync("reply")).GetProperty("id").GetInt32());
+            }
+        }
+
+        Assert.Equal(2, Volatile.Read(ref peak));
+        await stop.CancelAsync();
+        await host.WaitAsync(Timeout);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_api_key_faults_the_host_with_UNAUTHENTICATED()
     {
         await using var server = await SdkTestBroker.StartAsync(("Broker:Grpc:ApiKeys:0", "s3cret"));
