@@ -105,7 +105,7 @@ internal sealed partial class BrokerGrpcService
             return HandlerReply.Error(reply.ErrorCode, reply.ErrorMessage.Length > 0 ? reply.ErrorMessage : reply.ErrorCode);
         }
 
-        if (!reply.Data.IsEmpty && !IsJson(reply.Data.Span))
+        if (!reply.Data.IsEmpty && !JsonValue.IsSingle(reply.Data.Span))
         {
             return HandlerReply.Error(ErrorCodes.Internal, "The handler's reply is not JSON.");
         }

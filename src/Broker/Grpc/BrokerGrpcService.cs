@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Broker.Core;
 using Broker.Core.Handlers;
 using Broker.Engines;
@@ -89,28 +88,7 @@ internal sealed partial class BrokerGrpcService
             return new(StatusCode.ResourceExhausted, ErrorCodes.TooLarge, $"'data' is over {_maxDataBytes} bytes.");
         }
 
-        return IsJson(data) ? null : new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'data' must be one JSON value, UTF-8.");
-    }
-
-    /// <summary>True when <paramref name="utf8"/> is exactly one JSON value.</summary>
-    internal static bool IsJson(ReadOnlySpan<byte> utf8)
-    {
-        if (utf8.IsEmpty)
-        {
-            return false;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(utf8);
-            reader.Read();
-            reader.Skip();
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
+        return JsonValue.IsSingle(data) ? null : new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'data' must be one JSON value, UTF-8.");
     }
 
     private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");

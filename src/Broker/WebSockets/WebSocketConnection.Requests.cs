@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Broker.Core;
 using Broker.Engines;
 using Broker.Telemetry;
@@ -305,7 +304,7 @@ public sealed partial class WebSocketConnection
             {
                 EnqueueReply(ServerFrames.Error(id, reply.ErrorCode!, reply.ErrorMessage ?? reply.ErrorCode!));
             }
-            else if (!reply.Data.IsEmpty && !IsJson(reply.Data.Span))
+            else if (!reply.Data.IsEmpty && !JsonValue.IsSingle(reply.Data.Span))
             {
                 EnqueueReply(ServerFrames.Error(id, ErrorCodes.Internal, "The handler's reply is not JSON."));
             }
@@ -504,21 +503,6 @@ public sealed partial class WebSocketConnection
         channel is not null
         && (string.Equals(channel, ChannelNames.ForSession(client.SessionId!), StringComparison.Ordinal)
             || (client.UserId is { } user && string.Equals(channel, ChannelNames.ForUser(user), StringComparison.Ordinal)));
-
-    private static bool IsJson(ReadOnlySpan<byte> utf8)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(utf8);
-            reader.Read();
-            reader.Skip();
-            return !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>Names in error messages are cut short: a bad name may be as long as the message allows.</summary>
     private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");

@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace Broker.Core;
+
+/// <summary>The check every transport makes on <c>data</c> it did not parse itself (PROTOCOL.md: "one JSON value").</summary>
+public static class JsonValue
+{
+    /// <summary>True when <paramref name="utf8"/> is exactly one JSON value (object, array, string, number, true, false, null).</summary>
+    public static bool IsSingle(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            reader.Read();
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
