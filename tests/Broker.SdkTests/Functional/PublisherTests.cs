@@ -110,6 +110,19 @@ public sealed class PublisherTests
     }
 
     [Fact]
+    public async Task A_wrong_api_key_fails_each_publication_with_UNAUTHENTICATED()
+    {
+        await using var server = await SdkTestBroker.StartAsync(("Broker:Grpc:ApiKeys:0", "s3cret"));
+        await using var client = SdkTestBroker.Client(server, o => o.ApiKey = "wrong");
+        await using var publisher = client.CreatePublisher();
+        var error = await Assert.ThrowsAsync<BrokerException>(() => publisher.PublishAsync("chat:lobby", SdkTestBroker.Json("1")).WaitAsync(Timeout));
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.False(error.IsRetriable);
+        error = await Assert.ThrowsAsync<BrokerException>(() => publisher.PublishAsync("chat:lobby", SdkTestBroker.Json("2"), idempotencyKey: "k").WaitAsync(Timeout));
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Dispose_waits_for_the_replies_due()
     {
         await using var server = await SdkTestBroker.StartAsync();

@@ -80,6 +80,26 @@ public sealed class SubscribeTests
     }
 
     [Fact]
+    public async Task A_browser_publication_names_its_user_and_connection()
+    {
+        await using var server = await SdkTestBroker.StartAsync();
+        await using var client = SdkTestBroker.Client(server);
+        await using var subscription = await LiveSubscription.StartAsync(client, ["chat:lobby"]);
+        var (socket, welcome) = await SdkTestBroker.BrowserAsync(server, client, "heidi");
+        await using (socket)
+        {
+            await socket.SendJsonAsync(new { type = "publish", id = 2, channel = "chat:lobby", @event = "said", data = new { text = "hi" } });
+            await socket.ExpectAsync("ack");
+        }
+
+        var publication = Assert.Single(await subscription.TakeAsync(1));
+        Assert.Equal("said", publication.Event);
+        Assert.NotNull(publication.From);
+        Assert.Equal("heidi", publication.From.UserId);
+        Assert.Equal(welcome.GetProperty("connectionId").GetString(), publication.From.ConnectionId);
+    }
+
+    [Fact]
     public async Task Bad_channel_ends_the_enumeration_with_INVALID_ARGUMENT()
     {
         await using var server = await SdkTestBroker.StartAsync();
