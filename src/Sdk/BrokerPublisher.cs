@@ -159,6 +159,8 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var reader = _queue.Reader;
+        // One outstanding wait for the queue, kept across wake-ups: a new wait per wake-up would pile up waiters.
+        Task<bool>? readable = null;
         while (true)
         {
             // Taken before looking, so a wake-up between the checks and the wait is not lost.
@@ -197,10 +199,12 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 continue;
             }
 
-            var readable = reader.WaitToReadAsync();
+            readable ??= reader.WaitToReadAsync().AsTask();
             if (readable.IsCompleted)
             {
-                if (!readable.Result)
+                var more = await readable.ConfigureAwait(false);
+                readable = null;
+                if (!more)
                 {
                     return;
                 }
@@ -208,7 +212,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 continue;
             }
 
-            await Task.WhenAny(readable.AsTask(), wake).ConfigureAwait(false);
+            await Task.WhenAny(readable, wake).ConfigureAwait(false);
         }
     }
 
