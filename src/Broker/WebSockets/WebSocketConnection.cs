@@ -109,18 +109,24 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         CloseWithDisconnect(WebSocketCloseCodes.SlowConsumer, "slow consumer", reconnect: true);
     }
 
-    /// <summary>Sends <c>disconnect</c> then closes with <paramref name="code"/> (4001, 4002, 4003, or 1001 when draining).</summary>
-    internal void CloseWithDisconnect(int code, string reason, bool reconnect) =>
+    /// <summary>
+    /// Sends <c>disconnect</c> then closes with <paramref name="code"/> (4001, 4002, 4003, or 1001 when
+    /// draining). False when the socket was already closing: someone else closed it.
+    /// </summary>
+    internal bool CloseWithDisconnect(int code, string reason, bool reconnect) =>
         RequestClose(code, reason, ServerFrames.Disconnect(code, reason, reconnect));
 
-    /// <summary>Asks the writer to close the socket; the first request wins. Replies already queued go first.</summary>
-    private void RequestClose(int code, string reason, byte[]? finalFrame = null)
+    /// <summary>Asks the writer to close the socket; the first request wins (true). Replies already queued go first.</summary>
+    private bool RequestClose(int code, string reason, byte[]? finalFrame = null)
     {
-        if (Interlocked.CompareExchange(ref _close, new CloseRequest(code, reason, finalFrame), null) is null)
+        if (Interlocked.CompareExchange(ref _close, new CloseRequest(code, reason, finalFrame), null) is not null)
         {
-            WebSocketLog.Closed(_services.Logger, ConnectionId, code, reason);
-            _wake.Signal();
+            return false;
         }
+
+        WebSocketLog.Closed(_services.Logger, ConnectionId, code, reason);
+        _wake.Signal();
+        return true;
     }
 
     /// <summary>A protocol violation: an optional error frame, then close.</summary>

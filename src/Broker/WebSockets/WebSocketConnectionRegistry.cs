@@ -13,7 +13,7 @@ public sealed class WebSocketConnectionRegistry
     /// <summary>
     /// Closes the connections of a session, of a user, or with both set of that user in that session:
     /// each gets <c>disconnect</c> with <paramref name="reason"/> and <paramref name="reconnect"/>, then
-    /// close 4002 (PROTOCOL.md, gRPC <c>Disconnect</c>). Returns how many.
+    /// close 4002 (PROTOCOL.md, gRPC <c>Disconnect</c>). Returns how many this call closed.
     /// </summary>
     public int Disconnect(string? sessionId, string? userId, string reason, bool reconnect)
     {
@@ -33,8 +33,11 @@ public sealed class WebSocketConnectionRegistry
                 continue;
             }
 
-            connection.CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect);
-            count++;
+            // A socket already closing (by the client, an earlier Disconnect, a drain) is not counted again.
+            if (connection.CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect))
+            {
+                count++;
+            }
         }
 
         return count;
