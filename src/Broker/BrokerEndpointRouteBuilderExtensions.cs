@@ -1,4 +1,6 @@
 using Broker.Demo;
+using Broker.Engines;
+using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -11,10 +13,16 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // First: every request is counted for the drain, and gRPC calls are refused while draining.
+        app.UseMiddleware<DrainMiddleware>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapGet("/healthz", static () => Results.Text("ok"));
+        app.MapGet("/readyz", static (DrainState drain, IEngine engine) =>
+            drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
         app.MapBrokerDemo();

@@ -1,6 +1,7 @@
 using Broker.Core;
 using Broker.Demo;
 using Broker.Grpc;
+using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -17,6 +18,7 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
+        services.AddBrokerLifecycle();
         services.AddBrokerSessions(configuration);
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));

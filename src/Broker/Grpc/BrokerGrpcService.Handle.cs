@@ -19,6 +19,19 @@ internal sealed partial class BrokerGrpcService
     private async Task HandleAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
     {
         _auth.Check(context);
+        using var drain = CancelOnDrain(context);
+        try
+        {
+            await HandleCoreAsync(requests, responses, context);
+        }
+        catch (OperationCanceledException) when (EndedByDrain(context))
+        {
+            throw Draining();
+        }
+    }
+
+    private async Task HandleCoreAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
+    {
         var token = context.CancellationToken;
         if (!await requests.MoveNext(token) || requests.Current.KindCase != HandlerMessage.KindOneofCase.Register)
         {

@@ -36,6 +36,19 @@ internal sealed partial class BrokerGrpcService
     private async Task PublishStreamAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
     {
         _auth.Check(context);
+        using var drain = CancelOnDrain(context);
+        try
+        {
+            await PublishStreamCoreAsync(requests, replies, context);
+        }
+        catch (OperationCanceledException) when (EndedByDrain(context))
+        {
+            throw Draining();
+        }
+    }
+
+    private async Task PublishStreamCoreAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
+    {
         var token = context.CancellationToken;
         replies.WriteOptions = Buffered;
         int unflushed = 0;

@@ -82,7 +82,16 @@ internal sealed partial class BrokerGrpcService
             }
 
             await FlushAsync(responses, raw);
-            await DrainAsync(queue, cursors, responses, raw, token);
+            // The drain completes the queue: the loop writes what is still queued, then ends.
+            await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue))
+            {
+                await DrainAsync(queue, cursors, responses, raw, token);
+            }
+
+            if (_drain.IsDraining)
+            {
+                throw Draining();
+            }
         }
         finally
         {
@@ -96,7 +105,7 @@ internal sealed partial class BrokerGrpcService
                 await _hub.RemovePrefixAsync(prefix!, CancellationToken.None);
             }
 
-            queue.DiscardPending(DropReason.Closed);
+            queue.DiscardPending(_drain.IsDraining ? DropReason.Shutdown : DropReason.Closed);
             GrpcServiceLog.SubscribeStreamEnded(_logger, request.Channels);
         }
     }

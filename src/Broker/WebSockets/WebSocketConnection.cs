@@ -71,6 +71,8 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     {
         _helloTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnHelloTimeout(), this, _options.HelloTimeout, Timeout.InfiniteTimeSpan);
         var writer = WriteLoopAsync();
+        // Per connection, not per message: the drain closes every socket, said hello or not.
+        var drain = _services.Drain.Token.UnsafeRegister(static s => ((WebSocketConnection)s!).OnDrain(), this);
         try
         {
             await ReadLoopAsync();
@@ -94,8 +96,16 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
                 _socket.Abort();
             }
 
+            await drain.DisposeAsync();
             await CleanUpAsync();
         }
+    }
+
+    /// <summary>The broker is draining: <c>disconnect</c> (reconnect elsewhere) and close 1001; what is still queued counts as a shutdown drop.</summary>
+    private void OnDrain()
+    {
+        _dropReason = DropReason.Shutdown;
+        CloseWithDisconnect(WebSocketCloseCodes.GoingAway, "server shutting down", reconnect: true);
     }
 
     /// <summary>Fan-out queued a message for one of this socket's subscriptions: wake the writer.</summary>

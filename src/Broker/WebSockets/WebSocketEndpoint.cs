@@ -22,6 +22,14 @@ internal static class WebSocketEndpoint
             return;
         }
 
+        // Draining: the client should go to another broker (PROTOCOL.md, "Running the broker").
+        if (services.Drain.IsDraining)
+        {
+            WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         // PROTOCOL.md refuses an upgrade only for its Origin; a page of another allowed site may connect
         // with a ticket its backend minted.
         if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
