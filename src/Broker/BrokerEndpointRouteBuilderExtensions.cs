@@ -1,6 +1,7 @@
 using Broker.Demo;
 using Broker.Engines;
 using Broker.Lifecycle;
+using Broker.Telemetry;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -23,6 +24,7 @@ public static class BrokerEndpointRouteBuilderExtensions
             drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
             : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready"));
+        app.MapGet("/stats", static (StatsSampler stats) => Results.Bytes(stats.Current().ToJson(), "application/json"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
         app.MapBrokerDemo();

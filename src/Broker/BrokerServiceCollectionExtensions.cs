@@ -3,6 +3,7 @@ using Broker.Demo;
 using Broker.Grpc;
 using Broker.Lifecycle;
 using Broker.Sessions;
+using Broker.Telemetry;
 using Broker.WebSockets;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
+        services.AddBrokerTelemetry(configuration);
         return services;
     }
 }

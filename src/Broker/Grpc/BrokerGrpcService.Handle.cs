@@ -20,6 +20,7 @@ internal sealed partial class BrokerGrpcService
     {
         _auth.Check(context);
         using var drain = CancelOnDrain(context);
+        _metrics.GrpcStreamStarted();
         try
         {
             await HandleCoreAsync(requests, responses, context);
@@ -27,6 +28,10 @@ internal sealed partial class BrokerGrpcService
         catch (OperationCanceledException) when (EndedByDrain(context))
         {
             throw Draining();
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
         }
     }
 

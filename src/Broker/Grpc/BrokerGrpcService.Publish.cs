@@ -37,6 +37,7 @@ internal sealed partial class BrokerGrpcService
     {
         _auth.Check(context);
         using var drain = CancelOnDrain(context);
+        _metrics.GrpcStreamStarted();
         try
         {
             await PublishStreamCoreAsync(requests, replies, context);
@@ -44,6 +45,10 @@ internal sealed partial class BrokerGrpcService
         catch (OperationCanceledException) when (EndedByDrain(context))
         {
             throw Draining();
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
         }
     }
 

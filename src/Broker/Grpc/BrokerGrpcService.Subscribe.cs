@@ -27,12 +27,25 @@ internal sealed partial class BrokerGrpcService
     private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
     {
         _auth.Check(context);
-        var token = context.CancellationToken;
         if (CheckSubscribe(request) is { } failure)
         {
             throw failure.ToException();
         }
 
+        _metrics.GrpcStreamStarted();
+        try
+        {
+            await SubscribeCoreAsync(request, responses, context);
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
+        }
+    }
+
+    private async Task SubscribeCoreAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
+    {
+        var token = context.CancellationToken;
         int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
         // By bytes too: a KiB a message, and at least one largest message.
         long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + ChannelMessage.MaxOverheadBytes);
@@ -85,7 +98,7 @@ internal sealed partial class BrokerGrpcService
             // The drain completes the queue: the loop writes what is still queued, then ends.
             await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue))
             {
-                await DrainAsync(queue, cursors, responses, raw, token);
+                await DrainAsync(queue, cursors, responses, raw, _metrics, token);
             }
 
             if (_drain.IsDraining)
@@ -111,7 +124,7 @@ internal sealed partial class BrokerGrpcService
     }
 
     /// <summary>The stream's one writer: waits for the queue, writes what is there in a flushed batch, until the call ends.</summary>
-    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, CancellationToken token)
+    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
     {
         // Stop by completing the queue, not by cancelling each wait: a cancellable wait on a bounded
         // channel allocates a waiter every time.
@@ -119,6 +132,8 @@ internal sealed partial class BrokerGrpcService
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             int written = 0;
+            // One write sample per wake-up, the first publication written: nothing is added per delivery.
+            CorePublication? sample = null;
             while (written < SubscribeFlushEvery && queue.TryRead(out var message))
             {
                 if (message is not CorePublication publication)
@@ -140,6 +155,7 @@ internal sealed partial class BrokerGrpcService
 
                 if (dropped > 0)
                 {
+                    metrics.RecordLagged();
                     await responses.WriteAsync(new Delivery
                     {
                         Lagged = new Lagged
@@ -152,10 +168,15 @@ internal sealed partial class BrokerGrpcService
                 }
 
                 await WriteAsync(responses, raw, publication);
+                sample ??= publication;
                 written++;
             }
 
             await FlushAsync(responses, raw);
+            if (sample is not null)
+            {
+                metrics.RecordWriteSample(sample, queue.PendingBytes);
+            }
         }
 
         token.ThrowIfCancellationRequested();

@@ -57,11 +57,14 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _remoteIp = remoteIp;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
-        _writer = new WebSocketWriter(socket, _options.WriteTimeout);
+        _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>
     public string ConnectionId { get; }
+
+    /// <summary>Bytes queued in this socket's subscriptions and not yet written.</summary>
+    public long PendingBytes => _writer.PendingBytes;
 
     /// <summary>Who the socket belongs to, once it said hello.</summary>
     public ClientInfo? Client => Volatile.Read(ref _client);
@@ -129,6 +132,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         if (Interlocked.CompareExchange(ref _close, new CloseRequest(code, reason, finalFrame), null) is null)
         {
             WebSocketLog.Closed(_services.Logger, ConnectionId, code, reason);
+            _services.Metrics.RecordClose(code);
             _wake.Signal();
         }
     }

@@ -17,6 +17,7 @@ internal static class WebSocketEndpoint
         var services = context.RequestServices.GetRequiredService<WebSocketServices>();
         if (!context.WebSockets.IsWebSocketRequest)
         {
+            services.Metrics.RecordUpgradeRefused("not_websocket");
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsync("A WebSocket upgrade is expected here.");
             return;
@@ -26,6 +27,7 @@ internal static class WebSocketEndpoint
         if (services.Drain.IsDraining)
         {
             WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            services.Metrics.RecordUpgradeRefused("draining");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
@@ -35,6 +37,7 @@ internal static class WebSocketEndpoint
         if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
         {
             WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed");
+            services.Metrics.RecordUpgradeRefused("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
