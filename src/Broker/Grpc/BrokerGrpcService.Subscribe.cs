@@ -32,6 +32,7 @@ internal sealed partial class BrokerGrpcService
             throw failure.ToException();
         }
 
+        BrokerTracing.DetachLongLivedRequest();
         _metrics.GrpcStreamStarted();
         try
         {
