@@ -1,7 +1,9 @@
+using Broker.Core;
 using Broker.Demo;
 using Broker.Engines;
 using Broker.Lifecycle;
 using Broker.Telemetry;
+using Microsoft.Extensions.Options;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -24,6 +26,10 @@ public static class BrokerEndpointRouteBuilderExtensions
             drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
             : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready"));
+        app.MapGet("/dashboard", static (IOptions<BrokerOptions> options, IWebHostEnvironment environment) =>
+            options.Value.Dashboard.Enabled && environment.WebRootFileProvider.GetFileInfo("dashboard.html") is { Exists: true, PhysicalPath: { } path }
+                ? Results.File(path, "text/html; charset=utf-8")
+                : Results.NotFound());
         app.MapGet("/stats", static (StatsSampler stats) => Results.Bytes(stats.Current().ToJson(), "application/json"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();

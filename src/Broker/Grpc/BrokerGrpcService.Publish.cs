@@ -118,6 +118,11 @@ internal sealed partial class BrokerGrpcService
             return badChannel;
         }
 
+        if (ChannelNames.Classify(request.Channel) == ChannelKind.BrokerStats)
+        {
+            return new(StatusCode.PermissionDenied, ErrorCodes.Forbidden, $"Only the broker publishes to '{ChannelNames.BrokerStats}'.");
+        }
+
         string eventName = request.Event.Length == 0 ? ChannelNames.DefaultEvent : request.Event;
         if (!ChannelNames.IsValidEvent(eventName))
         {

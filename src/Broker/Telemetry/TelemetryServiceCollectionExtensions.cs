@@ -12,6 +12,7 @@ public static class TelemetryServiceCollectionExtensions
         services.TryAddSingleton<BrokerGauges>();
         services.TryAddSingleton<StatsSampler>();
         services.AddHostedService<TelemetryLifetime>();
+        services.AddHostedService<Broker.Dashboard.DashboardPublisher>();
         return services;
     }
 }
