@@ -173,7 +173,11 @@ internal sealed partial class BrokerGrpcService
                 written++;
             }
 
-            await FlushAsync(responses, raw);
+            using (BrokerTracing.StartDeliver(sample, "grpc"))
+            {
+                await FlushAsync(responses, raw);
+            }
+
             if (sample is not null)
             {
                 metrics.RecordWriteSample(sample, queue.PendingBytes);

@@ -46,6 +46,25 @@ public static class BrokerTracing
     }
 
     /// <summary>
+    /// Starts a <c>deliver</c> activity around one written batch (a WebSocket message, a gRPC flush), linked
+    /// to the <c>publish</c> of the batch's first traced publication. Per batch, never per delivery; null
+    /// (and nothing allocated) when nobody listens or the publication was not traced.
+    /// </summary>
+    public static Activity? StartDeliver(Core.Publication? first, string transport)
+    {
+        if (first?.Trace is not { } trace || !Source.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = Source.StartActivity("deliver", ActivityKind.Consumer, parentContext: default, links: [new ActivityLink(trace.Context)]);
+        activity?.SetTag("messaging.system", "broker");
+        activity?.SetTag("messaging.destination.name", first.Channel);
+        activity?.SetTag("broker.transport", transport);
+        return activity;
+    }
+
+    /// <summary>
     /// Ends the current HTTP request's activity when its connection turns long-lived (a WebSocket, a
     /// streaming gRPC call): the request span then covers the handshake, and the hours the connection
     /// lives do not hang under it (nor does every later activity of the connection become its child).

@@ -149,6 +149,7 @@ internal sealed class WebSocketWriter : IDisposable
                 _metrics!.RecordWriteSample(first, PendingBytes);
             }
 
+            using var deliver = BrokerTracing.StartDeliver(first, "websocket");
             await SendAsync(batch.Memory);
             return true;
         }

@@ -52,6 +52,53 @@ public class TracingAndOtlpTests
     }
 
     [Fact]
+    public async Task DeliveriesLinkToThePublishPerWrittenBatch()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var delivered = new ConcurrentDictionary<string, Activity>();
+        var both = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == BrokerTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.OperationName == "deliver" && activity.Links.Any(l => l.Context.TraceId == traceId))
+                {
+                    delivered[(string)activity.GetTagItem("broker.transport")!] = activity;
+                    if (delivered.Count == 2)
+                    {
+                        both.TrySetResult();
+                    }
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await Broker.FunctionalTests.Infrastructure.BrokerClients.ConnectAsync(server, "alice");
+        await using var _1 = socket;
+        await Broker.FunctionalTests.Infrastructure.BrokerClients.SubscribeAsync(socket, "room:d");
+        using var grpc = new GrpcTestClient(server);
+        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "room:d" } });
+        Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+
+        var options = grpc.Options();
+        options.Headers!.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        await grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, options, new PublishRequest { Channel = "room:d", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+        await socket.SkipToAsync("pub");
+        Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+
+        await both.Task.WaitAsync(BrokerServer.DefaultTimeout);
+        Assert.All(delivered.Values, d =>
+        {
+            Assert.Equal(ActivityKind.Consumer, d.Kind);
+            Assert.NotEqual(traceId, d.TraceId);  // its own trace, linked: not a child of a publish long over
+            Assert.Equal("room:d", d.GetTagItem("messaging.destination.name"));
+        });
+    }
+
+    [Fact]
     public async Task AWebSocketsRequestActivityEndsWhenTheSocketIsEstablished()
     {
         var traceId = ActivityTraceId.CreateRandom();
