@@ -53,6 +53,6 @@ internal sealed class DashboardPublisher(StatsSampler sampler, Hub hub, IOptions
 /// <summary>The dashboard's log messages (event ids 9200–9299).</summary>
 internal static partial class DashboardLog
 {
-    [LoggerMessage(EventId = 9200, Level = LogLevel.Warning, Message = "Could not publish a stats snapshot to the dashboard's channel.")]
+    [LoggerMessage(EventId = 9200, EventName = "StatsPublishFailed", Level = LogLevel.Warning, Message = "Could not publish a stats snapshot to the dashboard's channel.")]
     public static partial void PublishFailed(ILogger logger, Exception error);
 }
