@@ -13,6 +13,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly ConcurrentDictionary<string, long> _sums = new();
     private readonly ConcurrentDictionary<string, long> _records = new();
     private readonly ConcurrentDictionary<string, double> _observed = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ServerMetrics(BrokerServer server)
     {
@@ -42,6 +43,22 @@ public sealed class ServerMetrics : IDisposable
         return _observed.TryGetValue(Key(instrument, tagValues), out double value) ? value : double.NaN;
     }
 
+    /// <summary>Waits (at most <see cref="BrokerServer.DefaultTimeout"/>) until <see cref="Sum"/> of these tag values reaches <paramref name="atLeast"/>.</summary>
+    public async Task WaitForSumAsync(string instrument, long atLeast, params string[] tagValues)
+    {
+        using var timeout = new CancellationTokenSource(BrokerServer.DefaultTimeout);
+        while (true)
+        {
+            var changed = Volatile.Read(ref _changed);
+            if (Sum(instrument, tagValues) >= atLeast)
+            {
+                return;
+            }
+
+            await changed.Task.WaitAsync(timeout.Token);
+        }
+    }
+
     public void Dispose() => _listener.Dispose();
 
     private static string Key(string instrument, string[] tagValues) =>
@@ -66,6 +83,7 @@ public sealed class ServerMetrics : IDisposable
         else
         {
             _sums.AddOrUpdate(key, (long)value, (_, sum) => sum + (long)value);
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 }

@@ -1,4 +1,8 @@
 using System.Net.WebSockets;
+using System.Text;
+using Broker.Core;
+using Broker.Engines;
+using Broker.Lifecycle;
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.GrpcTransport;
@@ -71,6 +75,38 @@ public class DrainTests
 
         await stopping.WaitAsync(BrokerServer.DefaultTimeout);
         Assert.Contains(server.Log.Entries, e => e.EventId.Name == "Draining");
+    }
+
+    [Fact]
+    public async Task WhatIsStillQueuedForASocketAtTheDrainIsCountedAsAShutdownDrop()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        using var metrics = new ServerMetrics(server);
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
+        var hub = server.Services.GetRequiredService<Hub>();
+
+        // The client reads nothing while a burst far bigger than the socket's buffers is published: the
+        // writer blocks on the full socket and the queue stays full behind it (as LivenessTests).
+        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
+        for (int i = 0; i < 3000; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("tiny:feed", "message", payload), default);
+        }
+
+        // Drain now (callbacks run before BeginDrain returns), then read: the blocked batch goes out, then
+        // `disconnect` and close 1001, never the queued publications.
+        server.Services.GetRequiredService<DrainState>().BeginDrain();
+        var disconnect = await socket.SkipToAsync("disconnect");
+        Assert.Equal(1001, disconnect.GetProperty("code").GetInt32());
+        Assert.Equal(1001, await socket.ExpectCloseAsync());
+        if (socket.Raw.State == WebSocketState.CloseReceived)
+        {
+            await socket.Raw.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
+        }
+
+        await metrics.WaitForSumAsync("broker.messages.dropped", 1, "shutdown");
     }
 
     /// <summary>Reads a stream to its end and returns the status it ended with.</summary>
