@@ -15,12 +15,8 @@ internal sealed class DrainLifetime(
     DrainState drain,
     IHostApplicationLifetime lifetime,
     IOptions<BrokerOptions> options,
-    TimeProvider time,
     ILogger<DrainLifetime> logger) : IHostedLifecycleService
 {
-    /// <summary>How often the drain looks at what is left: short against the drain timeout, cheap for the last seconds of a process.</summary>
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-
     private CancellationTokenRegistration _stopping;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -42,18 +38,17 @@ internal sealed class DrainLifetime(
     {
         Begin();
         var timeout = options.Value.DrainTimeout;
+        // The real clock, not the injected one: the drain bounds how long a process takes to exit (the
+        // host's shutdown timeout is real time too), and a test's manual clock must not hold a stop forever.
+        var time = TimeProvider.System;
         long started = time.GetTimestamp();
-        // A signal per request would put a lock on every request's way out; polling costs the drain alone.
-        while (drain.InFlight > 0 && time.GetElapsedTime(started) < timeout && !cancellationToken.IsCancellationRequested)
+        try
         {
-            try
-            {
-                await Task.Delay(PollInterval, time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await drain.WhenIdleAsync().WaitAsync(timeout, time, cancellationToken);
+        }
+        catch (Exception error) when (error is TimeoutException or OperationCanceledException)
+        {
+            // Past the drain timeout (or the host's own): what is left is Kestrel's to close or abort.
         }
 
         int remaining = drain.InFlight;

@@ -8,6 +8,7 @@ namespace Broker.Lifecycle;
 public sealed class DrainState : IDisposable
 {
     private readonly CancellationTokenSource _draining = new();
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
 
     /// <summary>True from the moment the application began to stop.</summary>
@@ -38,8 +39,21 @@ public sealed class DrainState : IDisposable
     /// <summary>Counts a request in; pair with <see cref="Exit"/>.</summary>
     internal void Enter() => Interlocked.Increment(ref _inFlight);
 
-    /// <summary>Counts a request out.</summary>
-    internal void Exit() => Interlocked.Decrement(ref _inFlight);
+    /// <summary>Counts a request out; the last one out while draining completes <see cref="WhenIdleAsync"/>.</summary>
+    internal void Exit()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && IsDraining)
+        {
+            _idle.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Completes once no request is in flight after draining began (or at once if none is). Call it after
+    /// <see cref="BeginDrain"/>: a request that ends before the drain begins is seen by the count, one that
+    /// ends after by the signal.
+    /// </summary>
+    public Task WhenIdleAsync() => InFlight == 0 ? Task.CompletedTask : _idle.Task;
 
     /// <inheritdoc/>
     public void Dispose() => _draining.Dispose();
