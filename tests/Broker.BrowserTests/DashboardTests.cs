@@ -59,6 +59,9 @@ public sealed partial class DashboardTests(BrowserFixture browser) : IAsyncLifet
             await Expect(p.GetByTestId("tile-connections")).Not.ToHaveTextAsync("–");
             await Expect(p.GetByTestId("chart-messages")).Not.ToHaveAttributeAsync("data-max", "1");
             await page.ScreenshotAsync("dashboard");
+            await p.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark }).WaitAsync(BrowserFixture.Timeout);
+            await p.EvaluateAsync("() => new Promise(requestAnimationFrame)").WaitAsync(BrowserFixture.Timeout);
+            await page.ScreenshotAsync("dashboard-dark");
 
             // No CDN, no web fonts: everything the page fetched came from the broker.
             Assert.All(page.RequestedUrls, url => Assert.StartsWith(Server.WebAddress.GetLeftPart(UriPartial.Authority), url, StringComparison.Ordinal));

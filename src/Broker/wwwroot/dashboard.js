@@ -214,6 +214,8 @@ async function start() {
   // Re-render each second even without data, so a stalled feed turns the headline red.
   setInterval(render, 1000);
   window.addEventListener('resize', render);
+  // The canvas colours come from CSS variables: redraw at once when the colour scheme flips.
+  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', render);
 }
 
 start().catch((e) => {
