@@ -1,4 +1,9 @@
+using Broker.Core;
 using Broker.Demo;
+using Broker.Engines;
+using Broker.Lifecycle;
+using Broker.Telemetry;
+using Microsoft.Extensions.Options;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -11,10 +16,21 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // First: every request is counted for the drain, and gRPC calls are refused while draining.
+        app.UseMiddleware<DrainMiddleware>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapGet("/healthz", static () => Results.Text("ok"));
+        app.MapGet("/readyz", static (DrainState drain, IEngine engine) =>
+            drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ready"));
+        app.MapGet("/dashboard", static (IOptions<BrokerOptions> options, IWebHostEnvironment environment) =>
+            options.Value.Dashboard.Enabled && environment.WebRootFileProvider.GetFileInfo("dashboard.html") is { Exists: true, PhysicalPath: { } path }
+                ? Results.File(path, "text/html; charset=utf-8")
+                : Results.NotFound());
+        app.MapGet("/stats", static (StatsSampler stats) => Results.Bytes(stats.Current().ToJson(), "application/json"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
         app.MapBrokerDemo();

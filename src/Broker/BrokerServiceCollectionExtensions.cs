@@ -1,7 +1,9 @@
 using Broker.Core;
 using Broker.Demo;
 using Broker.Grpc;
+using Broker.Lifecycle;
 using Broker.Sessions;
+using Broker.Telemetry;
 using Broker.WebSockets;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -17,10 +19,12 @@ public static class BrokerServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddBrokerCore(configuration);
+        services.AddBrokerLifecycle();
         services.AddBrokerSessions(configuration);
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
+        services.AddBrokerTelemetry(configuration);
         return services;
     }
 }

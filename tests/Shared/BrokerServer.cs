@@ -33,6 +33,7 @@ public sealed class BrokerServer : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
     private readonly WebApplication _app;
+    private Task? _stopped;
 
     private BrokerServer(WebApplication app, Uri web, Uri grpc, CapturedLog log)
     {
@@ -177,18 +178,35 @@ public sealed class BrokerServer : IAsyncDisposable
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
 
-    /// <summary>Stops the broker (graceful, within <see cref="DefaultTimeout"/>) and releases it.</summary>
+    /// <summary>
+    /// Stops the broker as SIGTERM would (the drain runs: <c>/readyz</c> 503, sockets closed 1001, gRPC streams
+    /// UNAVAILABLE), within <see cref="DefaultTimeout"/>. Call it without awaiting to watch the drain from clients.
+    /// </summary>
+    public Task StopAsync()
+    {
+        lock (_app)
+        {
+            return _stopped ??= StopCoreAsync();
+        }
+    }
+
+    /// <summary>Stops the broker (graceful, within <see cref="DefaultTimeout"/>) unless stopped already, and releases it.</summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            using var stopping = new CancellationTokenSource(DefaultTimeout);
-            await _app.StopAsync(stopping.Token).WaitAsync(DefaultTimeout);
+            await StopAsync();
         }
         finally
         {
             await _app.DisposeAsync();
         }
+    }
+
+    private async Task StopCoreAsync()
+    {
+        using var stopping = new CancellationTokenSource(DefaultTimeout);
+        await _app.StopAsync(stopping.Token).WaitAsync(DefaultTimeout);
     }
 
     private static Uri Address(IPEndPoint endPoint) => new($"http://{endPoint}/");

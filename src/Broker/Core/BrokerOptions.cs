@@ -18,6 +18,9 @@ public sealed class BrokerOptions
     /// <summary>Per-namespace settings, keyed by namespace (<c>default</c> for channels without one).</summary>
     public Dictionary<string, NamespaceOptions> Namespaces { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The live dashboard (<c>Broker:Dashboard</c>): off unless enabled.</summary>
+    public Broker.Dashboard.DashboardOptions Dashboard { get; set; } = new();
+
     /// <summary>How long a graceful shutdown may take. Default 10 seconds.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

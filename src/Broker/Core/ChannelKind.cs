@@ -14,4 +14,7 @@ public enum ChannelKind
 
     /// <summary>A user's personal channel, <c>$user:&lt;userId&gt;</c>.</summary>
     User,
+
+    /// <summary>The broker's own stats feed, <c>$broker:stats</c> (the dashboard's channel; only the broker publishes).</summary>
+    BrokerStats,
 }

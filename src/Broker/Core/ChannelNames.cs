@@ -20,6 +20,12 @@ public static class ChannelNames
     /// <summary>Prefix of a user's personal channel.</summary>
     public const string UserPrefix = "$user:";
 
+    /// <summary>The broker's stats feed: a snapshot a second, for the dashboard (docs/protocol.md, "Dashboard").</summary>
+    public const string BrokerStats = "$broker:stats";
+
+    /// <summary>The namespace of <see cref="BrokerStats"/>.</summary>
+    public const string BrokerNamespace = "$broker";
+
     // SearchValues vectorises the "any char outside the set?" scan; names are checked on every request.
     private static readonly SearchValues<char> ChannelChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-:@#/=");
@@ -40,7 +46,12 @@ public static class ChannelNames
             return channel.ContainsAnyExcept(ChannelChars) ? ChannelKind.Invalid : ChannelKind.Regular;
         }
 
-        // Names starting with '$' are reserved: only the two personal kinds exist, each with a non-empty id.
+        if (channel.SequenceEqual(BrokerStats))
+        {
+            return ChannelKind.BrokerStats;
+        }
+
+        // Names starting with '$' are reserved: the two personal kinds, each with a non-empty id, and the stats feed.
         if (channel.StartsWith(SessionPrefix, StringComparison.Ordinal))
         {
             return IsValidId(channel[SessionPrefix.Length..]) ? ChannelKind.Session : ChannelKind.Invalid;

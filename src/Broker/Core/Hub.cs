@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Broker.Engines;
+using Broker.Telemetry;
 
 namespace Broker.Core;
 
@@ -18,12 +19,17 @@ public sealed class Hub : IEngineHandler
     private readonly Lock _prefixGate = new();
     private volatile PrefixSubscription[] _prefixes = [];
     private readonly IEngine _engine;
+    private readonly BrokerMetrics? _metrics;
     private long _subscriptions;
     private long _publications;
     private long _deliveries;
 
     /// <summary>Creates the hub over <paramref name="engine"/>; <see cref="StartAsync"/> connects them.</summary>
-    public Hub(IEngine engine) => _engine = engine;
+    public Hub(IEngine engine, BrokerMetrics? metrics = null)
+    {
+        _engine = engine;
+        _metrics = metrics;
+    }
 
     /// <summary>The engine behind the hub.</summary>
     public IEngine Engine => _engine;
@@ -65,6 +71,11 @@ public sealed class Hub : IEngineHandler
             var query = since is { } position ? HistoryQuery.After(position) : HistoryQuery.PositionOnly;
             var history = await _engine.ReadHistoryAsync(subscription.Channel, query, cancellationToken);
             bool recovered = since is not null && history.Recovered;
+            if (since is not null)
+            {
+                _metrics?.RecordRecovery(recovered);
+            }
+
             subscription.SetCatchUp(recovered ? history.Publications : NoPublications, history.Position);
             return new SubscribeResult(history.Position, recovered);
         }

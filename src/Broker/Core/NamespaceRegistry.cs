@@ -38,6 +38,16 @@ public sealed class NamespaceRegistry
         policies.TryAdd("$session", new NamespacePolicy("$session", new NamespaceOptions { Subscribe = Permission.None }));
         policies.TryAdd("$user", new NamespacePolicy("$user", new NamespaceOptions { Subscribe = Permission.None }));
 
+        // The stats feed's namespace is the broker's own: a snapshot a second kept for the dashboard's
+        // window (5 minutes: 300 publications), open to browsers only when the dashboard is enabled.
+        policies[ChannelNames.BrokerNamespace] = new NamespacePolicy(ChannelNames.BrokerNamespace, new NamespaceOptions
+        {
+            HistorySize = Broker.Dashboard.DashboardOptions.HistorySnapshots,
+            HistoryTtl = Broker.Dashboard.DashboardOptions.Window,
+            Subscribe = options.Dashboard.Enabled ? Permission.Anyone : Permission.None,
+            Publish = Permission.None,
+        });
+
         _byName = policies.ToFrozenDictionary(StringComparer.Ordinal);
         _bySpan = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
         Default = _byName[BrokerOptions.DefaultNamespace];

@@ -19,6 +19,25 @@ internal sealed partial class BrokerGrpcService
     private async Task HandleAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
     {
         _auth.Check(context);
+        Broker.Telemetry.BrokerTracing.DetachLongLivedRequest();
+        using var drain = CancelOnDrain(context);
+        _metrics.GrpcStreamStarted();
+        try
+        {
+            await HandleCoreAsync(requests, responses, context);
+        }
+        catch (OperationCanceledException) when (EndedByDrain(context))
+        {
+            throw Draining();
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
+        }
+    }
+
+    private async Task HandleCoreAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
+    {
         var token = context.CancellationToken;
         if (!await requests.MoveNext(token) || requests.Current.KindCase != HandlerMessage.KindOneofCase.Register)
         {

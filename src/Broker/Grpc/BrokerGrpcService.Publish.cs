@@ -2,6 +2,7 @@ using Broker.Core;
 using Broker.Engines;
 using Broker.Grpc.Transport;
 using Broker.GrpcTransport;
+using Broker.Telemetry;
 using Broker.V1;
 using StreamPosition = Broker.Core.StreamPosition;
 
@@ -23,6 +24,7 @@ internal sealed partial class BrokerGrpcService
             throw failure.ToException();
         }
 
+        using var activity = BrokerTracing.StartPublish(command.Channel, context.GetHttpContext());
         var result = await _hub.PublishAsync(command, context.CancellationToken);
         return Reply(request, result.Position);
     }
@@ -36,6 +38,25 @@ internal sealed partial class BrokerGrpcService
     private async Task PublishStreamAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
     {
         _auth.Check(context);
+        BrokerTracing.DetachLongLivedRequest();
+        using var drain = CancelOnDrain(context);
+        _metrics.GrpcStreamStarted();
+        try
+        {
+            await PublishStreamCoreAsync(requests, replies, context);
+        }
+        catch (OperationCanceledException) when (EndedByDrain(context))
+        {
+            throw Draining();
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
+        }
+    }
+
+    private async Task PublishStreamCoreAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
+    {
         var token = context.CancellationToken;
         replies.WriteOptions = Buffered;
         int unflushed = 0;
@@ -61,6 +82,7 @@ internal sealed partial class BrokerGrpcService
             }
             else
             {
+                using var activity = BrokerTracing.StartPublish(command.Channel, context.GetHttpContext());
                 var result = await _hub.PublishAsync(command, token);
                 reply = Reply(request, result.Position);
             }
@@ -94,6 +116,11 @@ internal sealed partial class BrokerGrpcService
         if (CheckChannel(request.Channel, out _) is { } badChannel)
         {
             return badChannel;
+        }
+
+        if (ChannelNames.Classify(request.Channel) == ChannelKind.BrokerStats)
+        {
+            return new(StatusCode.PermissionDenied, ErrorCodes.Forbidden, $"Only the broker publishes to '{ChannelNames.BrokerStats}'.");
         }
 
         string eventName = request.Event.Length == 0 ? ChannelNames.DefaultEvent : request.Event;

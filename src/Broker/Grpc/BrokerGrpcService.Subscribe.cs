@@ -27,12 +27,26 @@ internal sealed partial class BrokerGrpcService
     private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
     {
         _auth.Check(context);
-        var token = context.CancellationToken;
         if (CheckSubscribe(request) is { } failure)
         {
             throw failure.ToException();
         }
 
+        BrokerTracing.DetachLongLivedRequest();
+        _metrics.GrpcStreamStarted();
+        try
+        {
+            await SubscribeCoreAsync(request, responses, context);
+        }
+        finally
+        {
+            _metrics.GrpcStreamEnded();
+        }
+    }
+
+    private async Task SubscribeCoreAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
+    {
+        var token = context.CancellationToken;
         int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
         // By bytes too: a KiB a message, and at least one largest message.
         long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + ChannelMessage.MaxOverheadBytes);
@@ -82,7 +96,16 @@ internal sealed partial class BrokerGrpcService
             }
 
             await FlushAsync(responses, raw);
-            await DrainAsync(queue, cursors, responses, raw, token);
+            // The drain completes the queue: the loop writes what is still queued, then ends.
+            await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue))
+            {
+                await DrainAsync(queue, cursors, responses, raw, _metrics, token);
+            }
+
+            if (_drain.IsDraining)
+            {
+                throw Draining();
+            }
         }
         finally
         {
@@ -96,13 +119,13 @@ internal sealed partial class BrokerGrpcService
                 await _hub.RemovePrefixAsync(prefix!, CancellationToken.None);
             }
 
-            queue.DiscardPending(DropReason.Closed);
+            queue.DiscardPending(_drain.IsDraining ? DropReason.Shutdown : DropReason.Closed);
             GrpcServiceLog.SubscribeStreamEnded(_logger, request.Channels);
         }
     }
 
     /// <summary>The stream's one writer: waits for the queue, writes what is there in a flushed batch, until the call ends.</summary>
-    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, CancellationToken token)
+    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
     {
         // Stop by completing the queue, not by cancelling each wait: a cancellable wait on a bounded
         // channel allocates a waiter every time.
@@ -110,6 +133,8 @@ internal sealed partial class BrokerGrpcService
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             int written = 0;
+            // One write sample per wake-up, the first publication written: nothing is added per delivery.
+            CorePublication? sample = null;
             while (written < SubscribeFlushEvery && queue.TryRead(out var message))
             {
                 if (message is not CorePublication publication)
@@ -131,6 +156,7 @@ internal sealed partial class BrokerGrpcService
 
                 if (dropped > 0)
                 {
+                    metrics.RecordLagged();
                     await responses.WriteAsync(new Delivery
                     {
                         Lagged = new Lagged
@@ -143,10 +169,19 @@ internal sealed partial class BrokerGrpcService
                 }
 
                 await WriteAsync(responses, raw, publication);
+                sample ??= publication;
                 written++;
             }
 
-            await FlushAsync(responses, raw);
+            using (BrokerTracing.StartDeliver(sample, "grpc"))
+            {
+                await FlushAsync(responses, raw);
+            }
+
+            if (sample is not null)
+            {
+                metrics.RecordWriteSample(sample, queue.PendingBytes);
+            }
         }
 
         token.ThrowIfCancellationRequested();

@@ -2,6 +2,7 @@ using Broker.Core;
 using Broker.Core.Handlers;
 using Broker.Engines;
 using Broker.Grpc.Transport;
+using Broker.Lifecycle;
 using Broker.GrpcTransport;
 using Broker.Sessions;
 using Broker.Telemetry;
@@ -25,6 +26,7 @@ internal sealed partial class BrokerGrpcService
     private readonly WebSocketConnectionRegistry _connections;
     private readonly ApiKeyAuthenticator _auth;
     private readonly BrokerMetrics _metrics;
+    private readonly DrainState _drain;
     private readonly GrpcServiceOptions _options;
     private readonly ILogger _logger;
     private readonly int _maxDataBytes;
@@ -37,6 +39,7 @@ internal sealed partial class BrokerGrpcService
         WebSocketConnectionRegistry connections,
         ApiKeyAuthenticator auth,
         BrokerMetrics metrics,
+        DrainState drain,
         IOptions<GrpcServiceOptions> options,
         IOptions<BrokerOptions> brokerOptions,
         ILogger<BrokerGrpcService> logger)
@@ -48,6 +51,7 @@ internal sealed partial class BrokerGrpcService
         _connections = connections;
         _auth = auth;
         _metrics = metrics;
+        _drain = drain;
         _options = options.Value;
         _logger = logger;
         _maxDataBytes = brokerOptions.Value.MaxMessageBytes;
@@ -90,6 +94,22 @@ internal sealed partial class BrokerGrpcService
 
         return JsonValue.IsSingle(data) ? null : new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'data' must be one JSON value, UTF-8.");
     }
+
+    /// <summary>
+    /// Cancels a streaming call when the broker drains (once per call, not per message); the method then
+    /// ends with <see cref="Draining"/>. Dispose the registration before the call ends.
+    /// </summary>
+    private CancellationTokenRegistration CancelOnDrain(ServerCallContext context) =>
+        context is HttpServerCallContext call
+            ? _drain.Token.UnsafeRegister(static c => ((HttpServerCallContext)c!).CancelByServer(), call)
+            : default;
+
+    /// <summary>True when <paramref name="context"/> was cancelled by the drain, not by its client or deadline.</summary>
+    private bool EndedByDrain(ServerCallContext context) =>
+        _drain.IsDraining && context is not HttpServerCallContext { ClientAborted: true } and not HttpServerCallContext { DeadlineExpired: true };
+
+    /// <summary>The status a stream ends with when the broker drains (PROTOCOL.md: UNAVAILABLE, so the client goes elsewhere).</summary>
+    private static RpcException Draining() => new(new Status(StatusCode.Unavailable, DrainMiddleware.ShuttingDown));
 
     private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 

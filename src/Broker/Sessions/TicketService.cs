@@ -1,3 +1,4 @@
+using Broker.Telemetry;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
@@ -29,6 +30,7 @@ public sealed class TicketService
     private const int MaxTicketLength = 64;
 
     private readonly ConcurrentDictionary<string, Entry> _tickets = new(StringComparer.Ordinal);
+    private readonly BrokerMetrics? _metrics;
     private readonly ISessionStore _store;
     private readonly SessionResolver _sessions;
     private readonly TimeProvider _time;
@@ -43,8 +45,10 @@ public sealed class TicketService
         SessionResolver sessions,
         IOptions<BrokerSessionOptions> options,
         TimeProvider time,
-        ILogger<TicketService> logger)
+        ILogger<TicketService> logger,
+        BrokerMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _sessions = sessions;
@@ -89,6 +93,7 @@ public sealed class TicketService
         if (status != TicketIssueStatus.Issued)
         {
             SessionsLog.TicketRefused(_logger, sessionId, status);
+            _metrics?.RecordTicket(TicketOutcome.Refused);
             return TicketIssueResult.Failed(status);
         }
 
@@ -116,6 +121,7 @@ public sealed class TicketService
         if (session is null)
         {
             SessionsLog.TicketRefused(_logger, sessionId, TicketIssueStatus.SessionNotFound);
+            _metrics?.RecordTicket(TicketOutcome.Refused);
             return TicketIssueResult.Failed(TicketIssueStatus.SessionNotFound);
         }
 
@@ -147,23 +153,27 @@ public sealed class TicketService
         if (string.IsNullOrEmpty(ticket) || ticket.Length > MaxTicketLength || !_tickets.TryRemove(ticket, out var entry))
         {
             SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
+            _metrics?.RecordTicket(TicketOutcome.Replayed);
             return false;
         }
 
         if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
         {
             SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
+            _metrics?.RecordTicket(TicketOutcome.Expired);
             return false;
         }
 
         if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
         {
             SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
+            _metrics?.RecordTicket(TicketOutcome.WrongIp);
             return false;
         }
 
         grant = entry.Grant;
         SessionsLog.TicketConsumed(_logger, grant.SessionId);
+        _metrics?.RecordTicket(TicketOutcome.Used);
         return true;
     }
 
@@ -180,6 +190,7 @@ public sealed class TicketService
             if (now >= pair.Value.Grant.ExpiresAt && _tickets.TryRemove(pair))
             {
                 removed++;
+                _metrics?.RecordTicket(TicketOutcome.Expired);
             }
         }
 
@@ -207,6 +218,7 @@ public sealed class TicketService
         while (!_tickets.TryAdd(ticket, entry));
 
         SessionsLog.TicketIssued(_logger, session.SessionId, session.UserId, expiresAt, entry.BoundIp);
+        _metrics?.RecordTicket(TicketOutcome.Issued);
         return TicketIssueResult.Issued(ticket, expiresAt, session);
     }
 

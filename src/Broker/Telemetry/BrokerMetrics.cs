@@ -1,29 +1,77 @@
 using System.Diagnostics.Metrics;
+using Broker.Core;
 
 namespace Broker.Telemetry;
 
 /// <summary>
 /// The broker's instruments, on the meter <see cref="MeterName"/>. One instance per broker, made from
-/// <see cref="IMeterFactory"/> so tests can listen to one broker alone.
+/// <see cref="IMeterFactory"/> so tests can listen to one broker alone. Names and units follow the
+/// OpenTelemetry conventions (durations in seconds, counts in <c>{things}</c>). What only needs reading
+/// (connections, channels, publications, deliveries …) is observed by <see cref="BrokerGauges"/>; what
+/// happens is recorded here, never per delivery.
 /// </summary>
 public sealed class BrokerMetrics
 {
     /// <summary>The meter every broker instrument lives on.</summary>
     public const string MeterName = "Broker";
 
+    /// <summary>
+    /// Bucket bounds for the latency histograms, in seconds: 100 µs to 10 s. Fan-out within a process takes
+    /// tens of microseconds to milliseconds; handler calls milliseconds to seconds.
+    /// </summary>
+    private static readonly double[] LatencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>Bucket bounds for pending bytes: 1 KiB to 16 MiB, by fours.</summary>
+    private static readonly long[] PendingBytesBuckets = [1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
+
     private readonly Counter<long> _dropped;
-    private readonly Counter<long> _publications;
+    private readonly Counter<long> _lagged;
+    private readonly Counter<long> _recoveries;
+    private readonly Counter<long> _tickets;
+    private readonly Counter<long> _closes;
+    private readonly Counter<long> _upgradesRefused;
+    private readonly Counter<long> _handlerTimeouts;
+    private readonly Histogram<double> _fanOutLatency;
+    private readonly Histogram<double> _handlerDuration;
+    private readonly Histogram<long> _pendingBytes;
+    private readonly TimeProvider _time;
+    private long _grpcStreams;
+
+    // Running totals for /stats and the dashboard (which read deltas): one Interlocked beside each
+    // instrument call, on paths that already make that call.
+    private readonly long[] _dropTotals = new long[Enum.GetValues<DropReason>().Length];
+    private readonly long[] _fanOutBuckets = new long[LatencyBuckets.Length + 1];
 
     // Tags made once: a KeyValuePair per drop reason, so counting a drop allocates nothing.
     private readonly KeyValuePair<string, object?>[] _reasonTags;
+    private readonly KeyValuePair<string, object?>[] _ticketTags;
+    private readonly KeyValuePair<string, object?> _recovered = new("result", "succeeded");
+    private readonly KeyValuePair<string, object?> _notRecovered = new("result", "failed");
+    private readonly KeyValuePair<string, object?>[] _closeTags;
+
+    /// <summary>The close codes the broker sends (PROTOCOL.md), each with its tag made once.</summary>
+    private static readonly int[] KnownCloseCodes = [1000, 1001, 1003, 1008, 1009, 1011, 4001, 4002, 4003];
 
     /// <summary>Creates the instruments.</summary>
-    public BrokerMetrics(IMeterFactory meterFactory)
+    public BrokerMetrics(IMeterFactory meterFactory, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(MeterName);
-        _dropped = meter.CreateCounter<long>("broker.messages.dropped", "{message}", "Messages that never reached a subscriber, by reason.");
-        _publications = meter.CreateCounter<long>("broker.publications", "{publication}", "Publications accepted by the engine.");
+        _time = time ?? TimeProvider.System;
+        Meter = meterFactory.Create(MeterName);
+        _dropped = Meter.CreateCounter<long>("broker.messages.dropped", "{message}", "Messages that never reached a subscriber, by reason.");
+        _lagged = Meter.CreateCounter<long>("broker.lagged", "{notice}", "'lagged' notices sent: a subscriber was told it missed publications.");
+        _recoveries = Meter.CreateCounter<long>("broker.recoveries", "{subscription}", "Subscribes and resumes with a 'since', by whether the missed publications were replayed.");
+        _tickets = Meter.CreateCounter<long>("broker.tickets", "{ticket}", "WebSocket tickets by outcome: issued, used, expired, replayed (unknown or already used), wrong_ip, refused (not issued).");
+        _closes = Meter.CreateCounter<long>("broker.websocket.closes", "{connection}", "WebSocket connections closed, by close code.");
+        _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
+        _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
+        _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _pendingBytes = Meter.CreateHistogram<long>("broker.connection.pending_bytes", "By", "Bytes queued for a connection, sampled when its writer wakes up.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = PendingBytesBuckets });
+
         var reasons = Enum.GetValues<DropReason>();
         _reasonTags = new KeyValuePair<string, object?>[reasons.Length];
         foreach (var reason in reasons)
@@ -36,17 +84,135 @@ public sealed class BrokerMetrics
                 _ => "shutdown",
             });
         }
+
+        var outcomes = Enum.GetValues<TicketOutcome>();
+        _ticketTags = new KeyValuePair<string, object?>[outcomes.Length];
+        foreach (var outcome in outcomes)
+        {
+            _ticketTags[(int)outcome] = new("outcome", outcome switch
+            {
+                TicketOutcome.Issued => "issued",
+                TicketOutcome.Used => "used",
+                TicketOutcome.Expired => "expired",
+                TicketOutcome.Replayed => "replayed",
+                TicketOutcome.WrongIp => "wrong_ip",
+                _ => "refused",
+            });
+        }
+
+        _closeTags = new KeyValuePair<string, object?>[KnownCloseCodes.Length];
+        for (int i = 0; i < KnownCloseCodes.Length; i++)
+        {
+            _closeTags[i] = new("code", KnownCloseCodes[i]);
+        }
     }
+
+    /// <summary>The meter, for <see cref="BrokerGauges"/>' observable instruments.</summary>
+    internal Meter Meter { get; }
+
+    /// <summary>gRPC streams (Subscribe, Handle, PublishStream) now open.</summary>
+    public long GrpcStreams => Interlocked.Read(ref _grpcStreams);
 
     /// <summary>Counts <paramref name="count"/> messages dropped for <paramref name="reason"/>.</summary>
     public void RecordDropped(DropReason reason, long count = 1)
     {
         if (count > 0)
         {
+            Interlocked.Add(ref _dropTotals[(int)reason], count);
             _dropped.Add(count, _reasonTags[(int)reason]);
         }
     }
 
-    /// <summary>Counts one accepted publication.</summary>
-    public void RecordPublication() => _publications.Add(1);
+    /// <summary>Counts one <c>lagged</c> notice sent.</summary>
+    public void RecordLagged() => _lagged.Add(1);
+
+    /// <summary>Counts a subscribe or resume that asked for a <c>since</c>, by whether it was recovered.</summary>
+    public void RecordRecovery(bool recovered) => _recoveries.Add(1, recovered ? _recovered : _notRecovered);
+
+    /// <summary>Counts one ticket event.</summary>
+    public void RecordTicket(TicketOutcome outcome) => _tickets.Add(1, _ticketTags[(int)outcome]);
+
+    /// <summary>Counts a WebSocket connection closed with <paramref name="code"/>.</summary>
+    public void RecordClose(int code)
+    {
+        int index = Array.IndexOf(KnownCloseCodes, code);
+        _closes.Add(1, index >= 0 ? _closeTags[index] : new KeyValuePair<string, object?>("code", code));
+    }
+
+    /// <summary>Counts a refused WebSocket upgrade; <paramref name="reason"/> is one of a few constant strings.</summary>
+    public void RecordUpgradeRefused(string reason) => _upgradesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Records one handler call's duration, and whether it timed out.</summary>
+    public void RecordHandlerCall(TimeSpan duration, bool timedOut)
+    {
+        _handlerDuration.Record(duration.TotalSeconds);
+        if (timedOut)
+        {
+            _handlerTimeouts.Add(1);
+        }
+    }
+
+    /// <summary>
+    /// A write sample: the time from <paramref name="publication"/>'s publish until now, and the bytes the
+    /// connection still had queued. Called at most once per writer wake-up (see the callers).
+    /// </summary>
+    public void RecordWriteSample(Publication publication, long pendingBytes)
+    {
+        ArgumentNullException.ThrowIfNull(publication);
+        double seconds = Math.Max(0, (_time.GetUtcNow() - publication.Time).TotalSeconds);
+        _fanOutLatency.Record(seconds);
+        int bucket = Array.BinarySearch(LatencyBuckets, seconds);
+        Interlocked.Increment(ref _fanOutBuckets[bucket >= 0 ? bucket : ~bucket]);
+
+        _pendingBytes.Record(pendingBytes);
+    }
+
+    /// <summary>Messages dropped for <paramref name="reason"/> since start.</summary>
+    public long DroppedTotal(DropReason reason) => Interlocked.Read(ref _dropTotals[(int)reason]);
+
+    /// <summary>
+    /// Copies the fan-out latency samples per bucket since start into <paramref name="counts"/> (length
+    /// <see cref="FanOutBucketCount"/>; the last bucket is above 10 s). For percentiles over an interval.
+    /// </summary>
+    public void CopyFanOutBuckets(Span<long> counts)
+    {
+        for (int i = 0; i < _fanOutBuckets.Length && i < counts.Length; i++)
+        {
+            counts[i] = Interlocked.Read(ref _fanOutBuckets[i]);
+        }
+    }
+
+    /// <summary>How many fan-out latency buckets <see cref="CopyFanOutBuckets"/> fills.</summary>
+    public static int FanOutBucketCount => LatencyBuckets.Length + 1;
+
+    /// <summary>The upper bound of fan-out bucket <paramref name="index"/>, in seconds (the last is open: reported as 10 s).</summary>
+    public static double FanOutBucketBound(int index) => LatencyBuckets[Math.Min(index, LatencyBuckets.Length - 1)];
+
+    /// <summary>A gRPC stream opened; pair with <see cref="GrpcStreamEnded"/>.</summary>
+    public void GrpcStreamStarted() => Interlocked.Increment(ref _grpcStreams);
+
+    /// <summary>A gRPC stream ended.</summary>
+    public void GrpcStreamEnded() => Interlocked.Decrement(ref _grpcStreams);
+}
+
+/// <summary>What happened to a ticket; the <c>outcome</c> tag of <c>broker.tickets</c>.</summary>
+public enum TicketOutcome
+{
+    /// <summary>Issued.</summary>
+    Issued,
+
+    /// <summary>Presented and accepted.</summary>
+    Used,
+
+    /// <summary>Presented after its expiry, or swept unused.</summary>
+    Expired,
+
+    /// <summary>Presented but unknown: already used (a replay), never issued, or swept.</summary>
+    Replayed,
+
+    /// <summary>Presented from an address other than the one it was bound to.</summary>
+    WrongIp,
+
+    /// <summary>Not issued: an unknown session or a bad request.</summary>
+    Refused,
 }

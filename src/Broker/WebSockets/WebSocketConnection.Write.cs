@@ -15,6 +15,9 @@ public sealed partial class WebSocketConnection
         {
             while (await _wake.WaitAsync())
             {
+                // One write sample per wake-up: under load a wake-up drains many batches, so the sampling
+                // costs nothing per delivery; when idle, every wake-up is sampled.
+                _writer.ArmSample();
                 while (await _writer.WriteBatchAsync(includeSubscriptions: Volatile.Read(ref _close) is null))
                 {
                 }

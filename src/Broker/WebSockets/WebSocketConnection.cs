@@ -57,11 +57,14 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _remoteIp = remoteIp;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
-        _writer = new WebSocketWriter(socket, _options.WriteTimeout);
+        _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>
     public string ConnectionId { get; }
+
+    /// <summary>Bytes queued in this socket's subscriptions and not yet written.</summary>
+    public long PendingBytes => _writer.PendingBytes;
 
     /// <summary>Who the socket belongs to, once it said hello.</summary>
     public ClientInfo? Client => Volatile.Read(ref _client);
@@ -71,6 +74,8 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     {
         _helloTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnHelloTimeout(), this, _options.HelloTimeout, Timeout.InfiniteTimeSpan);
         var writer = WriteLoopAsync();
+        // Per connection, not per message: the drain closes every socket, said hello or not.
+        var drain = _services.Drain.Token.UnsafeRegister(static s => ((WebSocketConnection)s!).OnDrain(), this);
         try
         {
             await ReadLoopAsync();
@@ -94,8 +99,16 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
                 _socket.Abort();
             }
 
+            await drain.DisposeAsync();
             await CleanUpAsync();
         }
+    }
+
+    /// <summary>The broker is draining: <c>disconnect</c> (reconnect elsewhere) and close 1001; what is still queued counts as a shutdown drop.</summary>
+    private void OnDrain()
+    {
+        _dropReason = DropReason.Shutdown;
+        CloseWithDisconnect(WebSocketCloseCodes.GoingAway, "server shutting down", reconnect: true);
     }
 
     /// <summary>Fan-out queued a message for one of this socket's subscriptions: wake the writer.</summary>
@@ -125,6 +138,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         }
 
         WebSocketLog.Closed(_services.Logger, ConnectionId, code, reason);
+        _services.Metrics.RecordClose(code);
         _wake.Signal();
         return true;
     }

@@ -43,6 +43,18 @@ public sealed class WebSocketConnectionRegistry
         return count;
     }
 
+    /// <summary>The most bytes queued for any one connection (a walk over the connections: for metrics and stats, not the hot path).</summary>
+    public long MaxPendingBytes()
+    {
+        long max = 0;
+        foreach (var connection in _connections.Values)
+        {
+            max = Math.Max(max, connection.PendingBytes);
+        }
+
+        return max;
+    }
+
     internal void Add(WebSocketConnection connection) => _connections[connection.ConnectionId] = connection;
 
     internal void Remove(WebSocketConnection connection) => _connections.TryRemove(new(connection.ConnectionId, connection));

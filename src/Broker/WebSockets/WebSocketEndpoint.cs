@@ -17,8 +17,18 @@ internal static class WebSocketEndpoint
         var services = context.RequestServices.GetRequiredService<WebSocketServices>();
         if (!context.WebSockets.IsWebSocketRequest)
         {
+            services.Metrics.RecordUpgradeRefused("not_websocket");
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsync("A WebSocket upgrade is expected here.");
+            return;
+        }
+
+        // Draining: the client should go to another broker (PROTOCOL.md, "Running the broker").
+        if (services.Drain.IsDraining)
+        {
+            WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            services.Metrics.RecordUpgradeRefused("draining");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
 
@@ -27,6 +37,7 @@ internal static class WebSocketEndpoint
         if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
         {
             WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed");
+            services.Metrics.RecordUpgradeRefused("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -45,6 +56,7 @@ internal static class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.Zero,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+        Broker.Telemetry.BrokerTracing.DetachLongLivedRequest();
         var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }

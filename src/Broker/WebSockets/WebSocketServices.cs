@@ -1,5 +1,6 @@
 using Broker.Core;
 using Broker.Core.Handlers;
+using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.Telemetry;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ internal sealed class WebSocketServices(
     OriginPolicy origins,
     WebSocketConnectionRegistry connections,
     BrokerMetrics metrics,
+    DrainState drain,
     TimeProvider time,
     ILoggerFactory loggerFactory,
     IOptions<WebSocketTransportOptions> options,
@@ -37,6 +39,8 @@ internal sealed class WebSocketServices(
     public WebSocketConnectionRegistry Connections { get; } = connections;
 
     public BrokerMetrics Metrics { get; } = metrics;
+
+    public DrainState Drain { get; } = drain;
 
     public TimeProvider Time { get; } = time;
 

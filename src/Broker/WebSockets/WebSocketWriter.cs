@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Broker.Core;
+using Broker.Telemetry;
 
 namespace Broker.WebSockets;
 
@@ -25,16 +26,37 @@ internal sealed class WebSocketWriter : IDisposable
     private readonly CancellationTokenSource _writeDeadline = new();
     private readonly Lock _activeGate = new();
     private volatile ConnectionSubscription[] _active = [];
+    private readonly BrokerMetrics? _metrics;
     private int _pendingReplies;
     private int _rotation;
+    private bool _sampleArmed;
 
     /// <summary>Creates the writer; <paramref name="batchBytes"/> 1 turns coalescing off (one frame per message).</summary>
-    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes)
+    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes, BrokerMetrics? metrics = null)
     {
         _socket = socket;
         _writeTimeout = writeTimeout;
         _batchBytes = batchBytes;
+        _metrics = metrics;
     }
+
+    /// <summary>Bytes queued in the active subscriptions (a walk over them: for sampling and stats, not per message).</summary>
+    public long PendingBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var subscription in _active)
+            {
+                bytes += subscription.Queue.PendingBytes;
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>Samples the next batch that carries a publication (fan-out latency, pending bytes); the writer loop arms it once per wake-up.</summary>
+    public void ArmSample() => _sampleArmed = _metrics is not null;
 
     /// <summary>True when the last send ended because it passed the write timeout.</summary>
     public bool TimedOut => _writeDeadline.IsCancellationRequested;
@@ -84,6 +106,7 @@ internal sealed class WebSocketWriter : IDisposable
         // publication.
         var subscriptions = _active;
         var batch = default(FrameBatch);
+        Publication? first = null;
         try
         {
             while (_replies.Reader.TryRead(out var reply))
@@ -110,7 +133,7 @@ internal sealed class WebSocketWriter : IDisposable
                     var subscription = subscriptions[(start + i) % subscriptions.Length];
                     while (batch.Length < _batchBytes && subscription.Queue.TryRead(out var message))
                     {
-                        Append(ref batch, subscription, message);
+                        Append(ref batch, subscription, message, ref first);
                     }
                 }
             }
@@ -120,6 +143,13 @@ internal sealed class WebSocketWriter : IDisposable
                 return false;
             }
 
+            if (_sampleArmed && first is not null)
+            {
+                _sampleArmed = false;
+                _metrics!.RecordWriteSample(first, PendingBytes);
+            }
+
+            using var deliver = BrokerTracing.StartDeliver(first, "websocket");
             await SendAsync(batch.Memory);
             return true;
         }
@@ -153,10 +183,11 @@ internal sealed class WebSocketWriter : IDisposable
     public void Dispose() => _writeDeadline.Dispose();
 
     /// <summary>Adds one queued message, preceded by <c>lagged</c> when publications were dropped right before it.</summary>
-    private static void Append(ref FrameBatch batch, ConnectionSubscription subscription, ChannelMessage message)
+    private void Append(ref FrameBatch batch, ConnectionSubscription subscription, ChannelMessage message, ref Publication? first)
     {
         if (message is Publication publication)
         {
+            first ??= publication;
             if (!subscription.Cursor.TryAdvance(publication, out ulong dropped))
             {
                 return;
@@ -164,6 +195,7 @@ internal sealed class WebSocketWriter : IDisposable
 
             if (dropped > 0)
             {
+                _metrics?.RecordLagged();
                 batch.Append(ServerFrames.Lagged(subscription.Channel, dropped, publication.Epoch, publication.Offset - 1));
             }
         }

@@ -18,6 +18,8 @@ public class ChannelNamesTests
     [InlineData("$session:", ChannelKind.Invalid)]
     [InlineData("$user:", ChannelKind.Invalid)]
     [InlineData("$other:x", ChannelKind.Invalid)]
+    [InlineData("$broker:stats", ChannelKind.BrokerStats)]
+    [InlineData("$broker:other", ChannelKind.Invalid)]
     [InlineData("$", ChannelKind.Invalid)]
     [InlineData("$session:a b", ChannelKind.Invalid)]
     public void ClassifiesChannels(string channel, ChannelKind expected) => Assert.Equal(expected, ChannelNames.Classify(channel));

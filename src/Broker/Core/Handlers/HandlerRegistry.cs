@@ -1,3 +1,4 @@
+using Broker.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Core.Handlers;
@@ -21,6 +22,7 @@ namespace Broker.Core.Handlers;
 /// </remarks>
 public sealed class HandlerRegistry
 {
+    private readonly BrokerMetrics? _metrics;
     private readonly Lock _gate = new();
     private readonly List<HandlerRegistration> _handlers = [];
     private readonly Dictionary<string, Queue<InboundCall>> _waiting = new(StringComparer.Ordinal);
@@ -31,8 +33,9 @@ public sealed class HandlerRegistry
     private long _nextOrder;
 
     /// <summary>Creates the registry.</summary>
-    public HandlerRegistry(IOptions<HandlerOptions> options, TimeProvider time)
+    public HandlerRegistry(IOptions<HandlerOptions> options, TimeProvider time, BrokerMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         _time = time;
         _timeout = options.Value.Timeout;
@@ -156,13 +159,17 @@ public sealed class HandlerRegistry
             Assign(call, group);
         }
 
+        long started = _time.GetTimestamp();
         try
         {
-            return await call.Task.WaitAsync(_timeout, _time, cancellationToken);
+            var reply = await call.Task.WaitAsync(_timeout, _time, cancellationToken);
+            _metrics?.RecordHandlerCall(_time.GetElapsedTime(started), timedOut: false);
+            return reply;
         }
         catch (TimeoutException)
         {
             Abandon(call);
+            _metrics?.RecordHandlerCall(_time.GetElapsedTime(started), timedOut: true);
             return HandlerReply.Error(ErrorCodes.Timeout, "The handler did not reply in time.");
         }
         catch (OperationCanceledException)

@@ -155,6 +155,9 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         Cancel();
     }
 
+    /// <summary>Cancels the call's token on the server's behalf (the broker draining); the handler chooses the status.</summary>
+    public void CancelByServer() => Cancel();
+
     private void Cancel()
     {
         try

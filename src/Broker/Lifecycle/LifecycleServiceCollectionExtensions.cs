@@ -1,0 +1,31 @@
+using Broker.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Lifecycle;
+
+/// <summary>Registers the graceful drain.</summary>
+public static class LifecycleServiceCollectionExtensions
+{
+    /// <summary>
+    /// Time the host gives hosted services (Kestrel's included) beyond the drain: the drain ends at
+    /// <see cref="BrokerOptions.DrainTimeout"/>, then Kestrel closes what is idle and aborts the rest.
+    /// </summary>
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>Adds <see cref="DrainState"/>, the hosted service that drains on stop, and a host shutdown timeout that covers the drain.</summary>
+    public static IServiceCollection AddBrokerLifecycle(this IServiceCollection services)
+    {
+        services.TryAddSingleton<DrainState>();
+        services.AddHostedService<DrainLifetime>();
+        services.AddOptions<HostOptions>().Configure<IOptions<BrokerOptions>>(static (host, broker) =>
+        {
+            var needed = broker.Value.DrainTimeout + ShutdownMargin;
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+        return services;
+    }
+}

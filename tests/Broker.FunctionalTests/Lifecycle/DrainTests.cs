@@ -1,0 +1,128 @@
+using System.Net.WebSockets;
+using System.Text;
+using Broker.Core;
+using Broker.Engines;
+using Broker.Lifecycle;
+using Broker.FunctionalTests.Grpc;
+using Broker.FunctionalTests.Infrastructure;
+using Broker.GrpcTransport;
+using Broker.V1;
+using Google.Protobuf;
+using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
+
+namespace Broker.FunctionalTests.Lifecycle;
+
+/// <summary>The graceful drain (PROTOCOL.md, "Running the broker") seen from live clients of a real broker being stopped.</summary>
+public class DrainTests
+{
+    [Fact]
+    public async Task StoppingDrainsSocketsAndStreamsAndRefusesNewcomers()
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:DrainTimeout", "00:00:10")));
+        using var metrics = new ServerMetrics(server);
+        using var web = server.CreateWebClient();
+        Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/readyz")).StatusCode);
+
+        var (socket, _) = await server.ConnectAsync("alice");
+        await using var __ = socket;
+        await socket.SubscribeAsync("chat:a");
+
+        using var grpc = new GrpcTestClient(server);
+        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "room:a" } });
+        Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+        using var handle = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpc.Options());
+        await handle.RequestStream.WriteAsync(new HandlerMessage { Register = new HandlerRegistration { Group = "g", Events = { "e" } } }).WaitAsync(BrokerServer.DefaultTimeout);
+        Assert.True(await handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+        using var publishStream = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, grpc.Options());
+        await publishStream.RequestStream.WriteAsync(new PublishRequest { Channel = "room:a", Data = ByteString.CopyFromUtf8("1"), RequestId = 1 }).WaitAsync(BrokerServer.DefaultTimeout);
+        Assert.True(await publishStream.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+
+        var stopping = server.StopAsync();
+
+        // The socket: `disconnect` {code 1001, reconnect true}, then close 1001. Until the test reads (and so
+        // answers) the close, the socket keeps the drain open, so the newcomers meet a draining broker.
+        var disconnect = await socket.SkipToAsync("disconnect");
+        Assert.Equal(1001, disconnect.GetProperty("code").GetInt32());
+        Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(disconnect.GetProperty("reason").GetString()));
+
+        // Newcomers: not ready, still alive, upgrades 503, new calls UNAVAILABLE.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await web.GetAsync("/readyz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/healthz")).StatusCode);
+        using (var refused = new ClientWebSocket())
+        {
+            refused.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAnyAsync<WebSocketException>(() => refused.ConnectAsync(server.WebSocketAddress, CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.HttpStatusCode);
+        }
+
+        var late = await Assert.ThrowsAsync<RpcException>(() => grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, grpc.Options(), new PublishRequest { Channel = "room:a", Data = ByteString.CopyFromUtf8("2") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout));
+        Assert.Equal(StatusCode.Unavailable, late.StatusCode);
+
+        Assert.Equal(1001, await socket.ExpectCloseAsync());
+
+        // Every running stream ends UNAVAILABLE.
+        Assert.Equal(StatusCode.Unavailable, await EndStatusAsync(subscribe.ResponseStream));
+        Assert.Equal(StatusCode.Unavailable, await EndStatusAsync(handle.ResponseStream));
+        Assert.Equal(StatusCode.Unavailable, await EndStatusAsync(publishStream.ResponseStream));
+
+        // Nothing is left: the drain ends well inside its timeout.
+        Assert.True(socket.Raw.State is WebSocketState.Closed or WebSocketState.CloseReceived);
+        if (socket.Raw.State == WebSocketState.CloseReceived)
+        {
+            await socket.Raw.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
+        }
+
+        await stopping.WaitAsync(BrokerServer.DefaultTimeout);
+        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "Draining");
+    }
+
+    [Fact]
+    public async Task WhatIsStillQueuedForASocketAtTheDrainIsCountedAsAShutdownDrop()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        using var metrics = new ServerMetrics(server);
+        var (socket, _) = await server.ConnectAsync();
+        await using var _1 = socket;
+        await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
+        var hub = server.Services.GetRequiredService<Hub>();
+
+        // The client reads nothing while a burst far bigger than the socket's buffers is published: the
+        // writer blocks on the full socket and the queue stays full behind it (as LivenessTests).
+        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
+        for (int i = 0; i < 3000; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("tiny:feed", "message", payload), default);
+        }
+
+        // Drain now (callbacks run before BeginDrain returns), then read: the blocked batch goes out, then
+        // `disconnect` and close 1001, never the queued publications.
+        server.Services.GetRequiredService<DrainState>().BeginDrain();
+        var disconnect = await socket.SkipToAsync("disconnect");
+        Assert.Equal(1001, disconnect.GetProperty("code").GetInt32());
+        Assert.Equal(1001, await socket.ExpectCloseAsync());
+        if (socket.Raw.State == WebSocketState.CloseReceived)
+        {
+            await socket.Raw.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
+        }
+
+        await metrics.WaitForSumAsync("broker.messages.dropped", 1, "shutdown");
+    }
+
+    /// <summary>Reads a stream to its end and returns the status it ended with.</summary>
+    private static async Task<StatusCode> EndStatusAsync<T>(IAsyncStreamReader<T> stream)
+    {
+        try
+        {
+            while (await stream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout))
+            {
+            }
+
+            return StatusCode.OK;
+        }
+        catch (RpcException error)
+        {
+            return error.StatusCode;
+        }
+    }
+}

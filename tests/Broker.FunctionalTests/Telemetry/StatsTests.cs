@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json;
+using Broker.Core;
+using Broker.Engines;
+using Broker.Engines.InMemory;
+using Broker.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
+
+namespace Broker.FunctionalTests.Telemetry;
+
+/// <summary><c>/stats</c> and <c>/readyz</c> on a real broker.</summary>
+public class StatsTests
+{
+    [Fact]
+    public async Task StatsReportCountsAndRatesFromTheSampledWindow()
+    {
+        var clock = new ManualTimeProvider();
+        // The dashboard feed off: its snapshot a second would count among the publications.
+        await using var server = await BrokerServer.StartAsync(With(("Broker:Dashboard:Enabled", "false")), timeProvider: clock);
+        var (socket, _) = await server.ConnectAsync("alice");
+        await using var _1 = socket;
+        await socket.SubscribeAsync("chat:a");
+        var hub = server.Services.GetRequiredService<Hub>();
+        for (int i = 0; i < 10; i++)
+        {
+            await hub.PublishAsync(new PublishCommand("chat:a", "message", Encoding.UTF8.GetBytes("1")), default);
+        }
+
+        // Ten publications within the last two seconds of the sampler's window.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        using var web = server.CreateWebClient();
+        var response = await web.GetAsync("/stats");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var stats = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = stats.RootElement;
+        Assert.Equal(1, root.GetProperty("connections").GetProperty("websocket").GetInt32());
+        Assert.True(root.GetProperty("sessions").GetInt32() >= 1);
+        Assert.True(root.GetProperty("channels").GetInt32() >= 1);  // chat:a and the socket's personal channels
+        Assert.True(root.GetProperty("subscriptions").GetInt32() >= 1);
+        Assert.Equal(10, root.GetProperty("publications").GetInt64());
+        Assert.Equal(10, root.GetProperty("deliveries").GetInt64());
+        Assert.Equal(5.0, root.GetProperty("publicationsPerSecond").GetDouble());
+        Assert.Equal(5.0, root.GetProperty("deliveriesPerSecond").GetDouble());
+        Assert.Equal(0, root.GetProperty("drops").GetProperty("total").GetInt64());
+        Assert.True(root.GetProperty("ready").GetBoolean());
+    }
+
+    [Fact]
+    public async Task ReadyzIsUnavailableWhileTheEngineIsUnhealthy()
+    {
+        var engine = new SwitchableEngine();
+        await using var server = await BrokerServer.StartAsync(With(), configure: builder =>
+            builder.Services.Replace(ServiceDescriptor.Singleton<IEngine>(sp => engine.Wrap(new InMemoryEngine(sp.GetRequiredService<NamespaceRegistry>(), TimeProvider.System)))));
+        using var web = server.CreateWebClient();
+        Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/readyz")).StatusCode);
+        engine.Healthy = false;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await web.GetAsync("/readyz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/healthz")).StatusCode);
+        engine.Healthy = true;
+        Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/readyz")).StatusCode);
+    }
+
+    /// <summary>The in-memory engine, with a health switch.</summary>
+    private sealed class SwitchableEngine : IEngine
+    {
+        private IEngine _inner = null!;
+
+        public volatile bool Healthy = true;
+
+        public bool IsHealthy => Healthy;
+
+        public IEngine Wrap(IEngine inner)
+        {
+            _inner = inner;
+            return this;
+        }
+
+        public ValueTask StartAsync(IEngineHandler handler, CancellationToken cancellationToken) => _inner.StartAsync(handler, cancellationToken);
+
+        public ValueTask<PublishResult> PublishAsync(PublishCommand command, CancellationToken cancellationToken) => _inner.PublishAsync(command, cancellationToken);
+
+        public ValueTask<HistoryResult> ReadHistoryAsync(string channel, HistoryQuery query, CancellationToken cancellationToken) => _inner.ReadHistoryAsync(channel, query, cancellationToken);
+
+        public ValueTask SubscribeAsync(string channelOrPrefix, CancellationToken cancellationToken) => _inner.SubscribeAsync(channelOrPrefix, cancellationToken);
+
+        public ValueTask UnsubscribeAsync(string channelOrPrefix, CancellationToken cancellationToken) => _inner.UnsubscribeAsync(channelOrPrefix, cancellationToken);
+
+        public ValueTask JoinAsync(string channel, ClientInfo member, CancellationToken cancellationToken) => _inner.JoinAsync(channel, member, cancellationToken);
+
+        public ValueTask LeaveAsync(string channel, ClientInfo member, CancellationToken cancellationToken) => _inner.LeaveAsync(channel, member, cancellationToken);
+
+        public ValueTask<IReadOnlyList<PresenceEntry>> GetPresenceAsync(string channel, CancellationToken cancellationToken) => _inner.GetPresenceAsync(channel, cancellationToken);
+
+        public ValueTask DisposeAsync() => _inner.DisposeAsync();
+    }
+}
