@@ -1,12 +1,11 @@
 namespace Broker.SdkTests.Functional;
 
-/// <summary>Broker defects found through the SDK: regression tests once fixed, failing tests until then.</summary>
-public sealed class BrokerBugTests
+/// <summary>Regression tests for broker defects first found through the SDK (both fixed).</summary>
+public sealed class BrokerRegressionTests
 {
     /// <summary>
-    /// The broker as <c>Program.cs</c> composes it must serve gRPC. Failed on main 9628601: <c>AddBrokerGrpc</c> built
-    /// <c>BrokerGrpcService</c> with <c>ActivatorUtilities.CreateInstance</c>, which needs a public constructor, and
-    /// the constructor was internal (fixed on main since).
+    /// The broker as <c>Program.cs</c> composes it must serve gRPC. It once did not: <c>BrokerGrpcService</c>'s
+    /// constructor was internal, which DI cannot call, so every gRPC call failed.
     /// </summary>
     [Fact]
     public async Task The_broker_as_composed_by_AddBroker_serves_gRPC()
@@ -22,9 +21,8 @@ public sealed class BrokerBugTests
 
     /// <summary>
     /// PROTOCOL.md, "Running the broker": stopping drains, and "gRPC streams end with UNAVAILABLE, all within
-    /// Broker:DrainTimeout". Fails on main 9628601: nothing reads DrainTimeout or ApplicationStopping, so an open
-    /// Subscribe stream keeps the host's stop waiting (here past the fixture's 15 s), and the SDK, which would
-    /// reconnect on UNAVAILABLE, is never told.
+    /// Broker:DrainTimeout". Before the drain existed, an open Subscribe stream kept the host's stop waiting and
+    /// the SDK, which reconnects on UNAVAILABLE, was never told.
     /// </summary>
     [Fact]
     public async Task Stopping_the_broker_ends_gRPC_subscriptions_with_UNAVAILABLE_within_DrainTimeout()
