@@ -184,13 +184,8 @@ public class BrokerServiceTests
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 
         // The reader waits while a flood far bigger than the HTTP/2 windows is published.
-        var hub = server.Services.GetRequiredService<Broker.Core.Hub>();
-        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
         const int total = 3000;
-        for (int i = 0; i < total; i++)
-        {
-            await hub.PublishAsync(new Broker.Engines.PublishCommand("room:flood", "message", payload), default);
-        }
+        await Broker.FunctionalTests.Infrastructure.BrokerClients.FloodAsync(server, "room:flood", total);
 
         ulong expected = 1, delivered = 0, dropped = 0;
         while (expected <= total)

@@ -27,6 +27,21 @@ public static class BrokerClients
         return (socket, welcome);
     }
 
+    /// <summary>
+    /// Publishes, as a backend, a burst far bigger than a socket's buffers (3,000 × 4 KB by default): a
+    /// subscriber that reads nothing meanwhile makes its writer block on the full socket, so its queue
+    /// overflows behind it.
+    /// </summary>
+    public static async Task FloodAsync(this BrokerServer server, string channel, int count = 3000, int payloadBytes = 4000)
+    {
+        var hub = server.Services.GetRequiredService<Broker.Core.Hub>();
+        var payload = System.Text.Encoding.UTF8.GetBytes("\"" + new string('x', payloadBytes) + "\"");
+        for (int i = 0; i < count; i++)
+        {
+            await hub.PublishAsync(new Broker.Engines.PublishCommand(channel, "message", payload), default);
+        }
+    }
+
     /// <summary>Subscribes and returns the <c>subscribed</c> frame.</summary>
     public static async Task<JsonElement> SubscribeAsync(this TestSocket socket, string channel, long id = 2, object? since = null)
     {

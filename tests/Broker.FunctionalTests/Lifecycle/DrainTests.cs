@@ -85,15 +85,10 @@ public class DrainTests
         var (socket, _) = await server.ConnectAsync();
         await using var _1 = socket;
         await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
-        var hub = server.Services.GetRequiredService<Hub>();
 
         // The client reads nothing while a burst far bigger than the socket's buffers is published: the
         // writer blocks on the full socket and the queue stays full behind it (as LivenessTests).
-        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
-        for (int i = 0; i < 3000; i++)
-        {
-            await hub.PublishAsync(new PublishCommand("tiny:feed", "message", payload), default);
-        }
+        await server.FloodAsync("tiny:feed");
 
         // Drain now (callbacks run before BeginDrain returns), then read: the blocked batch goes out, then
         // `disconnect` and close 1001, never the queued publications.

@@ -95,16 +95,11 @@ public class LivenessTests
         var (socket, _) = await server.ConnectAsync();
         await using var _1 = socket;
         await socket.SubscribeAsync("tiny:feed");  // a 4-message queue
-        var hub = server.Services.GetRequiredService<Hub>();
 
         // The client reads nothing while a burst far bigger than the socket's buffers is published:
         // the writer blocks on the full socket, the queue overflows and drops its oldest.
         const int total = 3000;
-        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
-        for (int i = 0; i < total; i++)
-        {
-            await hub.PublishAsync(new PublishCommand("tiny:feed", "message", payload), default);
-        }
+        await server.FloodAsync("tiny:feed", total);
 
         ulong expected = 1, delivered = 0, dropped = 0;
         bool sawLagged = false;
@@ -140,12 +135,7 @@ public class LivenessTests
         var (socket, _) = await server.ConnectAsync();
         await using var _1 = socket;
         await socket.SubscribeAsync("strict:feed");  // a 4-message queue that disconnects when full
-        var hub = server.Services.GetRequiredService<Hub>();
-        var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 4000) + "\"");
-        for (int i = 0; i < 3000; i++)
-        {
-            await hub.PublishAsync(new PublishCommand("strict:feed", "message", payload), default);
-        }
+        await server.FloodAsync("strict:feed");
 
         var disconnect = await socket.SkipToAsync("disconnect");
         Assert.Equal(4001, disconnect.GetProperty("code").GetInt32());
