@@ -87,8 +87,9 @@ public class DrainTests
         await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
 
         // The client reads nothing while a burst far bigger than the socket's buffers is published: the
-        // writer blocks on the full socket and the queue stays full behind it (as LivenessTests).
-        await server.FloodAsync("tiny:feed");
+        // writer blocks on the full socket and the queue stays full behind it. 40 MB, well past what
+        // loopback's auto-tuned socket buffers can absorb, so something is still queued at the drain.
+        await server.FloodAsync("tiny:feed", count: 5000, payloadBytes: 8000);
 
         // Drain now (callbacks run before BeginDrain returns), then read: the blocked batch goes out, then
         // `disconnect` and close 1001, never the queued publications.
