@@ -11,7 +11,7 @@ internal sealed record LoadTestOptions
     public int Subscribers { get; init; } = 1000;
 
     /// <summary>Publications per fan-out and many-channels run.</summary>
-    public int Messages { get; init; } = 2000;
+    public int Messages { get; init; } = 5000;
 
     /// <summary>Payload size in bytes.</summary>
     public int PayloadBytes { get; init; } = 100;
@@ -68,7 +68,7 @@ internal sealed record LoadTestOptions
 
           --smoke               seconds, tiny numbers, every scenario; exits 1 if any message was lost
           --subs N              subscribers (fanout, paced, channels)             default 1000
-          --msgs N              publications per fanout / channels run            default 2000
+          --msgs N              publications per fanout / channels run            default 5000
           --payload N           payload bytes                                     default 100
           --rate N              paced publications per second                     default 100
           --seconds S           paced run length                                  default 5

@@ -15,16 +15,23 @@ internal sealed class Report
     private readonly IReadOnlyList<RunResult> _runs;
     private readonly IReadOnlyList<PairResult> _pairs;
     private readonly TimeSpan _elapsed;
-    private readonly DateTime _finished = DateTime.UtcNow;
+    private readonly DateTime _finished;
+    private readonly string _loadAtStart;
+    private readonly string _loadAtEnd;
 
-    public Report(LoadTestOptions options, string[] args, IReadOnlyList<RunResult> runs, IReadOnlyList<PairResult> pairs, TimeSpan elapsed)
+    public Report(LoadTestOptions options, string[] args, IReadOnlyList<RunResult> runs, IReadOnlyList<PairResult> pairs, TimeSpan elapsed, string loadAtStart, string? loadAtEnd = null, DateTime? finished = null)
     {
+        _loadAtStart = loadAtStart;
+        _loadAtEnd = loadAtEnd ?? LoadAverage();
+        _finished = finished ?? DateTime.UtcNow;
         _options = options;
         _args = args;
         _runs = runs;
         _pairs = pairs;
         _elapsed = elapsed;
     }
+
+    public TimeSpan Elapsed => _elapsed;
 
     public string Command => "dotnet run -c Release --project benchmarks/Broker.LoadTest" + (_args.Length > 0 ? " -- " + string.Join(' ', _args) : "");
 
@@ -46,6 +53,19 @@ internal sealed class Report
         return string.Create(Invariant, $"{Environment.ProcessorCount} cores ({cpu}), {memory / 1073741824.0:0.#} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
     }
 
+    /// <summary>The 1, 5 and 15 minute load averages: on a shared machine, what else was running.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
     public static string Line(RunResult r) => r.Failure is not null
         ? $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
         : string.Create(Invariant, $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
@@ -56,6 +76,7 @@ internal sealed class Report
         md.AppendLine(Invariant, $"Load test of {_finished:yyyy-MM-dd HH:mm} UTC, {_elapsed.TotalSeconds:0} s{(_options.Smoke ? " (smoke: tiny numbers, not a measurement)" : "")}.");
         md.AppendLine();
         md.AppendLine(Invariant, $"- Machine: {Machine()}");
+        md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) at start {_loadAtStart}, at end {_loadAtEnd}: other work on the machine shares the cores, so compare the ratios of a pair, not absolute rates.");
         md.AppendLine(Invariant, $"- Command: `{Command}`");
         md.AppendLine(Invariant, $"- Subscribers {_options.Subscribers:N0}, publications {_options.Messages:N0} (fan-out; twice that, half on own channels, in many-channels), payload {_options.PayloadBytes} B, at most {_options.InFlight} in flight; paced {_options.Rate}/s for {_options.Seconds} s; {_options.IdleConnections:N0} idle sockets; {_options.GrpcSubscribers} gRPC subscriber(s), {_options.GrpcMessages:N0} publications.");
         md.AppendLine();
@@ -102,7 +123,10 @@ internal sealed class Report
         {
             finished = _finished,
             elapsedSeconds = _elapsed.TotalSeconds,
+            args = _args,
             machine = Machine(),
+            loadAverageAtStart = _loadAtStart,
+            loadAverageAtEnd = _loadAtEnd,
             command = Command,
             options = _options,
             pairs = _pairs,
@@ -110,6 +134,11 @@ internal sealed class Report
             targets = Targets().Select(static t => new { t.Target, t.Measured, t.Met }),
         },
         JsonOptions);
+
+    /// <summary>A run's JSON read back (<c>--from</c>).</summary>
+    public static Saved Load(string json) => JsonSerializer.Deserialize<Saved>(json, JsonOptions) ?? throw new InvalidDataException("empty results file");
+
+    internal sealed record Saved(DateTime Finished, double ElapsedSeconds, string[] Args, string LoadAverageAtStart, string LoadAverageAtEnd, LoadTestOptions Options, List<RunResult> Runs);
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -121,14 +150,14 @@ internal sealed class Report
     /// <summary>Two panels: deliveries/s and p99 latency per scenario, a bar per server (mean over its runs).</summary>
     public string Svg()
     {
-        var scenarios = new[] { Scenario.FanOut, Scenario.Channels, Scenario.Grpc, Scenario.Paced }
+        var scenarios = new[] { Scenario.FanOut, Scenario.Channels, Scenario.Grpc, Scenario.Paced, Scenario.Idle }
             .Where(s => _runs.Any(r => r.Scenario == s && r.Failure is null)).ToArray();
         var servers = Enum.GetValues<ServerKind>();
         string[] colors = ["#2b6cb0", "#805ad5", "#2f855a"];
         const int width = 760, panelHeight = 250, top = 50, left = 70, groupGap = 30;
         int plotWidth = width - left - 20;
         var svg = new StringBuilder();
-        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{top + (2 * (panelHeight + 60))}\" font-family=\"sans-serif\" font-size=\"12\">");
+        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{top + (3 * (panelHeight + 60))}\" font-family=\"sans-serif\" font-size=\"12\">");
         svg.AppendLine(Invariant, $"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
         svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Broker load test: {Escape(_options.Subscribers.ToString("N0", Invariant))} subscribers, {_options.PayloadBytes} B payloads, {_options.InFlight} in flight{(_options.Smoke ? " (smoke)" : "")}</text>");
         for (int i = 0; i < servers.Length; i++)
@@ -166,7 +195,7 @@ internal sealed class Report
             for (int g = 0; g < shown.Length; g++)
             {
                 double x0 = left + groupGap + (g * (groupWidth + groupGap));
-                svg.AppendLine(Invariant, $"<text x=\"{x0 + (groupWidth / 2):0.#}\" y=\"{y + panelHeight + 16}\" text-anchor=\"middle\">{shown[g]}</text>");
+                svg.AppendLine(Invariant, $"<text x=\"{x0 + (groupWidth / 2):0.#}\" y=\"{y + panelHeight + 16}\" text-anchor=\"middle\">{shown[g]}{(shown[g] == Scenario.Grpc ? " (broker only)" : "")}</text>");
                 for (int k = 0; k < servers.Length; k++)
                 {
                     if (!means.TryGetValue((shown[g], servers[k]), out double v))
@@ -182,50 +211,65 @@ internal sealed class Report
             }
         }
 
-        Panel(top + 30, "Deliveries per second (higher is better)", static r => r.DeliveriesPerSecond, static v => Number(v), static s => s != Scenario.Paced);
-        Panel(top + panelHeight + 90, "p99 latency, ms (lower is better; paced: from the scheduled send time)", static r => r.P99Ms, static v => v.ToString("0.0", Invariant), static _ => true);
+        Panel(top + 30, "Deliveries per second (higher is better)", static r => r.DeliveriesPerSecond, static v => Number(v), static s => s is not Scenario.Paced and not Scenario.Idle);
+        Panel(top + panelHeight + 90, "p99 latency, ms (lower is better; paced: from the scheduled send time)", static r => r.P99Ms, static v => v.ToString("0.0", Invariant), static s => s != Scenario.Idle);
+        Panel(top + (2 * panelHeight) + 150, string.Create(Invariant, $"Server memory per idle WebSocket, KiB ({_options.IdleConnections:N0} sockets; lower is better)"), static r => r.KiBPerConnection ?? 0, static v => v.ToString("0.0", Invariant), static s => s == Scenario.Idle);
         svg.AppendLine("</svg>");
         return svg.ToString();
     }
 
-    /// <summary>The issue's targets, each measured in this run or marked as not measured.</summary>
+    /// <summary>
+    /// The issue's targets, each checked on the median over this run's pairs (every pair's value listed), or marked as
+    /// not measured.
+    /// </summary>
     public IEnumerable<(string Target, string Measured, string Met)> Targets()
     {
         string At(int n, int wanted) => n == wanted ? "" : string.Create(Invariant, $" (measured at {n:N0}, not {wanted:N0})");
-        double? Median(IEnumerable<double?> values)
-        {
-            var list = values.Where(static v => v.HasValue).Select(static v => v!.Value).Order().ToList();
-            return list.Count == 0 ? null : list[list.Count / 2];
-        }
+        List<PairResult> Pairs(Scenario scenario, ServerKind peer) => [.. _pairs.Where(p => p.Scenario == scenario && p.Peer == peer && p.Ratio is not null)];
+        string Each(IEnumerable<double> values, Func<double, string> format) => string.Join(", ", values.Select(format));
 
-        var fanSignalR = Median(_pairs.Where(static p => p.Scenario == Scenario.FanOut && p.Peer == ServerKind.SignalR).Select(static p => p.Ratio));
-        yield return ("Fan-out at 1,000 subscribers ≥ 3× SignalR" + At(_options.Subscribers, 1000), fanSignalR is { } a ? Ratio(a) : "not measured", Met(fanSignalR >= 3, fanSignalR));
+        var fanSignalR = Pairs(Scenario.FanOut, ServerKind.SignalR);
+        double? a = Median(fanSignalR.Select(static p => p.Ratio!.Value));
+        yield return ("Fan-out at 1,000 subscribers ≥ 3× SignalR (deliveries/s)" + At(_options.Subscribers, 1000),
+            a is null ? "not measured" : $"median {Ratio(a.Value)} (pairs: {Each(fanSignalR.Select(static p => p.Ratio!.Value), Ratio)})", Met(a >= 3, a));
 
-        var fanNats = Median(_pairs.Where(static p => p.Scenario == Scenario.FanOut && p.Peer == ServerKind.Nats).Select(static p => p.Ratio));
-        yield return ("Fan-out at 1,000 subscribers ≥ 1.2× NATS" + At(_options.Subscribers, 1000), fanNats is { } b ? Ratio(b) : "not measured", Met(fanNats >= 1.2, fanNats));
+        var fanNats = Pairs(Scenario.FanOut, ServerKind.Nats);
+        double? b = Median(fanNats.Select(static p => p.Ratio!.Value));
+        yield return ("Fan-out at 1,000 subscribers ≥ 1.2× NATS (deliveries/s)" + At(_options.Subscribers, 1000),
+            b is null ? "not measured" : $"median {Ratio(b.Value)} (pairs: {Each(fanNats.Select(static p => p.Ratio!.Value), Ratio)})", Met(b >= 1.2, b));
 
-        var paced = Median(_pairs.Where(static p => p.Scenario == Scenario.Paced && p.Peer == ServerKind.Nats).Select(static p => p.Ratio));
-        var pacedPair = _pairs.FirstOrDefault(static p => p.Scenario == Scenario.Paced && p.Peer == ServerKind.Nats);
+        var paced = Pairs(Scenario.Paced, ServerKind.Nats);
+        double? c = Median(paced.Select(static p => p.Ratio!.Value));
         yield return (string.Create(Invariant, $"Paced {_options.Rate}/s to {_options.Subscribers:N0} subscribers: p99 ≤ NATS"),
-            pacedPair is null ? "not measured" : string.Create(Invariant, $"{pacedPair.Broker:0.00} ms vs {pacedPair.Other:0.00} ms ({Ratio(paced ?? 0)})"), Met(paced <= 1, paced));
+            c is null ? "not measured" : $"median {Ratio(c.Value)} of NATS (pairs: {Each(paced.Select(static p => p.Ratio!.Value), Ratio)}; broker p99 {Each(paced.Select(static p => p.Broker), Ms)}, NATS {Each(paced.Select(static p => p.Other), Ms)})",
+            Met(c <= 1, c));
 
-        var memory = _pairs.Where(static p => p.Scenario == Scenario.FanOut && p.Peer == ServerKind.Nats)
-            .Select(p => (Broker: _runs.First(r => r.Scenario == Scenario.FanOut && r.Server == ServerKind.Broker && r.Pair == p.Pair).ServerPeakRssMiB,
-                          Nats: _runs.First(r => r.Scenario == Scenario.FanOut && r.Server == ServerKind.Nats && r.Pair == p.Pair).ServerPeakRssMiB))
-            .FirstOrDefault();
-        bool hasMemory = memory != default;
+        var memory = fanNats.Select(static p => (Broker: p.BrokerPeakRssMiB, Nats: p.PeerPeakRssMiB)).ToList();
+        double? d = Median(memory.Select(static m => m.Broker - m.Nats));
         yield return ("Peak memory at 1,000 subscribers ≤ NATS + 40 MiB" + At(_options.Subscribers, 1000),
-            hasMemory ? string.Create(Invariant, $"{memory.Broker:0} MiB vs {memory.Nats:0} MiB") : "not measured",
-            Met(hasMemory ? memory.Broker <= memory.Nats + 40 : null, hasMemory ? 0 : null));
+            d is null ? "not measured" : string.Create(Invariant, $"median NATS + {d:0} MiB (pairs: {string.Join(", ", memory.Select(static m => string.Create(Invariant, $"{m.Broker:0} vs {m.Nats:0} MiB")))})"),
+            Met(d <= 40, d));
 
-        var idle = Median(_runs.Where(static r => r.Scenario == Scenario.Idle && r.Server == ServerKind.Broker && r.Failure is null).Select(static r => r.KiBPerConnection));
+        var idle = _runs.Where(static r => r.Scenario == Scenario.Idle && r.Server == ServerKind.Broker && r.Failure is null && r.KiBPerConnection is not null).Select(static r => r.KiBPerConnection!.Value).ToList();
+        double? e = Median(idle);
         yield return ("10,000 idle WebSockets, < 8 KiB per connection" + At(_options.IdleConnections, 10_000),
-            idle is { } kib ? string.Create(Invariant, $"{kib:0.0} KiB per connection") : "not measured", Met(idle < 8, idle));
+            e is null ? "not measured" : $"median {e.Value.ToString("0.0", Invariant)} KiB (runs: {Each(idle, static v => v.ToString("0.0", Invariant))})", Met(e < 8, e));
 
-        var grpc = Median(_runs.Where(static r => r.Scenario == Scenario.Grpc && r.Failure is null).Select(static r => (double?)r.DeliveriesPerSecond));
+        var grpc = _runs.Where(static r => r.Scenario == Scenario.Grpc && r.Failure is null).ToList();
+        double? f = Median(grpc.Select(static r => r.DeliveriesPerSecond));
+        long grpcDropped = grpc.Sum(static r => r.Dropped);
         yield return ("One SDK gRPC subscriber ≥ 1,000,000 deliveries/s" + At(_options.GrpcSubscribers, 1),
-            grpc is { } g ? Number(g) + " deliveries/s" : "not measured", Met(grpc >= 1_000_000, grpc));
+            f is null ? "not measured" : $"median {Number(f.Value)}/s (runs: {Each(grpc.Select(static r => r.DeliveriesPerSecond), Number)}){(grpcDropped > 0 ? string.Create(Invariant, $"; the broker dropped {grpcDropped:N0} for the slow subscriber (DropOldest, reported as lagged)") : "")}",
+            Met(f >= 1_000_000, f));
     }
+
+    private static double? Median(IEnumerable<double> values)
+    {
+        var list = values.Order().ToList();
+        return list.Count == 0 ? null : list.Count % 2 == 1 ? list[list.Count / 2] : (list[(list.Count / 2) - 1] + list[list.Count / 2]) / 2;
+    }
+
+    private static string Ms(double value) => value.ToString("0.0", Invariant) + " ms";
 
     private static string Met(bool? met, double? measured) => measured is null ? "not measured" : met == true ? "yes" : "**no**";
 
