@@ -92,17 +92,17 @@ internal sealed class Report
         md.AppendLine();
         md.AppendLine("Runs (each on a fresh server process; latency from the payload's send time, paced: from its scheduled send time):");
         md.AppendLine();
-        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server peak RSS MiB | Client CPU s | KiB/connection |");
-        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection |");
+        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
         foreach (var r in _runs)
         {
             if (r.Failure is not null)
             {
-                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | |");
+                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | |");
                 continue;
             }
 
-            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} |");
+            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} |");
         }
 
         md.AppendLine();

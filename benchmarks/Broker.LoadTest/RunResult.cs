@@ -42,6 +42,9 @@ internal sealed record RunResult
 
     public double ClientCpuSeconds { get; init; }
 
+    /// <summary>Server CPU per delivery, µs: steadier than a rate when other work shares the machine.</summary>
+    public double? ServerCpuMicrosecondsPerDelivery => Delivered > 0 && Scenario != Scenario.Idle ? ServerCpuSeconds * 1e6 / Delivered : null;
+
     /// <summary>Idle scenario: server resident memory added per connection, KiB.</summary>
     public double? KiBPerConnection { get; init; }
 
