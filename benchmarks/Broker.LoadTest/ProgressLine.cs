@@ -11,6 +11,7 @@ internal sealed class ProgressLine : IAsyncDisposable
     private readonly DateTime _started = DateTime.UtcNow;
     private volatile string _label = "";
     private volatile Func<string> _detail = static () => "";
+    private readonly Lock _console = new();
     private int _width;
 
     public ProgressLine(bool enabled)
@@ -34,10 +35,13 @@ internal sealed class ProgressLine : IAsyncDisposable
     /// <summary>Clears the line so a summary line can be written in its place.</summary>
     public void Clear()
     {
-        if (_width > 0)
+        lock (_console)
         {
-            Console.Error.Write("\r" + new string(' ', _width) + "\r");
-            _width = 0;
+            if (_width > 0)
+            {
+                Console.Error.Write("\r" + new string(' ', _width) + "\r");
+                _width = 0;
+            }
         }
     }
 
@@ -56,9 +60,12 @@ internal sealed class ProgressLine : IAsyncDisposable
                 continue;  // a counter read mid-update; the next tick shows it
             }
 
-            int width = Math.Max(_width, text.Length);
-            Console.Error.Write("\r" + text.PadRight(width));
-            _width = width;
+            lock (_console)
+            {
+                int width = Math.Max(_width, text.Length);
+                Console.Error.Write("\r" + text.PadRight(width));
+                _width = width;
+            }
         }
     }
 }
