@@ -11,6 +11,8 @@ apt_needs=(
   # gRPC interop tests (tests/Broker.InteropTests): a real gRPC peer, seen only by /usr/bin/python3.
   /usr/lib/python3/dist-packages/grpc:python3-grpcio
   /usr/lib/python3/dist-packages/grpc_tools:python3-grpc-tools
+  # the load test (benchmarks/Broker.LoadTest) and its smoke test (tests/Broker.LoadTests): NATS, the peer it compares with.
+  /usr/sbin/nats-server:nats-server
 )
 
 missing=()

@@ -1,0 +1,122 @@
+using System.Globalization;
+
+namespace Broker.LoadTest;
+
+/// <summary>The command line. Every number has a default for the full run and a smaller one for <c>--smoke</c>.</summary>
+internal sealed record LoadTestOptions
+{
+    public bool Smoke { get; init; }
+
+    /// <summary>Subscribers of the fan-out, paced and many-channels scenarios.</summary>
+    public int Subscribers { get; init; } = 1000;
+
+    /// <summary>Publications per fan-out and many-channels run.</summary>
+    public int Messages { get; init; } = 5000;
+
+    /// <summary>Payload size in bytes.</summary>
+    public int PayloadBytes { get; init; } = 100;
+
+    /// <summary>Publications per second of the paced scenario.</summary>
+    public int Rate { get; init; } = 100;
+
+    /// <summary>Length of the paced scenario.</summary>
+    public double Seconds { get; init; } = 5;
+
+    /// <summary>Sockets of the idle scenario.</summary>
+    public int IdleConnections { get; init; } = 10_000;
+
+    /// <summary>SDK subscribers of the gRPC scenario.</summary>
+    public int GrpcSubscribers { get; init; } = 1;
+
+    /// <summary>Publications of the gRPC scenario.</summary>
+    public int GrpcMessages { get; init; } = 200_000;
+
+    /// <summary>Publications sent before each measured part (not counted), so every server and the client run warm code.</summary>
+    public int Warmup { get; init; } = 200;
+
+    /// <summary>Publications sent and not yet acknowledged, at most.</summary>
+    public int InFlight { get; init; } = 64;
+
+    /// <summary>Broker/peer pairs per scenario and peer.</summary>
+    public int Pairs { get; init; } = 1;
+
+    public IReadOnlyList<Scenario> Scenarios { get; init; } = Enum.GetValues<Scenario>();
+
+    public IReadOnlyList<ServerKind> Servers { get; init; } = Enum.GetValues<ServerKind>();
+
+    /// <summary>Where results go; null: benchmarks/results (a temporary folder with --smoke).</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>How long deliveries may stall after the last publish before the rest count as lost.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public static readonly LoadTestOptions SmokeDefaults = new()
+    {
+        Smoke = true,
+        Subscribers = 10,
+        Messages = 200,
+        Rate = 200,
+        Seconds = 0.5,
+        IdleConnections = 50,
+        GrpcMessages = 2000,
+        Warmup = 20,
+        // Only waited for when something is missing: generous, so a busy CI machine does not turn a late message into a lost one.
+        StallTimeout = TimeSpan.FromSeconds(15),
+    };
+
+    public const string Usage = """
+        Broker.LoadTest: the broker against a plain SignalR hub and nats-server (WebSocket), one after another on loopback.
+
+          --smoke               seconds, tiny numbers, every scenario; exits 1 if any message was lost
+          --subs N              subscribers (fanout, paced, channels)             default 1000
+          --msgs N              publications per fanout / channels run            default 5000
+          --payload N           payload bytes                                     default 100
+          --rate N              paced publications per second                     default 100
+          --seconds S           paced run length                                  default 5
+          --idle N              idle sockets                                      default 10000
+          --grpc-subs N         SDK gRPC subscribers                              default 1
+          --grpc-msgs N         publications of the gRPC run                      default 200000
+          --warmup N            publications before each measured part            default 200
+          --inflight N          publications in flight, at most                   default 64
+          --pairs N             broker/peer pairs per scenario and peer           default 1
+          --scenarios a,b       fanout,paced,channels,grpc,idle                   default all
+          --servers a,b         broker,signalr,nats                               default all installed
+          --out DIR             results folder                                    default benchmarks/results
+        """;
+
+    public static LoadTestOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = args.Contains("--smoke") ? SmokeDefaults : new LoadTestOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            options = args[i] switch
+            {
+                "--smoke" => options,
+                "--subs" => options with { Subscribers = Int() },
+                "--msgs" => options with { Messages = Int() },
+                "--payload" => options with { PayloadBytes = Int() },
+                "--rate" => options with { Rate = Int() },
+                "--seconds" => options with { Seconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--idle" => options with { IdleConnections = Int() },
+                "--grpc-subs" => options with { GrpcSubscribers = Int() },
+                "--grpc-msgs" => options with { GrpcMessages = Int() },
+                "--warmup" => options with { Warmup = Int() },
+                "--inflight" => options with { InFlight = Int() },
+                "--pairs" => options with { Pairs = Int() },
+                "--scenarios" => options with { Scenarios = [.. Next().Split(',').Select(static s => Enum.Parse<Scenario>(s, ignoreCase: true))] },
+                "--servers" => options with { Servers = [.. Next().Split(',').Select(static s => Enum.Parse<ServerKind>(s, ignoreCase: true))] },
+                "--out" => options with { OutputDirectory = Next() },
+                _ => throw new ArgumentException($"unknown argument {args[i]}"),
+            };
+        }
+
+        if (options.Subscribers < 1 || options.Messages < 1 || options.InFlight < 1 || options.Rate < 1 || options.Pairs < 1 || options.IdleConnections < 2 || options.PayloadBytes < 1)
+        {
+            throw new ArgumentException("counts must be positive");
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Broker.LoadTest;
+
+/// <summary>
+/// Runs the scenarios in pairs: for each scenario and each peer, a broker run then a peer run, each on a fresh
+/// server process, so the two halves of a pair see the machine in the same state; reports each pair's ratio.
+/// </summary>
+internal static class LoadTestRunner
+{
+    /// <summary>Runs the load test; 0 when every run delivered every message (or reported each drop), else 1; 2 for bad arguments.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            await output.WriteLineAsync(LoadTestOptions.Usage);
+            return 0;
+        }
+
+        int from = Array.IndexOf(args, "--from");
+        if (from >= 0 && from + 1 < args.Length)
+        {
+            return await RenderAsync(args[from + 1], output, cancellationToken);
+        }
+
+        LoadTestOptions options;
+        try
+        {
+            options = LoadTestOptions.Parse(args);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            await output.WriteLineAsync(ex.Message + "\n\n" + LoadTestOptions.Usage);
+            return 2;
+        }
+
+        var paths = ServerProcess.Paths.Find();
+        var servers = options.Servers.Where(paths.Has).ToList();
+        foreach (var missing in options.Servers.Except(servers))
+        {
+            await output.WriteLineAsync($"skipping {missing}: not found (build the solution; nats-server comes from Debian's nats-server package)");
+        }
+
+        if (!servers.Contains(ServerKind.Broker))
+        {
+            await output.WriteLineAsync("the broker is not built: dotnet build -c Release");
+            return 1;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var loadAtStart = Report.LoadAverage();
+        var runs = new List<RunResult>();
+        var pairs = new List<PairResult>();
+        await using (var progress = new ProgressLine(!Console.IsErrorRedirected && !options.Smoke))
+        {
+            var run = new ScenarioRun(options, paths, progress);
+            int total = options.Scenarios.Sum(s => s == Scenario.Grpc ? options.Pairs : options.Pairs * 2 * servers.Count(k => k != ServerKind.Broker));
+            async Task<RunResult> One(Scenario scenario, ServerKind kind, int pair)
+            {
+                progress.Begin($"run {runs.Count + 1}/{total}: {scenario} on {kind} (pair {pair})");
+                var result = await run.RunAsync(scenario, kind, pair, cancellationToken);
+                runs.Add(result);
+                progress.Clear();
+                await output.WriteLineAsync(Report.Line(result));
+                return result;
+            }
+
+            if (!options.Smoke)
+            {
+                // One unreported fan-out first: the load generator's own code gets compiled and tiered up here, not in
+                // the first pair's broker run (which would otherwise pay for it alone).
+                progress.Begin("warming up the load generator (not reported)");
+                var warm = new ScenarioRun(options with { Messages = Math.Max(1, options.Messages / 5) }, paths, progress);
+                await warm.RunAsync(Scenario.FanOut, ServerKind.Broker, 0, cancellationToken);
+                progress.Clear();
+            }
+
+            foreach (var scenario in options.Scenarios)
+            {
+                for (int pair = 1; pair <= options.Pairs; pair++)
+                {
+                    if (scenario == Scenario.Grpc)
+                    {
+                        await One(scenario, ServerKind.Broker, pair);  // the peers have no gRPC subscribers
+                        continue;
+                    }
+
+                    foreach (var peer in servers.Where(static k => k != ServerKind.Broker))
+                    {
+                        var broker = await One(scenario, ServerKind.Broker, pair);
+                        var other = await One(scenario, peer, pair);
+                        pairs.Add(PairResult.Of(broker, other));
+                    }
+                }
+            }
+        }
+
+        var report = new Report(options, args, runs, pairs, clock.Elapsed, loadAtStart);
+        return await WriteAsync(report, options, paths, runs, clock.Elapsed, output, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>--from results/loadtest.json</c>: renders the tables, the targets and the chart again from a run's JSON (next to
+    /// it), e.g. after a change to the report, without measuring again.
+    /// </summary>
+    private static async Task<int> RenderAsync(string file, TextWriter output, CancellationToken cancellationToken)
+    {
+        var saved = Report.Load(await File.ReadAllTextAsync(file, cancellationToken));
+        var pairs = new List<PairResult>();
+        for (int i = 0; i + 1 < saved.Runs.Count; i++)
+        {
+            // Runs were written in order: a broker run, then its peer (gRPC runs have no peer).
+            if (saved.Runs[i].Server == ServerKind.Broker && saved.Runs[i + 1].Server != ServerKind.Broker && saved.Runs[i].Scenario == saved.Runs[i + 1].Scenario)
+            {
+                pairs.Add(PairResult.Of(saved.Runs[i], saved.Runs[i + 1]));
+                i++;
+            }
+        }
+
+        var options = saved.Options;
+        var report = new Report(options, saved.Args, saved.Runs, pairs, TimeSpan.FromSeconds(saved.ElapsedSeconds), saved.LoadAverageAtStart, saved.LoadAverageAtEnd, saved.Finished);
+        return await WriteAsync(report, options with { OutputDirectory = Path.GetDirectoryName(Path.GetFullPath(file)) }, ServerProcess.Paths.Find(), saved.Runs, report.Elapsed, output, cancellationToken);
+    }
+
+    private static async Task<int> WriteAsync(Report report, LoadTestOptions options, ServerProcess.Paths paths, IReadOnlyList<RunResult> runs, TimeSpan elapsed, TextWriter output, CancellationToken cancellationToken)
+    {
+        var directory = options.OutputDirectory ?? (options.Smoke
+            ? Path.Combine(Path.GetTempPath(), "broker-loadtest-smoke")
+            : Path.Combine(paths.Root, "benchmarks", "results"));
+        directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "loadtest.md"), report.Markdown(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "loadtest.json"), report.Json(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "loadtest.svg"), report.Svg(), cancellationToken);
+        await output.WriteLineAsync();
+        await output.WriteLineAsync(report.Markdown());
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"results: {directory}/loadtest.{{md,json,svg}} ({elapsed.TotalSeconds:0} s)"));
+
+        var bad = runs.Where(static r => !r.Ok).ToList();
+        foreach (var failed in bad)
+        {
+            await output.WriteLineAsync($"FAILED: {failed.Scenario} on {failed.Server} (pair {failed.Pair}): lost {failed.Lost}, errors {failed.Errors}{(failed.Failure is null ? "" : ", " + failed.Failure)}");
+        }
+
+        return bad.Count == 0 ? 0 : 1;
+    }
+}

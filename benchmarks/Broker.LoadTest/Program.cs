@@ -1,0 +1,3 @@
+using Broker.LoadTest;
+
+return await LoadTestRunner.RunAsync(args, Console.Out, CancellationToken.None);

@@ -1,0 +1,286 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Broker.LoadTest;
+
+/// <summary>The results of one load test: Markdown tables, JSON, an SVG chart, and the issue's targets checked.</summary>
+internal sealed class Report
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+    private readonly LoadTestOptions _options;
+    private readonly string[] _args;
+    private readonly IReadOnlyList<RunResult> _runs;
+    private readonly IReadOnlyList<PairResult> _pairs;
+    private readonly TimeSpan _elapsed;
+    private readonly DateTime _finished;
+    private readonly string _loadAtStart;
+    private readonly string _loadAtEnd;
+
+    public Report(LoadTestOptions options, string[] args, IReadOnlyList<RunResult> runs, IReadOnlyList<PairResult> pairs, TimeSpan elapsed, string loadAtStart, string? loadAtEnd = null, DateTime? finished = null)
+    {
+        _loadAtStart = loadAtStart;
+        _loadAtEnd = loadAtEnd ?? LoadAverage();
+        _finished = finished ?? DateTime.UtcNow;
+        _options = options;
+        _args = args;
+        _runs = runs;
+        _pairs = pairs;
+        _elapsed = elapsed;
+    }
+
+    public TimeSpan Elapsed => _elapsed;
+
+    public string Command => "dotnet run -c Release --project benchmarks/Broker.LoadTest" + (_args.Length > 0 ? " -- " + string.Join(' ', _args) : "");
+
+    public static string Machine()
+    {
+        string cpu = "unknown CPU";
+        long memory = 0;
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(static l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+            var line = File.ReadLines("/proc/meminfo").First(static l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            memory = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Invariant) * 1024;
+        }
+        catch (Exception)
+        {
+            // not Linux, or a restricted /proc: the name stays generic
+        }
+
+        return string.Create(Invariant, $"{Environment.ProcessorCount} cores ({cpu}), {memory / 1073741824.0:0.#} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages: on a shared machine, what else was running.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    public static string Line(RunResult r) => r.Failure is not null
+        ? $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
+        : string.Create(Invariant, $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(Invariant, $"Load test of {_finished:yyyy-MM-dd HH:mm} UTC, {_elapsed.TotalSeconds:0} s{(_options.Smoke ? " (smoke: tiny numbers, not a measurement)" : "")}.");
+        md.AppendLine();
+        md.AppendLine(Invariant, $"- Machine: {Machine()}");
+        md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) at start {_loadAtStart}, at end {_loadAtEnd}: other work on the machine shares the cores, so compare the ratios of a pair, not absolute rates.");
+        md.AppendLine(Invariant, $"- Command: `{Command}`");
+        md.AppendLine(Invariant, $"- Subscribers {_options.Subscribers:N0}, publications {_options.Messages:N0} (fan-out; twice that, half on own channels, in many-channels), payload {_options.PayloadBytes} B, at most {_options.InFlight} in flight; paced {_options.Rate}/s for {_options.Seconds} s; {_options.IdleConnections:N0} idle sockets; {_options.GrpcSubscribers} gRPC subscriber(s), {_options.GrpcMessages:N0} publications.");
+        md.AppendLine();
+        md.AppendLine("Pairs (a broker run, then the peer run right after it):");
+        md.AppendLine();
+        md.AppendLine("| Scenario | Pair | Peer | Metric | Broker | Peer | Broker ÷ peer |");
+        md.AppendLine("| --- | --: | --- | --- | --: | --: | --: |");
+        foreach (var p in _pairs)
+        {
+            md.AppendLine(Invariant, $"| {p.Scenario} | {p.Pair} | {p.Peer} | {p.Metric}{(p.HigherIsBetter ? " (higher is better)" : " (lower is better)")} | {Number(p.Broker)} | {Number(p.Other)} | {(p.Ratio is { } r ? r.ToString("0.00", Invariant) + "×" : "n/a")} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Runs (each on a fresh server process; latency from the payload's send time, paced: from its scheduled send time):");
+        md.AppendLine();
+        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection |");
+        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+        foreach (var r in _runs)
+        {
+            if (r.Failure is not null)
+            {
+                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | |");
+                continue;
+            }
+
+            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Targets of issue 6, checked on this run:");
+        md.AppendLine();
+        md.AppendLine("| Target | Measured | Met |");
+        md.AppendLine("| --- | --- | --- |");
+        foreach (var (target, measured, met) in Targets())
+        {
+            md.AppendLine(Invariant, $"| {target} | {measured} | {met} |");
+        }
+
+        return md.ToString();
+    }
+
+    public string Json() => JsonSerializer.Serialize(
+        new
+        {
+            finished = _finished,
+            elapsedSeconds = _elapsed.TotalSeconds,
+            args = _args,
+            machine = Machine(),
+            loadAverageAtStart = _loadAtStart,
+            loadAverageAtEnd = _loadAtEnd,
+            command = Command,
+            options = _options,
+            pairs = _pairs,
+            runs = _runs,
+            targets = Targets().Select(static t => new { t.Target, t.Measured, t.Met }),
+        },
+        JsonOptions);
+
+    /// <summary>A run's JSON read back (<c>--from</c>).</summary>
+    public static Saved Load(string json) => JsonSerializer.Deserialize<Saved>(json, JsonOptions) ?? throw new InvalidDataException("empty results file");
+
+    internal sealed record Saved(DateTime Finished, double ElapsedSeconds, string[] Args, string LoadAverageAtStart, string LoadAverageAtEnd, LoadTestOptions Options, List<RunResult> Runs);
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Two panels: deliveries/s and p99 latency per scenario, a bar per server (mean over its runs).</summary>
+    public string Svg()
+    {
+        var scenarios = new[] { Scenario.FanOut, Scenario.Channels, Scenario.Grpc, Scenario.Paced, Scenario.Idle }
+            .Where(s => _runs.Any(r => r.Scenario == s && r.Failure is null)).ToArray();
+        var servers = Enum.GetValues<ServerKind>();
+        string[] colors = ["#2b6cb0", "#805ad5", "#2f855a"];
+        const int width = 760, panelHeight = 250, top = 50, left = 70, groupGap = 30;
+        int plotWidth = width - left - 20;
+        var svg = new StringBuilder();
+        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{top + (3 * (panelHeight + 60))}\" font-family=\"sans-serif\" font-size=\"12\">");
+        svg.AppendLine(Invariant, $"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+        svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Broker load test: {Escape(_options.Subscribers.ToString("N0", Invariant))} subscribers, {_options.PayloadBytes} B payloads, {_options.InFlight} in flight{(_options.Smoke ? " (smoke)" : "")}</text>");
+        for (int i = 0; i < servers.Length; i++)
+        {
+            svg.AppendLine(Invariant, $"<rect x=\"{left + (i * 120)}\" y=\"30\" width=\"12\" height=\"12\" fill=\"{colors[i]}\"/><text x=\"{left + (i * 120) + 16}\" y=\"41\">{servers[i]}</text>");
+        }
+
+        void Panel(int y, string title, Func<RunResult, double> value, Func<double, string> label, Func<Scenario, bool> include)
+        {
+            var shown = scenarios.Where(include).ToArray();
+            double max = 0;
+            var means = new Dictionary<(Scenario, ServerKind), double>();
+            foreach (var s in shown)
+            {
+                foreach (var k in servers)
+                {
+                    var values = _runs.Where(r => r.Scenario == s && r.Server == k && r.Failure is null).Select(value).ToList();
+                    if (values.Count > 0)
+                    {
+                        means[(s, k)] = values.Average();
+                        max = Math.Max(max, values.Average());
+                    }
+                }
+            }
+
+            svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"{y - 8}\" font-weight=\"bold\">{Escape(title)}</text>");
+            svg.AppendLine(Invariant, $"<line x1=\"{left}\" y1=\"{y + panelHeight}\" x2=\"{left + plotWidth}\" y2=\"{y + panelHeight}\" stroke=\"#444\"/>");
+            if (shown.Length == 0 || max <= 0)
+            {
+                return;
+            }
+
+            double groupWidth = (plotWidth - (groupGap * (shown.Length + 1))) / (double)shown.Length;
+            double barWidth = groupWidth / servers.Length;
+            for (int g = 0; g < shown.Length; g++)
+            {
+                double x0 = left + groupGap + (g * (groupWidth + groupGap));
+                svg.AppendLine(Invariant, $"<text x=\"{x0 + (groupWidth / 2):0.#}\" y=\"{y + panelHeight + 16}\" text-anchor=\"middle\">{shown[g]}{(shown[g] == Scenario.Grpc ? " (broker only)" : "")}</text>");
+                for (int k = 0; k < servers.Length; k++)
+                {
+                    if (!means.TryGetValue((shown[g], servers[k]), out double v))
+                    {
+                        continue;
+                    }
+
+                    double h = v / max * (panelHeight - 20);
+                    double x = x0 + (k * barWidth);
+                    svg.AppendLine(Invariant, $"<rect x=\"{x + 2:0.#}\" y=\"{y + panelHeight - h:0.#}\" width=\"{barWidth - 4:0.#}\" height=\"{h:0.#}\" fill=\"{colors[k]}\"><title>{servers[k]} {shown[g]}: {Escape(label(v))}</title></rect>");
+                    svg.AppendLine(Invariant, $"<text x=\"{x + (barWidth / 2):0.#}\" y=\"{y + panelHeight - h - 4:0.#}\" text-anchor=\"middle\" font-size=\"10\">{Escape(label(v))}</text>");
+                }
+            }
+        }
+
+        Panel(top + 30, "Deliveries per second (higher is better)", static r => r.DeliveriesPerSecond, static v => Number(v), static s => s is not Scenario.Paced and not Scenario.Idle);
+        Panel(top + panelHeight + 90, "p99 latency, ms (lower is better; paced: from the scheduled send time)", static r => r.P99Ms, static v => v.ToString("0.0", Invariant), static s => s != Scenario.Idle);
+        Panel(top + (2 * panelHeight) + 150, string.Create(Invariant, $"Server memory per idle WebSocket, KiB ({_options.IdleConnections:N0} sockets; lower is better)"), static r => r.KiBPerConnection ?? 0, static v => v.ToString("0.0", Invariant), static s => s == Scenario.Idle);
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    /// <summary>
+    /// The issue's targets, each checked on the median over this run's pairs (every pair's value listed), or marked as
+    /// not measured.
+    /// </summary>
+    public IEnumerable<(string Target, string Measured, string Met)> Targets()
+    {
+        string At(int n, int wanted) => n == wanted ? "" : string.Create(Invariant, $" (measured at {n:N0}, not {wanted:N0})");
+        List<PairResult> Pairs(Scenario scenario, ServerKind peer) => [.. _pairs.Where(p => p.Scenario == scenario && p.Peer == peer && p.Ratio is not null)];
+        string Each(IEnumerable<double> values, Func<double, string> format) => string.Join(", ", values.Select(format));
+
+        var fanSignalR = Pairs(Scenario.FanOut, ServerKind.SignalR);
+        double? a = Median(fanSignalR.Select(static p => p.Ratio!.Value));
+        yield return ("Fan-out at 1,000 subscribers ≥ 3× SignalR (deliveries/s)" + At(_options.Subscribers, 1000),
+            a is null ? "not measured" : $"median {Ratio(a.Value)} (pairs: {Each(fanSignalR.Select(static p => p.Ratio!.Value), Ratio)})", Met(a >= 3, a));
+
+        var fanNats = Pairs(Scenario.FanOut, ServerKind.Nats);
+        double? b = Median(fanNats.Select(static p => p.Ratio!.Value));
+        yield return ("Fan-out at 1,000 subscribers ≥ 1.2× NATS (deliveries/s)" + At(_options.Subscribers, 1000),
+            b is null ? "not measured" : $"median {Ratio(b.Value)} (pairs: {Each(fanNats.Select(static p => p.Ratio!.Value), Ratio)})", Met(b >= 1.2, b));
+
+        var paced = Pairs(Scenario.Paced, ServerKind.Nats);
+        double? c = Median(paced.Select(static p => p.Ratio!.Value));
+        yield return (string.Create(Invariant, $"Paced {_options.Rate}/s to {_options.Subscribers:N0} subscribers: p99 ≤ NATS"),
+            c is null ? "not measured" : $"median {Ratio(c.Value)} of NATS (pairs: {Each(paced.Select(static p => p.Ratio!.Value), Ratio)}; broker p99 {Each(paced.Select(static p => p.Broker), Ms)}, NATS {Each(paced.Select(static p => p.Other), Ms)})",
+            Met(c <= 1, c));
+
+        var memory = fanNats.Select(static p => (Broker: p.BrokerPeakRssMiB, Nats: p.PeerPeakRssMiB)).ToList();
+        double? d = Median(memory.Select(static m => m.Broker - m.Nats));
+        yield return ("Peak memory at 1,000 subscribers ≤ NATS + 40 MiB" + At(_options.Subscribers, 1000),
+            d is null ? "not measured" : string.Create(Invariant, $"median NATS + {d:0} MiB (pairs: {string.Join(", ", memory.Select(static m => string.Create(Invariant, $"{m.Broker:0} vs {m.Nats:0} MiB")))})"),
+            Met(d <= 40, d));
+
+        var idle = _runs.Where(static r => r.Scenario == Scenario.Idle && r.Server == ServerKind.Broker && r.Failure is null && r.KiBPerConnection is not null).Select(static r => r.KiBPerConnection!.Value).ToList();
+        double? e = Median(idle);
+        yield return ("10,000 idle WebSockets, < 8 KiB per connection" + At(_options.IdleConnections, 10_000),
+            e is null ? "not measured" : $"median {e.Value.ToString("0.0", Invariant)} KiB (runs: {Each(idle, static v => v.ToString("0.0", Invariant))})", Met(e < 8, e));
+
+        var grpc = _runs.Where(static r => r.Scenario == Scenario.Grpc && r.Failure is null).ToList();
+        double? f = Median(grpc.Select(static r => r.DeliveriesPerSecond));
+        long grpcDropped = grpc.Sum(static r => r.Dropped);
+        yield return ("One SDK gRPC subscriber ≥ 1,000,000 deliveries/s" + At(_options.GrpcSubscribers, 1),
+            f is null ? "not measured" : $"median {Number(f.Value)}/s (runs: {Each(grpc.Select(static r => r.DeliveriesPerSecond), Number)}){(grpcDropped > 0 ? string.Create(Invariant, $"; the broker dropped {grpcDropped:N0} for the slow subscriber (DropOldest, reported as lagged)") : "")}",
+            Met(f >= 1_000_000, f));
+    }
+
+    private static double? Median(IEnumerable<double> values)
+    {
+        var list = values.Order().ToList();
+        return list.Count == 0 ? null : list.Count % 2 == 1 ? list[list.Count / 2] : (list[(list.Count / 2) - 1] + list[list.Count / 2]) / 2;
+    }
+
+    private static string Ms(double value) => value.ToString("0.0", Invariant) + " ms";
+
+    private static string Met(bool? met, double? measured) => measured is null ? "not measured" : met == true ? "yes" : "**no**";
+
+    private static string Ratio(double ratio) => ratio.ToString("0.00", Invariant) + "×";
+
+    private static string Number(double value) => value switch
+    {
+        >= 1_000_000 => (value / 1_000_000).ToString("0.00", Invariant) + " M",
+        >= 10_000 => (value / 1000).ToString("0", Invariant) + " k",
+        _ => value.ToString("0.##", Invariant),
+    };
+
+    private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+}

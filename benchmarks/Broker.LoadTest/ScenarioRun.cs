@@ -1,0 +1,406 @@
+using System.Diagnostics;
+using Broker.Sdk;
+
+namespace Broker.LoadTest;
+
+/// <summary>One scenario against one freshly started server: connect, subscribe, publish, count, sample, stop.</summary>
+internal sealed class ScenarioRun
+{
+    private const string Room = "room";
+    private readonly LoadTestOptions _options;
+    private readonly ServerProcess.Paths _paths;
+    private readonly ProgressLine _progress;
+
+    public ScenarioRun(LoadTestOptions options, ServerProcess.Paths paths, ProgressLine progress)
+    {
+        _options = options;
+        _paths = paths;
+        _progress = progress;
+    }
+
+    public async Task<RunResult> RunAsync(Scenario scenario, ServerKind kind, int pair, CancellationToken cancellationToken)
+    {
+        var empty = new RunResult { Scenario = scenario, Server = kind, Pair = pair };
+        try
+        {
+            // No run may hang the load test: five minutes is far beyond any run the options allow in 10 minutes.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromMinutes(5));
+            await using var server = await ServerProcess.StartAsync(kind, _paths, timeout.Token);
+            try
+            {
+                var result = scenario switch
+                {
+                    Scenario.Idle => await IdleAsync(server, kind, empty, timeout.Token),
+                    Scenario.Grpc => await GrpcAsync(server, empty, timeout.Token),
+                    _ => await WebSocketAsync(server, kind, scenario, empty, timeout.Token),
+                };
+                return result with { ServerPeakRssMiB = server.PeakRss() / 1048576.0 };
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return empty with { Failure = ex.GetType().Name + ": " + ex.Message + Tail(server.Output()) };
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return empty with { Failure = ex.GetType().Name + ": " + ex.Message };
+        }
+    }
+
+    private static string Tail(string output) => output.Length == 0 ? "" : "\n  server output: " + output[Math.Max(0, output.Length - 1000)..];
+
+    private async Task<RunResult> WebSocketAsync(ServerProcess server, ServerKind kind, Scenario scenario, RunResult result, CancellationToken cancellationToken)
+    {
+        var protocol = WireProtocol.For(kind);
+        int subscribers = _options.Subscribers;
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        var clients = new WsClient[subscribers];
+        try
+        {
+            await ConnectAsync(clients, server.WebSocket, protocol, invoker, cancellationToken);
+
+            // Subscribe: the shared room, and in the many-channels scenario each subscriber's own channel too.
+            int perClient = scenario == Scenario.Channels ? 2 : 1;
+            long acksBefore = clients.Sum(static c => c.Acks);
+            _progress.Set($"subscribing {subscribers * perClient}");
+            await Parallel.ForEachAsync(Enumerable.Range(0, subscribers), Parallelism(cancellationToken), async (i, ct) =>
+            {
+                await clients[i].SendAsync(protocol.Subscribe(protocol.Channel(Room), 2), ct);
+                if (perClient == 2)
+                {
+                    await clients[i].SendAsync(protocol.Subscribe(protocol.Channel("s" + i), 3), ct);
+                }
+            });
+            await Until.TrueAsync(() => clients.Sum(static c => c.Acks) - acksBefore >= (long)subscribers * perClient, TimeSpan.FromSeconds(120), "subscriptions", cancellationToken);
+
+            await using Publisher publisher = kind == ServerKind.Broker
+                ? new GrpcPublisher(server.Grpc!, _options.InFlight)
+                : await WsPublisher.ConnectAsync(server.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
+
+            await WarmUpAsync(publisher, protocol.Channel(Room), cancellationToken);
+            long publications = scenario switch
+            {
+                Scenario.Paced => Math.Max(1, (long)(_options.Rate * _options.Seconds)),
+                Scenario.Channels => 2L * _options.Messages,
+                _ => _options.Messages,
+            };
+            long expected = scenario == Scenario.Channels ? ((long)_options.Messages * subscribers) + _options.Messages : publications * subscribers;
+            var room = protocol.Channel(Room);
+            var own = scenario == Scenario.Channels ? Enumerable.Range(0, subscribers).Select(i => protocol.Channel("s" + i)).ToArray() : [];
+
+            var measure = Measurement.Start(server);
+            _progress.Set(() => Status("publishing", clients.Sum(static c => c.Delivered), expected, measure));
+            long start = measure.Started;
+            long interval = Stopwatch.Frequency / _options.Rate;
+            for (long seq = 0; seq < publications; seq++)
+            {
+                long stamp = Stopwatch.GetTimestamp();
+                if (scenario == Scenario.Paced)
+                {
+                    // Latency counts from the scheduled send time, so a publisher held back by a slow server shows it.
+                    stamp = start + (seq * interval);
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), stamp);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken);
+                    }
+                }
+
+                var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
+                await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken);
+            }
+
+            await publisher.DrainAsync(cancellationToken);
+            await WaitForDeliveriesAsync(() => clients.Sum(static c => c.Delivered + c.Dropped), expected, cancellationToken);
+
+            var latency = new LatencyHistogram();
+            long last = start;
+            foreach (var client in clients)
+            {
+                if (client.Latency is { } histogram)
+                {
+                    latency.Add(histogram);
+                }
+
+                last = Math.Max(last, client.LastDelivery);
+            }
+
+            long delivered = clients.Sum(static c => c.Delivered);
+            long dropped = clients.Sum(static c => c.Dropped);
+            return measure.Complete(result, last, latency) with
+            {
+                Subscribers = subscribers,
+                Publications = publications,
+                Expected = expected,
+                Delivered = delivered,
+                Dropped = dropped,
+                Lost = Math.Max(0, expected - delivered - dropped),
+                Errors = publisher.Errors + clients.Sum(static c => c.Errors),
+            };
+        }
+        finally
+        {
+            _progress.Set("closing");
+            await Parallel.ForEachAsync(clients, Parallelism(CancellationToken.None), static async (c, _) =>
+            {
+                if (c is not null)
+                {
+                    await c.DisposeAsync();
+                }
+            });
+        }
+    }
+
+    private async Task<RunResult> GrpcAsync(ServerProcess server, RunResult result, CancellationToken cancellationToken)
+    {
+        int subscribers = _options.GrpcSubscribers;
+        long publications = _options.GrpcMessages;
+        var clients = Enumerable.Range(0, subscribers).Select(_ => new BrokerClient(new BrokerClientOptions { Address = server.Grpc! })).ToArray();
+        var histograms = new LatencyHistogram[subscribers];
+        var counts = new long[subscribers];
+        var lastDelivery = new long[subscribers];
+        long subscribed = 0;
+        long dropped = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var options = new SubscribeOptions
+        {
+            OnSubscribed = _ => Interlocked.Increment(ref subscribed),
+            OnLagged = lagged => Interlocked.Add(ref dropped, (long)lagged.Dropped),
+        };
+        double ticksPerMicrosecond = Stopwatch.Frequency / 1_000_000.0;
+        var readers = Enumerable.Range(0, subscribers).Select(i => Task.Run(async () =>
+        {
+            var histogram = histograms[i] = new LatencyHistogram();
+            await foreach (var publication in clients[i].SubscribeAsync(["bench:" + Room], null, options, stop.Token))
+            {
+                long now = Stopwatch.GetTimestamp();
+                var data = publication.Data.Span;
+                int at = data.IndexOf(Payload.Marker);
+                if (at < 0)
+                {
+                    continue;  // a warm-up publication
+                }
+
+                at += Payload.Marker.Length;
+                long stamp = 0;
+                while (at < data.Length && (uint)(data[at] - '0') <= 9)
+                {
+                    stamp = (stamp * 10) + (data[at++] - '0');
+                }
+
+                histogram.Record((long)((now - stamp) / ticksPerMicrosecond));
+                lastDelivery[i] = now;
+                if (Interlocked.Increment(ref counts[i]) == publications)
+                {
+                    return;
+                }
+            }
+        }, CancellationToken.None)).ToArray();
+
+        try
+        {
+            await Until.TrueAsync(() => Interlocked.Read(ref subscribed) >= subscribers, TimeSpan.FromSeconds(30), "gRPC subscriptions", cancellationToken);
+            await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight);
+            await WarmUpAsync(publisher, "bench:" + Room, cancellationToken);
+            long expected = publications * subscribers;
+            var measure = Measurement.Start(server);
+            _progress.Set(() => Status("publishing", counts.Sum(), expected, measure));
+            for (long seq = 0; seq < publications; seq++)
+            {
+                await publisher.PublishAsync("bench:" + Room, Payload.Create(Stopwatch.GetTimestamp(), seq, _options.PayloadBytes), cancellationToken);
+            }
+
+            await publisher.DrainAsync(cancellationToken);
+            await WaitForDeliveriesAsync(() => counts.Sum() + Interlocked.Read(ref dropped), expected, cancellationToken);
+            var latency = new LatencyHistogram();
+            foreach (var histogram in histograms)
+            {
+                if (histogram is not null)
+                {
+                    latency.Add(histogram);
+                }
+            }
+
+            long delivered = counts.Sum();
+            return measure.Complete(result, lastDelivery.Max(), latency) with
+            {
+                Subscribers = subscribers,
+                Publications = publications,
+                Expected = expected,
+                Delivered = delivered,
+                Dropped = dropped,
+                Lost = Math.Max(0, expected - delivered - dropped),
+                Errors = publisher.Errors,
+            };
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<RunResult> IdleAsync(ServerProcess server, ServerKind kind, RunResult result, CancellationToken cancellationToken)
+    {
+        var protocol = WireProtocol.For(kind);
+        int total = _options.IdleConnections;
+        // The first tenth warms the server up (JIT, pools, first GC) and sets the baseline; the rest are measured.
+        int warm = Math.Max(1, total / 10);
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        var clients = new WsClient[total];
+        try
+        {
+            var measure = Measurement.Start(server);
+            await ConnectAsync(clients.AsMemory(0, warm), server.WebSocket, protocol, invoker, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 1), cancellationToken);
+            long baseline = server.Rss();
+            await ConnectAsync(clients.AsMemory(warm), server.WebSocket, protocol, invoker, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 2), cancellationToken);
+            long after = server.Rss();
+            int open = clients.Count(static c => !c.Closed);
+            return measure.Complete(result, Stopwatch.GetTimestamp(), new LatencyHistogram()) with
+            {
+                Subscribers = total,
+                Expected = total,
+                Delivered = open,
+                Lost = total - open,
+                KiBPerConnection = (after - baseline) / 1024.0 / (total - warm),
+            };
+        }
+        finally
+        {
+            _progress.Set("closing");
+            await Parallel.ForEachAsync(clients, Parallelism(CancellationToken.None), static async (c, _) =>
+            {
+                if (c is not null)
+                {
+                    await c.DisposeAsync();
+                }
+            });
+        }
+    }
+
+    /// <summary>Publishes the warm-up publications and gives their deliveries time to land.</summary>
+    private async Task WarmUpAsync(Publisher publisher, string channel, CancellationToken cancellationToken)
+    {
+        if (_options.Warmup == 0)
+        {
+            return;
+        }
+
+        _progress.Set("warming up");
+        var payload = Payload.Warmup(_options.PayloadBytes);
+        for (int i = 0; i < _options.Warmup; i++)
+        {
+            await publisher.PublishAsync(channel, payload, cancellationToken);
+        }
+
+        await publisher.DrainAsync(cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.1 : 1), cancellationToken);
+    }
+
+    /// <summary>Opens a socket per slot and waits for every handshake.</summary>
+    private async Task ConnectAsync(Memory<WsClient> slots, Uri server, WireProtocol protocol, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    {
+        int connected = 0;
+        _progress.Set(() => $"connecting {Volatile.Read(ref connected)}/{slots.Length}");
+        await Parallel.ForEachAsync(Enumerable.Range(0, slots.Length), Parallelism(cancellationToken), async (i, ct) =>
+        {
+            var client = new WsClient(protocol);
+            slots.Span[i] = client;
+            await client.ConnectAsync(server, invoker, ct);
+            Interlocked.Increment(ref connected);
+        });
+        var all = slots;
+        await Until.TrueAsync(() => AllShookHands(all.Span), TimeSpan.FromSeconds(120), "handshakes", cancellationToken);
+    }
+
+    private static bool AllShookHands(ReadOnlySpan<WsClient> clients)
+    {
+        foreach (var client in clients)
+        {
+            if (client.Handshakes == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> deliveries arrived, or none arrived for the stall timeout.</summary>
+    private async Task WaitForDeliveriesAsync(Func<long> delivered, long expected, CancellationToken cancellationToken)
+    {
+        long seen = -1;
+        var lastProgress = Stopwatch.StartNew();
+        while (true)
+        {
+            long now = delivered();
+            if (now >= expected)
+            {
+                return;
+            }
+
+            if (now != seen)
+            {
+                seen = now;
+                lastProgress.Restart();
+            }
+            else if (lastProgress.Elapsed > _options.StallTimeout)
+            {
+                return;  // what has not arrived by now is lost
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+    }
+
+    private static string Status(string phase, long delivered, long expected, Measurement measure)
+    {
+        double seconds = Stopwatch.GetElapsedTime(measure.Started).TotalSeconds;
+        return $"{phase}: {delivered:N0}/{expected:N0} delivered, {delivered / Math.Max(seconds, 0.001):N0}/s";
+    }
+
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken };
+
+    /// <summary>CPU of both processes and the clock, from the start of the measured part of a run.</summary>
+    private sealed class Measurement
+    {
+        private readonly ServerProcess _server;
+        private readonly TimeSpan _serverCpu;
+        private readonly TimeSpan _clientCpu;
+
+        private Measurement(ServerProcess server)
+        {
+            _server = server;
+            _serverCpu = server.CpuTime();
+            _clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
+            Started = Stopwatch.GetTimestamp();
+        }
+
+        public long Started { get; }
+
+        public static Measurement Start(ServerProcess server) => new(server);
+
+        public RunResult Complete(RunResult result, long lastDelivery, LatencyHistogram latency)
+        {
+            double seconds = Stopwatch.GetElapsedTime(Started, Math.Max(lastDelivery, Started + 1)).TotalSeconds;
+            return result with
+            {
+                Seconds = seconds,
+                DeliveriesPerSecond = latency.Count / seconds,
+                P50Ms = latency.Quantile(0.50) / 1000.0,
+                P99Ms = latency.Quantile(0.99) / 1000.0,
+                MaxMs = latency.Max / 1000.0,
+                ServerCpuSeconds = (_server.CpuTime() - _serverCpu).TotalSeconds,
+                ClientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _clientCpu).TotalSeconds,
+            };
+        }
+    }
+}

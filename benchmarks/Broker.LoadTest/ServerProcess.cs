@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Broker.LoadTest;
+
+/// <summary>
+/// A server under test as a child process on free loopback ports: started, sampled from /proc (CPU time, resident
+/// and peak memory), killed at the end of its run.
+/// </summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    // USER_HZ: /proc/<pid>/stat counts CPU time in clock ticks, 100 per second on every Linux the runtime supports.
+    private const double ClockTicksPerSecond = 100;
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+    private readonly string? _tempDirectory;
+
+    private ServerProcess(Process process, Uri webSocket, Uri? grpc, string? tempDirectory)
+    {
+        _process = process;
+        WebSocket = webSocket;
+        Grpc = grpc;
+        _tempDirectory = tempDirectory;
+        process.OutputDataReceived += (_, e) => Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>The WebSocket base address (<c>ws://127.0.0.1:port</c>).</summary>
+    public Uri WebSocket { get; }
+
+    /// <summary>The broker's gRPC address, or null.</summary>
+    public Uri? Grpc { get; }
+
+    public int Id => _process.Id;
+
+    /// <summary>Where the servers come from: the repository's build output in the load test's own configuration.</summary>
+    public sealed record Paths(string Root, string BrokerDll, string SignalRDll, string NatsServer)
+    {
+        public static Paths Find()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            if (dir is null)
+            {
+                throw new InvalidOperationException("Broker.sln not found above " + AppContext.BaseDirectory);
+            }
+
+#if DEBUG
+            const string configuration = "Debug";
+#else
+            const string configuration = "Release";
+#endif
+            return new Paths(
+                dir.FullName,
+                Path.Combine(dir.FullName, "src", "Broker", "bin", configuration, "net10.0", "Broker.dll"),
+                Path.Combine(dir.FullName, "benchmarks", "SignalRServer", "bin", configuration, "net10.0", "SignalRServer.dll"),
+                File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "/usr/bin/nats-server");
+        }
+
+        public bool Has(ServerKind kind) => File.Exists(kind switch
+        {
+            ServerKind.Broker => BrokerDll,
+            ServerKind.SignalR => SignalRDll,
+            _ => NatsServer,
+        });
+    }
+
+    public static async Task<ServerProcess> StartAsync(ServerKind kind, Paths paths, CancellationToken cancellationToken)
+    {
+        int web = FreePort();
+        int grpc = FreePort();
+        string? temp = null;
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        switch (kind)
+        {
+            case ServerKind.Broker:
+                start.FileName = "dotnet";
+                start.ArgumentList.Add(paths.BrokerDll);
+                start.WorkingDirectory = Path.GetDirectoryName(paths.BrokerDll);
+                start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+                start.Environment["Kestrel__Endpoints__Web__Url"] = $"http://127.0.0.1:{web}";
+                start.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpc}";
+                start.Environment["Broker__AllowAnonymous"] = "true";
+                start.Environment["Broker__Namespaces__bench__Subscribe"] = "anyone";
+                start.Environment["Logging__LogLevel__Default"] = "Warning";
+                break;
+            case ServerKind.SignalR:
+                start.FileName = "dotnet";
+                start.ArgumentList.Add(paths.SignalRDll);
+                start.ArgumentList.Add($"http://127.0.0.1:{web}");
+                start.WorkingDirectory = Path.GetDirectoryName(paths.SignalRDll);
+                start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+                break;
+            default:
+                temp = Directory.CreateTempSubdirectory("loadtest-nats-").FullName;
+                var config = Path.Combine(temp, "nats.conf");
+                await File.WriteAllTextAsync(config, $$"""
+                    listen: "127.0.0.1:{{grpc}}"
+                    websocket {
+                      listen: "127.0.0.1:{{web}}"
+                      no_tls: true
+                    }
+                    """, cancellationToken);
+                start.FileName = paths.NatsServer;
+                start.ArgumentList.Add("-c");
+                start.ArgumentList.Add(config);
+                break;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
+        var server = new ServerProcess(process, new Uri($"ws://127.0.0.1:{web}"), kind == ServerKind.Broker ? new Uri($"http://127.0.0.1:{grpc}") : null, temp);
+        try
+        {
+            await server.WaitForPortAsync(web, cancellationToken);
+            if (kind == ServerKind.Broker)
+            {
+                await server.WaitForPortAsync(grpc, cancellationToken);
+            }
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>User plus system CPU time so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14, stime 15.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
+    }
+
+    /// <summary>Peak resident memory (VmHWM), bytes.</summary>
+    public long PeakRss() => ReadStatus("VmHWM:");
+
+    /// <summary>Resident memory now (VmRSS), bytes.</summary>
+    public long Rss() => ReadStatus("VmRSS:");
+
+    public string Output()
+    {
+        lock (_output)
+        {
+            return string.Join('\n', _output);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (Exception)
+        {
+            // already gone
+        }
+
+        _process.Dispose();
+        if (_tempDirectory is not null)
+        {
+            Directory.Delete(_tempDirectory, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private long ReadStatus(string key)
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                var kib = line[key.Length..].Trim().Split(' ')[0];
+                return long.Parse(kib, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
+    private async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"the server exited with {_process.ExitCode}:\n{Output()}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+                return;
+            }
+            catch (SocketException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            if (_output.Count > 50)
+            {
+                _output.Dequeue();
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+
+namespace Broker.LoadTest;
+
+/// <summary>
+/// One WebSocket to a server, with one receive loop that treats what arrives as a byte stream and counts markers
+/// in it (<see cref="WireProtocol"/>): a delivery is a payload's <c>"lt":</c> timestamp, and its latency is the
+/// receive time minus that timestamp. Markers split across two receives are found: the loop carries the unread tail
+/// over. One clock read per receive: messages that arrive together get the same receive time.
+/// </summary>
+internal sealed class WsClient : IAsyncDisposable
+{
+    private const int ReceiveBufferSize = 16 * 1024;
+    private static readonly double TicksPerMicrosecond = Stopwatch.Frequency / 1_000_000.0;
+
+    private readonly WireProtocol _protocol;
+    private readonly ClientWebSocket _socket = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly int _maxMarker;
+    private Task _receiving = Task.CompletedTask;
+    private long _delivered;
+    private long _acks;
+    private long _handshakes;
+
+    public WsClient(WireProtocol protocol)
+    {
+        _protocol = protocol;
+        _maxMarker = new[] { Payload.Marker.Length, protocol.HandshakeMarker.Length, protocol.AckMarker.Length, protocol.PingMarker.Length, protocol.ErrorMarker.Length, protocol.DroppedMarker?.Length ?? 0 }.Max();
+        if (protocol.SubProtocol is { } sub)
+        {
+            _socket.Options.AddSubProtocol(sub);
+        }
+
+        _socket.Options.KeepAliveInterval = TimeSpan.Zero;  // the protocols' own keep-alives are answered instead
+    }
+
+    /// <summary>Deliveries seen (payload timestamps).</summary>
+    public long Delivered => Volatile.Read(ref _delivered);
+
+    public long Acks => Volatile.Read(ref _acks);
+
+    public long Handshakes => Volatile.Read(ref _handshakes);
+
+    /// <summary>Publications the server said it dropped (broker <c>lagged</c>).</summary>
+    public long Dropped { get; private set; }
+
+    public long Errors { get; private set; }
+
+    /// <summary>The Stopwatch timestamp of the last delivery.</summary>
+    public long LastDelivery { get; private set; }
+
+    /// <summary>Latency of each delivery: receive time minus the payload's timestamp. Made at the first delivery.</summary>
+    public LatencyHistogram? Latency { get; private set; }
+
+    public bool Closed { get; private set; }
+
+    /// <summary>Called on the receive loop with the number of acks just seen (publisher connections).</summary>
+    public Action<int>? OnAcks { get; set; }
+
+    /// <summary>Connects, starts the receive loop and sends the handshake (its completion shows in <see cref="Handshakes"/>).</summary>
+    public async Task ConnectAsync(Uri server, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    {
+        await _socket.ConnectAsync(new Uri(server, _protocol.Path), invoker, cancellationToken);
+        _receiving = Task.Run(ReceiveLoopAsync, CancellationToken.None);
+        await SendAsync(_protocol.Handshake, cancellationToken);
+    }
+
+    public async Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            if (_socket.State == WebSocketState.Open)
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // closing is best effort: the server may already be gone
+        }
+
+        _socket.Abort();
+        await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _socket.Dispose();
+        _sendLock.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[ReceiveBufferSize];
+        int carry = 0;
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(carry), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                int length = carry + result.Count;
+                int keep = Scan(buffer.AsSpan(0, length), out bool ping);
+                carry = length - keep;
+                buffer.AsSpan(keep, carry).CopyTo(buffer);
+                if (ping)
+                {
+                    await SendAsync(_protocol.PingReply, CancellationToken.None);
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // the socket was closed or aborted: the run counts what arrived
+        }
+        finally
+        {
+            Closed = true;
+        }
+    }
+
+    /// <summary>Counts the markers in <paramref name="data"/>; returns where the unread tail (carried over) starts.</summary>
+    private int Scan(ReadOnlySpan<byte> data, out bool ping)
+    {
+        long now = Stopwatch.GetTimestamp();
+        int consumed = 0;
+        int pending = data.Length;
+        int delivered = 0;
+        int at = 0;
+        while (true)
+        {
+            int found = data[at..].IndexOf(Payload.Marker);
+            if (found < 0)
+            {
+                break;
+            }
+
+            int start = at + found;
+            int end = ReadNumber(data, start + Payload.Marker.Length, out long timestamp);
+            if (end == data.Length)
+            {
+                pending = start;  // the number may go on in the next receive
+                break;
+            }
+
+            Latency ??= new LatencyHistogram();
+            Latency.Record((long)((now - timestamp) / TicksPerMicrosecond));
+            delivered++;
+            consumed = at = end;
+        }
+
+        if (delivered > 0)
+        {
+            LastDelivery = now;
+            Interlocked.Add(ref _delivered, delivered);
+        }
+
+        var region = data[..pending];
+        if (_protocol.DroppedMarker is { } droppedMarker)
+        {
+            at = 0;
+            while (true)
+            {
+                int found = region[at..].IndexOf(droppedMarker);
+                if (found < 0)
+                {
+                    break;
+                }
+
+                int start = at + found;
+                int end = ReadNumber(region, start + droppedMarker.Length, out long dropped);
+                if (end == region.Length)
+                {
+                    pending = start;
+                    region = data[..pending];
+                    break;
+                }
+
+                Dropped += dropped;
+                consumed = Math.Max(consumed, end);
+                at = end;
+            }
+        }
+
+        ping = Count(region, _protocol.PingMarker, ref consumed) > 0;
+        Errors += Count(region, _protocol.ErrorMarker, ref consumed);
+        int handshakes = Count(region, _protocol.HandshakeMarker, ref consumed);
+        if (handshakes > 0)
+        {
+            Interlocked.Add(ref _handshakes, handshakes);
+        }
+
+        int acks = Count(region, _protocol.AckMarker, ref consumed);
+        if (acks > 0)
+        {
+            Interlocked.Add(ref _acks, acks);
+            OnAcks?.Invoke(acks);
+        }
+
+        // Keep what may hold the start of a marker: never a whole one, which was counted above.
+        return Math.Min(pending, Math.Max(consumed, data.Length - (_maxMarker - 1)));
+    }
+
+    private static int Count(ReadOnlySpan<byte> data, ReadOnlySpan<byte> marker, ref int consumed)
+    {
+        int count = 0;
+        int at = 0;
+        while (true)
+        {
+            int found = data[at..].IndexOf(marker);
+            if (found < 0)
+            {
+                return count;
+            }
+
+            count++;
+            at += found + marker.Length;
+            consumed = Math.Max(consumed, at);
+        }
+    }
+
+    private static int ReadNumber(ReadOnlySpan<byte> data, int at, out long value)
+    {
+        value = 0;
+        while (at < data.Length && (uint)(data[at] - '0') <= 9)
+        {
+            value = (value * 10) + (data[at] - '0');
+            at++;
+        }
+
+        return at;
+    }
+}

@@ -1,0 +1,13 @@
+using SignalRServer;
+
+// A plain ASP.NET Core SignalR server, as a .NET user would write it for fan-out: one hub, JSON protocol,
+// default options. The load test starts it with the URL to bind (127.0.0.1:<port>) as the only argument.
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.WebHost.UseUrls(args.Length > 0 ? args[0] : "http://127.0.0.1:5000");
+builder.Services.AddSignalR();
+
+var app = builder.Build();
+app.MapHub<FanOutHub>("/hub");
+app.MapGet("/healthz", () => "ok");
+app.Run();
