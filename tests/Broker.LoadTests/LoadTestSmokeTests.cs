@@ -7,7 +7,7 @@ namespace Broker.LoadTests;
 public sealed class LoadTestSmokeTests(ITestOutputHelper output)
 {
     [Fact(Timeout = 120_000)]
-    public async Task SmokeRunDeliversEveryMessageOnEveryInstalledServer()
+    public async Task SmokeRunDeliversEveryMessageOnEveryServer()
     {
         var directory = Directory.CreateTempSubdirectory("broker-loadtest-").FullName;
         try
@@ -22,8 +22,10 @@ public sealed class LoadTestSmokeTests(ITestOutputHelper output)
             using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(directory, "loadtest.json")));
             var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
             var paths = ServerProcess.Paths.Find();
+            // test.sh installs nats-server, and the broker and SignalR server are built with the solution: all
+            // three must be there, so a broken install fails here instead of shrinking the comparison.
             var installed = Enum.GetValues<ServerKind>().Where(paths.Has).Select(static k => k.ToString()).ToHashSet();
-            Assert.Contains("Broker", installed);
+            Assert.Equal(Enum.GetValues<ServerKind>().Select(static k => k.ToString()).ToHashSet(), installed);
             foreach (var scenario in Enum.GetValues<Scenario>())
             {
                 var servers = runs.Where(r => r.GetProperty("scenario").GetString() == scenario.ToString()).Select(static r => r.GetProperty("server").GetString()!).ToHashSet();
