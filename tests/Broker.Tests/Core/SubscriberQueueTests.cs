@@ -1,6 +1,8 @@
 using Broker.Core;
 using Broker.Telemetry;
+using System.Diagnostics.Metrics;
 using Broker.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.Tests.Core;
 
@@ -83,12 +85,14 @@ public class SubscriberQueueTests
     [Fact]
     public void DropsAreCountedInTheMetric()
     {
-        using var metrics = new MetricsProbe();
-        var queue = new SubscriberQueue(1, 1 << 20, OverflowPolicy.DropOldest, metrics: metrics.Metrics);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = services.GetRequiredService<IMeterFactory>();
+        using var metrics = new ServerMetrics(factory);
+        var queue = new SubscriberQueue(1, 1 << 20, OverflowPolicy.DropOldest, metrics: new BrokerMetrics(factory));
         queue.TryWrite(Pub(1));
         queue.TryWrite(Pub(2));
         queue.TryWrite(Pub(3));
-        Assert.Equal(2, metrics.Dropped("overflow"));
+        Assert.Equal(2, metrics.Sum("broker.messages.dropped", "overflow"));
     }
 
     private static ulong[] Drain(SubscriberQueue queue)

@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
-namespace Broker.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broker.Testing;
 
 /// <summary>
-/// Listens to one broker's instruments (only that broker's meter: tests run servers in parallel): sums what
-/// counters record, counts histogram records, and reads observable instruments on demand.
+/// Listens to one broker's instruments (only the meters of that broker's <see cref="IMeterFactory"/>: tests run
+/// brokers in parallel): sums what counters record, counts histogram records, and reads observable instruments on
+/// demand. Shared by the unit tests (a factory of their own) and the functional tests (a running broker's).
 /// </summary>
 public sealed class ServerMetrics : IDisposable
 {
@@ -16,8 +19,12 @@ public sealed class ServerMetrics : IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ServerMetrics(BrokerServer server)
+        : this(server.Services.GetRequiredService<IMeterFactory>())
     {
-        var factory = server.Services.GetRequiredService<IMeterFactory>();
+    }
+
+    public ServerMetrics(IMeterFactory factory)
+    {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Scope == factory)
