@@ -13,27 +13,37 @@ public sealed partial class WebSocketConnection
     /// frames at <c>\n</c> and each frame handled in order. After a close is requested, what arrives is
     /// read and ignored until the client's close frame ends the handshake.
     /// </summary>
+    /// <remarks>
+    /// Between messages the loop waits with a zero-byte receive, which completes when the next frame's
+    /// header arrives without consuming its payload: an idle socket holds no receive buffer, and ten
+    /// thousand idle sockets do not pin ten thousand pooled arrays.
+    /// </remarks>
     private async Task ReadLoopAsync()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+        byte[]? buffer = null;
         int length = 0;
         try
         {
             while (true)
             {
-                if (length == buffer.Length)
+                bool idle = buffer is null && _close is null;
+                if (!idle)
                 {
-                    // Grow, but never past what a legal message needs: one byte more proves it too big.
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    buffer ??= ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+                    if (length == buffer.Length)
+                    {
+                        // Grow, but never past what a legal message needs: one byte more proves it too big.
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
                 }
 
                 ValueWebSocketReceiveResult result;
                 try
                 {
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    result = await _socket.ReceiveAsync(idle ? Memory<byte>.Empty : buffer.AsMemory(length), CancellationToken.None);
                 }
                 catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
                 {
@@ -63,6 +73,18 @@ public sealed partial class WebSocketConnection
                     continue;
                 }
 
+                if (idle)
+                {
+                    // A frame is here: read its payload into a buffer next time round. (An empty message has
+                    // none: stay idle.)
+                    if (!result.EndOfMessage)
+                    {
+                        buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
+                    }
+
+                    continue;
+                }
+
                 length += result.Count;
                 if (length > _options.MaxMessageBytes)
                 {
@@ -78,17 +100,16 @@ public sealed partial class WebSocketConnection
 
                 await HandleMessageAsync(buffer.AsMemory(0, length));
                 length = 0;
-                if (buffer.Length > InitialReceiveBytes)
-                {
-                    // A big message was a one-off: don't hold its buffer while the socket idles.
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
-                }
+                ArrayPool<byte>.Shared.Return(buffer!);
+                buffer = null;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -36,6 +36,34 @@ public class BadInputTests
     }
 
     [Fact]
+    public async Task AnEmptyMessageIsIgnored()
+    {
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        await socket.Raw.SendAsync(ReadOnlyMemory<byte>.Empty, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
+        await socket.ExpectAliveAsync();
+    }
+
+    [Fact]
+    public async Task AMessageSentInFragmentsIsReadAsOne()
+    {
+        // The reader waits between messages without a buffer and rents one when a frame arrives: the rest
+        // of a fragmented message must still land in that same buffer.
+        await using var server = await BrokerServer.StartAsync(With());
+        var (socket, _) = await server.ConnectAsync();
+        await using var __ = socket;
+        var frame = System.Text.Encoding.UTF8.GetBytes($$"""{"type":"publish","id":7,"channel":"room:f","data":"{{new string('y', 10_000)}}"}""");
+        for (int start = 0; start < frame.Length; start += 3000)
+        {
+            int count = Math.Min(3000, frame.Length - start);
+            await socket.Raw.SendAsync(frame.AsMemory(start, count), System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: start + count == frame.Length, CancellationToken.None).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
+        }
+
+        Assert.Equal(7, (await socket.ExpectAsync("ack")).GetProperty("id").GetInt64());
+    }
+
+    [Fact]
     public async Task ABinaryMessageCloses1003()
     {
         await using var server = await BrokerServer.StartAsync(With());
