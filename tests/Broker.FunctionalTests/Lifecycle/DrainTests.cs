@@ -80,16 +80,21 @@ public class DrainTests
     [Fact]
     public async Task WhatIsStillQueuedForASocketAtTheDrainIsCountedAsAShutdownDrop()
     {
-        await using var server = await BrokerServer.StartAsync(With());
+        // A queue big enough to hold the whole burst, so nothing is dropped for overflow and most of it is
+        // still queued when the drain begins (a small DropOldest queue would keep only its newest few, and the
+        // writer could send those before the drain: then nothing would be left to count).
+        await using var server = await BrokerServer.StartAsync(With(
+            ("Broker:Namespaces:big:BufferMessages", "100000"),
+            ("Broker:Namespaces:big:BufferBytes", "1000000000"),
+            ("Broker:Namespaces:big:Subscribe", "anyone")));
         using var metrics = new ServerMetrics(server);
         var (socket, _) = await server.ConnectAsync();
         await using var _1 = socket;
-        await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
+        await socket.SubscribeAsync("big:feed");
 
-        // The client reads nothing while a burst far bigger than the socket's buffers is published: the
-        // writer blocks on the full socket and the queue stays full behind it. 40 MB, well past what
-        // loopback's auto-tuned socket buffers can absorb, so something is still queued at the drain.
-        await server.FloodAsync("tiny:feed", count: 5000, payloadBytes: 8000);
+        // The client reads nothing while 40 MB is published, far more than loopback's socket buffers take:
+        // the writer blocks on the full socket with the rest queued behind it.
+        await server.FloodAsync("big:feed", count: 5000, payloadBytes: 8000);
 
         // Drain now (callbacks run before BeginDrain returns), then read: the blocked batch goes out, then
         // `disconnect` and close 1001, never the queued publications.
