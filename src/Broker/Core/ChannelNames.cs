@@ -65,9 +65,6 @@ public static class ChannelNames
         return ChannelKind.Invalid;
     }
 
-    /// <summary>True when <paramref name="channel"/> is a valid ordinary channel name (not a reserved <c>$</c> one).</summary>
-    public static bool IsValidRegular(ReadOnlySpan<char> channel) => Classify(channel) == ChannelKind.Regular;
-
     /// <summary>True when <paramref name="eventName"/> is 1-64 characters of <c>[A-Za-z0-9_.\-:]</c>.</summary>
     public static bool IsValidEvent(ReadOnlySpan<char> eventName) =>
         !eventName.IsEmpty && eventName.Length <= MaxEventLength && !eventName.ContainsAnyExcept(EventChars);
@@ -96,16 +93,8 @@ public static class ChannelNames
     public static string ForUser(string userId) => UserPrefix + userId;
 
     /// <summary>
-    /// True when <paramref name="channel"/> matches a backend subscription entry: the same name, or a
-    /// prefix entry ending in <c>*</c> (<c>chat:*</c> matches <c>chat:lobby</c>; a lone <c>*</c> matches all).
+    /// A name as error messages quote it: cut to 64 characters, since a bad name may be as long as the
+    /// message that carried it.
     /// </summary>
-    public static bool Matches(string entry, string channel)
-    {
-        if (entry.Length > 0 && entry[^1] == '*')
-        {
-            return channel.AsSpan().StartsWith(entry.AsSpan(0, entry.Length - 1), StringComparison.Ordinal);
-        }
-
-        return string.Equals(entry, channel, StringComparison.Ordinal);
-    }
+    public static string Shorten(string name) => name.Length <= 64 ? name : string.Concat(name.AsSpan(0, 61), "...");
 }

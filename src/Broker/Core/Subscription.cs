@@ -43,9 +43,6 @@ public sealed class Subscription
     /// <summary>True when <c>join</c>/<c>leave</c> should be queued too (browsers); gRPC has no such delivery.</summary>
     public bool ReceivesPresence { get; }
 
-    /// <summary>True once <see cref="Activate"/> has run.</summary>
-    public bool IsActive => _active;
-
     /// <summary>
     /// Queues the catch-up and goes live. Call once, after <see cref="Hub.SubscribeAsync"/> returned and
     /// the transport queued its reply to the subscribe.

@@ -126,7 +126,7 @@ internal sealed partial class BrokerGrpcService
         string eventName = request.Event.Length == 0 ? ChannelNames.DefaultEvent : request.Event;
         if (!ChannelNames.IsValidEvent(eventName))
         {
-            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(eventName)}' is not an event name.");
+            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(eventName)}' is not an event name.");
         }
 
         if (CheckData(request.Data.Span) is { } badData)

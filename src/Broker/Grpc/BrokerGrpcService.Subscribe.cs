@@ -213,7 +213,7 @@ internal sealed partial class BrokerGrpcService
         {
             if (!seen.Add(entry))
             {
-                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(entry)}' is named twice.");
+                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(entry)}' is named twice.");
             }
 
             if (entry.EndsWith('*'))
@@ -222,7 +222,7 @@ internal sealed partial class BrokerGrpcService
                 // A prefix is the start of a channel name: its characters must be channel characters.
                 if (!stem.IsEmpty && ChannelNames.Classify(string.Concat(stem, "x")) == ChannelKind.Invalid)
                 {
-                    return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(entry)}' is not a channel prefix.");
+                    return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(entry)}' is not a channel prefix.");
                 }
 
                 continue;
@@ -238,7 +238,7 @@ internal sealed partial class BrokerGrpcService
         {
             if (!seen.Contains(channel) || channel.EndsWith('*'))
             {
-                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'since' names '{Truncate(channel)}', which is not an exact channel of 'channels'.");
+                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'since' names '{ChannelNames.Shorten(channel)}', which is not an exact channel of 'channels'.");
             }
         }
 

@@ -78,7 +78,7 @@ internal sealed partial class BrokerGrpcService
         policy = null;
         if (ChannelNames.Classify(channel) == ChannelKind.Invalid)
         {
-            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{Truncate(channel)}' is not a channel name.");
+            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(channel)}' is not a channel name.");
         }
 
         policy = _namespaces.Resolve(channel);
@@ -111,7 +111,6 @@ internal sealed partial class BrokerGrpcService
     /// <summary>The status a stream ends with when the broker drains (PROTOCOL.md: UNAVAILABLE, so the client goes elsewhere).</summary>
     private static RpcException Draining() => new(new Status(StatusCode.Unavailable, DrainMiddleware.ShuttingDown));
 
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 
     /// <summary>A refused request: the gRPC status for a unary call, the broker's code for a stream reply.</summary>
     private sealed record Failure(StatusCode Status, string Code, string Message)

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Broker.Core;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Sessions;
@@ -49,12 +49,8 @@ internal static class SessionEndpoints
         var clientIp = options.Value.Tickets.BindToIp ? context.Connection.RemoteIpAddress : null;
         var result = tickets.IssueForSession(session, clientIp);
         context.Response.Headers.CacheControl = "no-store";
-        return Results.Json(new TicketReply(result.Ticket!, FormatTime(result.ExpiresAt)));
+        return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
     }
-
-    // ISO-8601 UTC with milliseconds and a Z, the same shape as a publication's "time".
-    private static string FormatTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The body of <c>POST /session</c>: <c>{"sessionId":"…","userId":null}</c>.</summary>
     internal sealed record SessionReply(string SessionId, string? UserId);

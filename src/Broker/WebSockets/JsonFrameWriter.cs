@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using Broker.Core;
 
@@ -41,9 +40,8 @@ internal static class JsonFrameWriter
     /// <summary>Writes <c>"time":"2026-11-21T20:00:00.000Z"</c>: ISO 8601, UTC, milliseconds.</summary>
     public static void WriteTime(Utf8JsonWriter writer, DateTimeOffset time)
     {
-        Span<char> text = stackalloc char[24];
-        time.UtcDateTime.TryFormat(text, out int written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        writer.WriteString("time"u8, text[..written]);
+        Span<char> text = stackalloc char[WireTime.Length];
+        writer.WriteString("time"u8, text[..WireTime.Write(time, text)]);
     }
 
     /// <summary>Writes a publication's fields (without <c>type</c>): what <c>pub</c> frames and <c>history</c> replies carry.</summary>

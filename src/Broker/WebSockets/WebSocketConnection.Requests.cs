@@ -369,7 +369,7 @@ public sealed partial class WebSocketConnection
         switch (ChannelNames.Classify(channel))
         {
             case ChannelKind.Invalid:
-                BadRequest(id, $"'{Truncate(channel)}' is not a channel name.", about);
+                BadRequest(id, $"'{ChannelNames.Shorten(channel)}' is not a channel name.", about);
                 return false;
             case ChannelKind.Session or ChannelKind.User:
                 EnqueueReply(ServerFrames.Error(id, ErrorCodes.Forbidden, "Personal channels are not open to browsers.", about));
@@ -400,7 +400,7 @@ public sealed partial class WebSocketConnection
             return true;
         }
 
-        BadRequest(id, $"'{Truncate(eventName)}' is not an event name.");
+        BadRequest(id, $"'{ChannelNames.Shorten(eventName)}' is not an event name.");
         return false;
     }
 
@@ -504,6 +504,4 @@ public sealed partial class WebSocketConnection
         && (string.Equals(channel, ChannelNames.ForSession(client.SessionId!), StringComparison.Ordinal)
             || (client.UserId is { } user && string.Equals(channel, ChannelNames.ForUser(user), StringComparison.Ordinal)));
 
-    /// <summary>Names in error messages are cut short: a bad name may be as long as the message allows.</summary>
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 }

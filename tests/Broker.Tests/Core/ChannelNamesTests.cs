@@ -57,15 +57,6 @@ public class ChannelNamesTests
     [InlineData("$session:x", "$session")]
     public void NamespaceIsTheTextBeforeTheFirstColon(string channel, string ns) => Assert.Equal(ns, ChannelNames.GetNamespace(channel).ToString());
 
-    [Theory]
-    [InlineData("chat:*", "chat:lobby", true)]
-    [InlineData("chat:*", "chat:", true)]
-    [InlineData("chat:*", "chats:x", false)]
-    [InlineData("*", "anything", true)]
-    [InlineData("chat:lobby", "chat:lobby", true)]
-    [InlineData("chat:lobby", "chat:lobby2", false)]
-    public void MatchesExactAndPrefixEntries(string entry, string channel, bool matches) => Assert.Equal(matches, ChannelNames.Matches(entry, channel));
-
     [Fact]
     public void PersonalChannelNames()
     {
