@@ -83,10 +83,7 @@ public class DrainTests
         // A queue big enough to hold the whole burst, so nothing is dropped for overflow and most of it is
         // still queued when the drain begins (a small DropOldest queue would keep only its newest few, and the
         // writer could send those before the drain: then nothing would be left to count).
-        await using var server = await BrokerServer.StartAsync(With(
-            ("Broker:Namespaces:big:BufferMessages", "100000"),
-            ("Broker:Namespaces:big:BufferBytes", "1000000000"),
-            ("Broker:Namespaces:big:Subscribe", "anyone")));
+        await using var server = await BrokerServer.StartAsync(With());
         using var metrics = new ServerMetrics(server);
         var (socket, _) = await server.ConnectAsync();
         await using var _1 = socket;
