@@ -5,8 +5,8 @@ namespace Broker.WebSockets;
 /// <summary>
 /// Wakes a connection's writer loop. Many producers (fan-out on publisher threads, the reader loop,
 /// timers) signal; one loop waits. A flag collapses a burst of signals into one wake-up, so under load a
-/// delivery costs one <see cref="Interlocked.Exchange(ref int, int)"/>; the single-reader unbounded
-/// channel waits without allocating (it reuses one awaiter for its single reader).
+/// delivery costs one read of the flag; the single-reader unbounded channel waits without allocating
+/// (it reuses one awaiter for its single reader).
 /// </summary>
 internal sealed class WakeSignal
 {
@@ -22,7 +22,12 @@ internal sealed class WakeSignal
     /// <summary>Wakes the loop (if it is not already due to wake).</summary>
     public void Signal()
     {
-        if (Interlocked.Exchange(ref _signaled, 1) == 0)
+        // A plain read first: under load the flag is already set, and an interlocked exchange on a line
+        // the writer's core also writes would cost a cache-line transfer per delivery. A stale 1 cannot
+        // lose a wake-up: the loop clears the flag with a full fence before it reads the queues, and every
+        // producer queues its message with a full fence (a lock or an interlocked enqueue) before this
+        // read, so either the loop sees the message or the producer sees the cleared flag.
+        if (Volatile.Read(ref _signaled) == 0 && Interlocked.Exchange(ref _signaled, 1) == 0)
         {
             _channel.Writer.TryWrite(true);
         }
@@ -40,7 +45,7 @@ internal sealed class WakeSignal
         }
 
         _channel.Reader.TryRead(out _);
-        Volatile.Write(ref _signaled, 0);
+        Interlocked.Exchange(ref _signaled, 0);  // a full fence: see Signal
         return true;
     }
 

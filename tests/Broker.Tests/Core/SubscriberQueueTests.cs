@@ -83,6 +83,133 @@ public class SubscriberQueueTests
     }
 
     [Fact]
+    public void TryReadManyTakesInOrderWithinTheByteBudget()
+    {
+        var queue = new SubscriberQueue(100, 1 << 20, OverflowPolicy.DropOldest);
+        for (ulong i = 1; i <= 5; i++)
+        {
+            queue.TryWrite(Pub(i));
+        }
+
+        var taken = new ChannelMessage?[10];
+        int one = Pub(1).QueueBytes;
+        Assert.Equal(2, queue.TryReadMany(taken, maxBytes: (one * 2) + 1));
+        Assert.Equal(1, queue.TryReadMany(taken.AsSpan(2), maxBytes: 1));  // always at least one
+        Assert.Equal(2, queue.TryReadMany(taken.AsSpan(3), maxBytes: long.MaxValue));
+        Assert.Equal(0, queue.TryReadMany(taken, maxBytes: long.MaxValue));
+        Assert.Equal(new ulong[] { 1, 2, 3, 4, 5 }, taken[..5].Select(static m => ((Publication)m!).Offset));
+        Assert.Equal(0, queue.PendingBytes);
+        Assert.Equal(0, queue.Count);
+    }
+
+    [Fact]
+    public void TheRingKeepsOrderAcrossGrowthAndWrapAround()
+    {
+        var queue = new SubscriberQueue(capacity: 50, 1 << 20, OverflowPolicy.DropOldest);
+        var read = new List<ulong>();
+        ulong next = 1;
+        // Interleave writes and reads so the ring wraps at each of its sizes, then overflow it.
+        for (int round = 0; round < 20; round++)
+        {
+            for (int i = 0; i < round * 3; i++)
+            {
+                queue.TryWrite(Pub(next++));
+            }
+
+            for (int i = 0; i < round; i++)
+            {
+                if (queue.TryRead(out var message))
+                {
+                    read.Add(((Publication)message).Offset);
+                }
+            }
+        }
+
+        read.AddRange(Drain(queue));
+        Assert.Equal(next - 1, (ulong)read.Count + (ulong)queue.Dropped);
+        Assert.Equal(read.Order(), read);
+        Assert.Equal(next - 1, read[^1]);
+    }
+
+    [Fact]
+    public async Task AWaitEndsWhenAMessageIsWritten()
+    {
+        var queue = new SubscriberQueue(4, 1 << 20, OverflowPolicy.DropOldest);
+        var wait = queue.WaitToReadAsync().AsTask();
+        Assert.False(wait.IsCompleted);
+        queue.TryWrite(Pub(1));
+        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The waiter is reused: a second wait works the same way.
+        Assert.True(queue.TryRead(out _));
+        var second = queue.WaitToReadAsync().AsTask();
+        Assert.False(second.IsCompleted);
+        queue.TryWrite(Pub(2));
+        Assert.True(await second.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ACancelledWaitThrowsAndTheNextWaitStillWorks()
+    {
+        var queue = new SubscriberQueue(4, 1 << 20, OverflowPolicy.DropOldest);
+        using var cancel = new CancellationTokenSource();
+        var wait = queue.WaitToReadAsync(cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        var next = queue.WaitToReadAsync().AsTask();
+        queue.TryWrite(Pub(1));
+        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task OverflowUnderTheDisconnectPolicyEndsTheWait()
+    {
+        var queue = new SubscriberQueue(1, 1 << 20, OverflowPolicy.Disconnect);
+        queue.TryWrite(Pub(1));
+        Assert.True(queue.TryRead(out _));
+        queue.TryWrite(Pub(2));
+        Assert.False(queue.TryWrite(Pub(3)));
+        Assert.True(await queue.WaitToReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(queue.TryRead(out _));
+        Assert.False(await queue.WaitToReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task ManyPublishersOneConsumerLoseNothingUnderCapacity()
+    {
+        const int publishers = 4;
+        const int each = 5_000;
+        var queue = new SubscriberQueue(publishers * each, long.MaxValue, OverflowPolicy.DropOldest);
+        var consumer = Task.Run(async () =>
+        {
+            var seen = new List<ulong>();
+            var taken = new ChannelMessage?[16];
+            while (await queue.WaitToReadAsync())
+            {
+                int count;
+                while ((count = queue.TryReadMany(taken, long.MaxValue)) > 0)
+                {
+                    seen.AddRange(taken[..count].Select(static m => ((Publication)m!).Offset));
+                }
+            }
+
+            return seen;
+        });
+        await Task.WhenAll(Enumerable.Range(0, publishers).Select(p => Task.Run(() =>
+        {
+            for (int i = 0; i < each; i++)
+            {
+                queue.TryWrite(Pub((ulong)((p * each) + i)));
+            }
+        }))).WaitAsync(TimeSpan.FromSeconds(30));
+        queue.Complete();
+        var seen = await consumer.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(publishers * each, seen.Distinct().Count());
+        Assert.Equal(0, queue.Dropped);
+    }
+
+    [Fact]
     public void DropsAreCountedInTheMetric()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
