@@ -301,7 +301,9 @@ internal sealed class ScenarioRun
         }
 
         await publisher.DrainAsync(cancellationToken);
-        await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.1 : 1), cancellationToken);
+        // Time for the runtime's background recompilation of what the warm-up made hot (tiering waits for
+        // quiet, then recompiles); 2 s lets it finish on this 2-core machine.
+        await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.1 : 2), cancellationToken);
     }
 
     /// <summary>Opens a socket per slot and waits for every handshake.</summary>

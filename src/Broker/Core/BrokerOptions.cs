@@ -21,6 +21,14 @@ public sealed class BrokerOptions
     /// <summary>The live dashboard (<c>Broker:Dashboard</c>): off unless enabled.</summary>
     public Broker.Dashboard.DashboardOptions Dashboard { get; set; } = new();
 
+    /// <summary>
+    /// Runs Kestrel's socket pipes inline (<c>SocketTransportOptions.UnsafePreferInlineScheduling</c>):
+    /// a writer's flush sends on its own thread instead of queueing the send to another, and a received
+    /// frame reaches the reader without a hop. The broker never blocks in that code, which is what makes
+    /// the option safe here. Default true; false restores Kestrel's default.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; } = true;
+
     /// <summary>How long a graceful shutdown may take. Default 10 seconds.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
