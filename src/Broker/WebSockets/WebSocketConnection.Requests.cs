@@ -87,7 +87,7 @@ public sealed partial class WebSocketConnection
 
     private async ValueTask HelloAsync(ClientFrame hello)
     {
-        _helloTimer?.Dispose();
+        Interlocked.Exchange(ref _helloTimer, null)?.Dispose();  // dropped, not only stopped: an idle socket should not keep a dead timer
         string sessionId;
         string? userId;
         if (hello.Ticket is { } ticket)

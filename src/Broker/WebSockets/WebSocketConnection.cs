@@ -241,7 +241,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     private async Task CleanUpAsync()
     {
         await _closing.CancelAsync();
-        _helloTimer?.Dispose();
+        Interlocked.Exchange(ref _helloTimer, null)?.Dispose();
         _pingTimer?.Dispose();
         _pongTimer?.Dispose();
         _abortTimer?.Dispose();
