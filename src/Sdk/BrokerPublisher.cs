@@ -34,10 +34,14 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
+    private readonly int _wakeBelow;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
+    // Only the writer loop sends, so only it touches this: no lock.
     private ulong _nextRequestId;
     private int _unanswered;
+    // 1 while the writer waits for free slots: replies wake it only then (see ReleaseSlot), not once per reply.
+    private int _waitingForSlot;
     private int _failures;
     private int _disposed;
 
@@ -51,6 +55,9 @@ public sealed class BrokerPublisher : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
+        // Wake the writer once a quarter of the window is free again: it then sends those publications in one batch
+        // (one flush), where a wake-up per reply would send them one flush each.
+        _wakeBelow = maxInFlight - Math.Max(1, maxInFlight / 4);
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -163,12 +170,9 @@ public sealed class BrokerPublisher : IAsyncDisposable
         Task<bool>? readable = null;
         while (true)
         {
-            // Taken before looking, so a wake-up between the checks and the wait is not lost.
-            Task wake;
-            lock (_lock)
-            {
-                wake = _wake.Task;
-            }
+            // Taken before looking, so a wake-up between the checks and the wait is not lost. No lock: Wake swaps the
+            // source and then completes the old one, so whichever one is read here is completed by that wake-up or a later.
+            var wake = Volatile.Read(ref _wake).Task;
 
             if (_retries.TryDequeue(out var retry))
             {
@@ -178,7 +182,14 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             if (Volatile.Read(ref _unanswered) >= MaxInFlight)
             {
-                await wake.ConfigureAwait(false);
+                // Announce the wait, then look again: a reply that freed room before the announcement is seen here, one
+                // after it sees the flag (both sides are full fences).
+                Interlocked.Exchange(ref _waitingForSlot, 1);
+                if (Volatile.Read(ref _unanswered) >= MaxInFlight)
+                {
+                    await wake.ConfigureAwait(false);
+                }
+
                 continue;
             }
 
@@ -231,12 +242,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 return;
             }
 
-            ulong requestId;
-            lock (_lock)
-            {
-                requestId = ++_nextRequestId;
-            }
-
+            var requestId = ++_nextRequestId;
             switch (await stream.TrySendAsync(pending, requestId, buffered: more).ConfigureAwait(false))
             {
                 case PublishStreamConnection.SendOutcome.Sent:
@@ -253,7 +259,14 @@ public sealed class BrokerPublisher : IAsyncDisposable
         }
     }
 
-    private async Task<PublishStreamConnection> GetStreamAsync()
+    private ValueTask<PublishStreamConnection> GetStreamAsync()
+    {
+        // The usual case, once per send: the live stream, without a lock or a state machine.
+        var current = Volatile.Read(ref _stream);
+        return current is { IsBroken: false } ? new(current) : OpenStreamAsync();
+    }
+
+    private async ValueTask<PublishStreamConnection> OpenStreamAsync()
     {
         int failures;
         lock (_lock)
@@ -285,8 +298,11 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
     private void ReleaseSlot()
     {
-        Interlocked.Decrement(ref _unanswered);
-        Wake();
+        var unanswered = Interlocked.Decrement(ref _unanswered);
+        if (unanswered <= _wakeBelow && Volatile.Read(ref _waitingForSlot) != 0 && Interlocked.Exchange(ref _waitingForSlot, 0) != 0)
+        {
+            Wake();
+        }
     }
 
     private void Wake()
@@ -303,9 +319,13 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
     private void OnReplied()
     {
-        lock (_lock)
+        // Called per reply: the lock only when there is something to reset.
+        if (Volatile.Read(ref _failures) != 0)
         {
-            _failures = 0;
+            lock (_lock)
+            {
+                _failures = 0;
+            }
         }
     }
 
