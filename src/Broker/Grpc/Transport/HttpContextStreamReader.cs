@@ -3,12 +3,21 @@ using Google.Protobuf;
 
 namespace Broker.Grpc.Transport;
 
-/// <summary>Reads request messages from the HTTP/2 request body of a streaming call.</summary>
+/// <summary>
+/// Reads request messages from the HTTP/2 request body of a streaming call. Messages that arrived together are
+/// parsed together (at most <see cref="MaxBatch"/>) and handed out one per <see cref="MoveNext"/>, which then
+/// completes synchronously: one body read and one flow-control update per batch, not per message.
+/// </summary>
 internal sealed class HttpContextStreamReader<T> : IAsyncStreamReader<T>
     where T : class, IMessage<T>
 {
     private readonly HttpServerCallContext _call;
+    // Bounds how far parsing runs ahead of the handler: a handler that reads one request per published message
+    // still holds back a fast client (the rest waits in Kestrel's flow-controlled buffer, unparsed).
+    private const int MaxBatch = 128;
+
     private readonly MessageParser<T> _parser;
+    private readonly Queue<T> _batch = new();
     private T? _current;
     private int _reading;
     private bool _completed;
@@ -53,15 +62,16 @@ internal sealed class HttpContextStreamReader<T> : IAsyncStreamReader<T>
 
     private async Task<bool> ReadAsync(CancellationToken token)
     {
-        var message = await _call.ReadMessageAsync(_parser, token);
-        if (message is null)
+        // A cancelled call hands out nothing more, read ahead or not, as a pending body read would fail.
+        token.ThrowIfCancellationRequested();
+        if (_batch.Count == 0 && !await _call.ReadMessagesAsync(_parser, _batch, MaxBatch, token))
         {
             _completed = true;
             _current = null;
             return false;
         }
 
-        _current = message;
+        _current = _batch.Dequeue();
         return true;
     }
 }
