@@ -167,6 +167,7 @@ internal sealed class ScenarioRun
         {
             OnSubscribed = _ => Interlocked.Increment(ref subscribed),
             OnLagged = lagged => Interlocked.Add(ref dropped, (long)lagged.Dropped),
+            Buffer = _options.GrpcBuffer,
         };
         double ticksPerMicrosecond = Stopwatch.Frequency / 1_000_000.0;
         var readers = Enumerable.Range(0, subscribers).Select(i => Task.Run(async () =>
