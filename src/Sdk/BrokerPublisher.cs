@@ -35,6 +35,8 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private readonly int _wakeBelow;
+    // Made once: a method group passed per publication would allocate a delegate each time.
+    private readonly Action _releaseSlot;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
     // Only the writer loop sends, so only it touches this: no lock.
@@ -58,6 +60,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
         // Wake the writer once a quarter of the window is free again: it then sends those publications in one batch
         // (one flush), where a wake-up per reply would send them one flush each.
         _wakeBelow = maxInFlight - Math.Max(1, maxInFlight / 4);
+        _releaseSlot = ReleaseSlot;
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -73,7 +76,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
     public Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> data, string? @event = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var pending = new PendingPublish(BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey), ReleaseSlot);
+        var pending = new PendingPublish(BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey), _releaseSlot);
         if (!cancellationToken.CanBeCanceled && _queue.Writer.TryWrite(pending))
         {
             // The common case, no allocation beyond the pending itself: the caller awaits the reply directly.

@@ -17,6 +17,8 @@ internal sealed class HttpContextStreamReader<T> : IAsyncStreamReader<T>
     private const int MaxBatch = 128;
 
     private readonly MessageParser<T> _parser;
+    private static readonly Task<bool> CachedTrue = Task.FromResult(true);
+
     private readonly Queue<T> _batch = new();
     private T? _current;
     private int _reading;
@@ -30,7 +32,20 @@ internal sealed class HttpContextStreamReader<T> : IAsyncStreamReader<T>
 
     public T Current => _current ?? throw new InvalidOperationException("No current message: call MoveNext first.");
 
-    public async Task<bool> MoveNext(CancellationToken cancellationToken)
+    public Task<bool> MoveNext(CancellationToken cancellationToken)
+    {
+        if (_batch.Count > 0 && Volatile.Read(ref _reading) == 0 && !cancellationToken.IsCancellationRequested && !_call.CancellationToken.IsCancellationRequested)
+        {
+            // Read ahead by the last body read: no state machine, and the true Task is cached. A concurrent MoveNext
+            // (a caller bug) takes the slow path, which reports it.
+            _current = _batch.Dequeue();
+            return CachedTrue;
+        }
+
+        return MoveNextAsync(cancellationToken);
+    }
+
+    private async Task<bool> MoveNextAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _reading, 1) == 1)
         {
