@@ -85,7 +85,15 @@ internal sealed class ClientCallStreamWriter<TRequest, TResponse> : IClientStrea
         {
             // Buffered messages go out before the half-close, as BufferHint promises.
             Interlocked.Exchange(ref _writing, 1);
-            await SendBufferedAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await SendBufferedAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
+            {
+                // The call is broken: completing never failed before buffering existed, and the call's status (read
+                // from the response) is what tells the caller how it ended.
+            }
         }
 
         _completed = true;
