@@ -39,6 +39,8 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private readonly Action _releaseSlot;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
+    // The next publication, taken off the queue by the writer to learn whether one follows; sent before the queue's.
+    private PendingPublish? _taken;
     // Only the writer loop sends, so only it touches this: no lock.
     private ulong _nextRequestId;
     private int _unanswered;
@@ -133,6 +135,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             var disposed = new BrokerException(StatusCode.Cancelled, null, "The publisher was disposed.");
             stream?.Break(disposed, out _);
+            Interlocked.Exchange(ref _taken, null)?.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
             while (_queue.Reader.TryRead(out var left))
             {
                 left.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
@@ -196,7 +199,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 continue;
             }
 
-            if (reader.TryRead(out var pending))
+            if (Interlocked.Exchange(ref _taken, null) is { } pending || reader.TryRead(out pending))
             {
                 if (pending.IsDone)
                 {
@@ -207,8 +210,15 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 var unanswered = Interlocked.Increment(ref _unanswered);
                 // Buffer while the next one will be written right after, and flush with the last: one HTTP/2 flush
                 // per batch. Never buffer when the next must wait for a slot: the held bytes would never reach the
-                // broker, so no reply would ever free one.
-                var more = unanswered < MaxInFlight && reader.TryPeek(out var next) && !next.IsDone;
+                // broker, so no reply would ever free one. The next is taken off the queue here (not peeked), so
+                // each publication costs the queue's lock once on this side.
+                var more = false;
+                if (unanswered < MaxInFlight && reader.TryRead(out var next))
+                {
+                    Volatile.Write(ref _taken, next);
+                    more = !next.IsDone;
+                }
+
                 await SendAsync(pending, more).ConfigureAwait(false);
                 continue;
             }
