@@ -103,7 +103,8 @@ internal sealed class ClientCallStreamWriter<TRequest, TResponse> : IClientStrea
     /// <summary>Frames the message at the end of the buffer, growing it (from the pool) when it does not fit.</summary>
     private void Append(TRequest message)
     {
-        var framedSize = GrpcMessageWriter.GetFramedSize(message);
+        var size = message.CalculateSize();
+        var framedSize = GrpcProtocol.MessageHeaderSize + size;
         if (_buffer is null || _buffer.Length - _buffered < framedSize)
         {
             var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(InitialBufferSize, _buffered + framedSize));
@@ -118,7 +119,7 @@ internal sealed class ClientCallStreamWriter<TRequest, TResponse> : IClientStrea
 
         try
         {
-            _buffered += GrpcMessageWriter.WriteMessage(message, _buffer.AsSpan(_buffered), _call.MaxSendMessageSize);
+            _buffered += GrpcMessageWriter.WriteMessage(message, size, _buffer.AsSpan(_buffered), _call.MaxSendMessageSize);
         }
         catch (RpcException ex) when (_call.StatusOrNull is null)
         {

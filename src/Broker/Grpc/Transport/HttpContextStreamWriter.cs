@@ -80,8 +80,8 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawM
         {
             var token = cancellationToken.CanBeCanceled ? cancellationToken : _call.CancellationToken;
             token.ThrowIfCancellationRequested();
-            var framedSize = GrpcMessageWriter.GetFramedSize(message);
-            _buffered += GrpcMessageWriter.WriteMessage(message, Reserve(framedSize), _call.Options.MaxSendMessageSize);
+            var size = message.CalculateSize();
+            _buffered += GrpcMessageWriter.WriteMessage(message, size, Reserve(GrpcProtocol.MessageHeaderSize + size), _call.Options.MaxSendMessageSize);
             _call.ResponseBodyStarted = true;
             if (((WriteOptions?.Flags ?? WriteFlags.None) & WriteFlags.BufferHint) != 0)
             {
