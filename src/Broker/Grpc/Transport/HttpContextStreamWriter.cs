@@ -35,7 +35,7 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawM
 
     /// <summary>
     /// The handler has returned: moves what is still buffered into the response (sent with the trailers) and
-    /// releases the buffer. Later writes fail.
+    /// lets go of the buffer. Later writes fail.
     /// </summary>
     public void Complete()
     {
@@ -45,12 +45,10 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawM
             Commit();
         }
 
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            _buffered = 0;
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        // Dropped, not returned to the pool: a write leaked past the handler's end (a handler bug) could still be
+        // copying into it, and a pooled array shared that way would corrupt another stream's messages.
+        _buffer = null;
+        _buffered = 0;
     }
 
     public WriteOptions? WriteOptions
