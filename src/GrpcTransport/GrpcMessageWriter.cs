@@ -47,6 +47,21 @@ public static class GrpcMessageWriter
         return GrpcProtocol.MessageHeaderSize + size;
     }
 
+    /// <summary>
+    /// Writes one framed message whose serialized size the caller has just computed (<see cref="IMessage.CalculateSize"/>)
+    /// into a span at least <see cref="GrpcProtocol.MessageHeaderSize"/> + <paramref name="size"/> long; returns the bytes
+    /// written. Saves computing the size twice when the caller needed it to find room.
+    /// </summary>
+    /// <exception cref="RpcException">RESOURCE_EXHAUSTED when the message exceeds <paramref name="maxMessageSize"/>.</exception>
+    public static int WriteMessage(IMessage message, int size, Span<byte> destination, int maxMessageSize)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ThrowIfTooLarge(size, maxMessageSize);
+        WriteHeader(destination, size);
+        message.WriteTo(destination.Slice(GrpcProtocol.MessageHeaderSize, size));
+        return GrpcProtocol.MessageHeaderSize + size;
+    }
+
     private static void WriteHeader(Span<byte> header, int size)
     {
         // Flag 0: not compressed (identity is the only encoding we implement).

@@ -46,7 +46,9 @@ public sealed partial class BrokerClient
             {
                 while (true)
                 {
-                    var next = await ReadAsync(call.ResponseStream, token).ConfigureAwait(false);
+                    // No token per read: the call was started with `token`, so cancelling it cancels the call (and this
+                    // read) already, and a cancellable read would link a new token source for every batch it waits for.
+                    var next = await ReadAsync(call.ResponseStream, CancellationToken.None).ConfigureAwait(false);
                     if (next.Failure is not null || next.Message is null)
                     {
                         // An OK end is the broker closing the stream (it should not): reconnect as after a drop.

@@ -34,10 +34,18 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
+    private readonly int _wakeBelow;
+    // Made once: a method group passed per publication would allocate a delegate each time.
+    private readonly Action _releaseSlot;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
+    // The next publication, taken off the queue by the writer to learn whether one follows; sent before the queue's.
+    private PendingPublish? _taken;
+    // Only the writer loop sends, so only it touches this: no lock.
     private ulong _nextRequestId;
     private int _unanswered;
+    // 1 while the writer waits for free slots: replies wake it only then (see ReleaseSlot), not once per reply.
+    private int _waitingForSlot;
     private int _failures;
     private int _disposed;
 
@@ -51,6 +59,10 @@ public sealed class BrokerPublisher : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
+        // Wake the writer once a quarter of the window is free again: it then sends those publications in one batch
+        // (one flush), where a wake-up per reply would send them one flush each.
+        _wakeBelow = maxInFlight - Math.Max(1, maxInFlight / 4);
+        _releaseSlot = ReleaseSlot;
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -66,7 +78,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
     public Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> data, string? @event = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var pending = new PendingPublish(BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey), ReleaseSlot);
+        var pending = new PendingPublish(BrokerClient.CreatePublishRequest(channel, data, @event, idempotencyKey), _releaseSlot);
         if (!cancellationToken.CanBeCanceled && _queue.Writer.TryWrite(pending))
         {
             // The common case, no allocation beyond the pending itself: the caller awaits the reply directly.
@@ -123,6 +135,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             var disposed = new BrokerException(StatusCode.Cancelled, null, "The publisher was disposed.");
             stream?.Break(disposed, out _);
+            Interlocked.Exchange(ref _taken, null)?.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
             while (_queue.Reader.TryRead(out var left))
             {
                 left.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
@@ -163,12 +176,9 @@ public sealed class BrokerPublisher : IAsyncDisposable
         Task<bool>? readable = null;
         while (true)
         {
-            // Taken before looking, so a wake-up between the checks and the wait is not lost.
-            Task wake;
-            lock (_lock)
-            {
-                wake = _wake.Task;
-            }
+            // Taken before looking, so a wake-up between the checks and the wait is not lost. No lock: Wake swaps the
+            // source and then completes the old one, so whichever one is read here is completed by that wake-up or a later.
+            var wake = Volatile.Read(ref _wake).Task;
 
             if (_retries.TryDequeue(out var retry))
             {
@@ -178,11 +188,18 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             if (Volatile.Read(ref _unanswered) >= MaxInFlight)
             {
-                await wake.ConfigureAwait(false);
+                // Announce the wait, then look again: a reply that freed room before the announcement is seen here, one
+                // after it sees the flag (both sides are full fences).
+                Interlocked.Exchange(ref _waitingForSlot, 1);
+                if (Volatile.Read(ref _unanswered) >= MaxInFlight)
+                {
+                    await wake.ConfigureAwait(false);
+                }
+
                 continue;
             }
 
-            if (reader.TryRead(out var pending))
+            if (Interlocked.Exchange(ref _taken, null) is { } pending || reader.TryRead(out pending))
             {
                 if (pending.IsDone)
                 {
@@ -193,8 +210,15 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 var unanswered = Interlocked.Increment(ref _unanswered);
                 // Buffer while the next one will be written right after, and flush with the last: one HTTP/2 flush
                 // per batch. Never buffer when the next must wait for a slot: the held bytes would never reach the
-                // broker, so no reply would ever free one.
-                var more = unanswered < MaxInFlight && reader.TryPeek(out var next) && !next.IsDone;
+                // broker, so no reply would ever free one. The next is taken off the queue here (not peeked), so
+                // each publication costs the queue's lock once on this side.
+                var more = false;
+                if (unanswered < MaxInFlight && reader.TryRead(out var next))
+                {
+                    Volatile.Write(ref _taken, next);
+                    more = !next.IsDone;
+                }
+
                 await SendAsync(pending, more).ConfigureAwait(false);
                 continue;
             }
@@ -231,12 +255,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 return;
             }
 
-            ulong requestId;
-            lock (_lock)
-            {
-                requestId = ++_nextRequestId;
-            }
-
+            var requestId = ++_nextRequestId;
             switch (await stream.TrySendAsync(pending, requestId, buffered: more).ConfigureAwait(false))
             {
                 case PublishStreamConnection.SendOutcome.Sent:
@@ -253,7 +272,14 @@ public sealed class BrokerPublisher : IAsyncDisposable
         }
     }
 
-    private async Task<PublishStreamConnection> GetStreamAsync()
+    private ValueTask<PublishStreamConnection> GetStreamAsync()
+    {
+        // The usual case, once per send: the live stream, without a lock or a state machine.
+        var current = Volatile.Read(ref _stream);
+        return current is { IsBroken: false } ? new(current) : OpenStreamAsync();
+    }
+
+    private async ValueTask<PublishStreamConnection> OpenStreamAsync()
     {
         int failures;
         lock (_lock)
@@ -285,8 +311,11 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
     private void ReleaseSlot()
     {
-        Interlocked.Decrement(ref _unanswered);
-        Wake();
+        var unanswered = Interlocked.Decrement(ref _unanswered);
+        if (unanswered <= _wakeBelow && Volatile.Read(ref _waitingForSlot) != 0 && Interlocked.Exchange(ref _waitingForSlot, 0) != 0)
+        {
+            Wake();
+        }
     }
 
     private void Wake()
@@ -303,9 +332,13 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
     private void OnReplied()
     {
-        lock (_lock)
+        // Called per reply: the lock only when there is something to reset.
+        if (Volatile.Read(ref _failures) != 0)
         {
-            _failures = 0;
+            lock (_lock)
+            {
+                _failures = 0;
+            }
         }
     }
 

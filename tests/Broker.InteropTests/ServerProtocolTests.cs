@@ -122,6 +122,28 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
     }
 
     [Fact]
+    public async Task Client_BufferedWrites_ThenComplete_AllArrive()
+    {
+        using var channel = GrpcChannel.ForAddress(_server.Address);
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
+        call.RequestStream.WriteOptions = WriteOptions.Buffered;
+        for (var i = 0; i < 5; i++)
+        {
+            await call.RequestStream.WriteAsync(new EchoRequest { Message = "c" + i }).WaitAsync(Timeout);
+        }
+
+        // No unbuffered write: completing the request stream must send the buffered messages before the half-close.
+        await call.RequestStream.CompleteAsync().WaitAsync(Timeout);
+        var count = 0;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
+        {
+            Assert.Equal("c" + count++, call.ResponseStream.Current.Message);
+        }
+
+        Assert.Equal(5, count);
+    }
+
+    [Fact]
     public async Task Server_BufferedWrites_FlushOnce_AllArrive()
     {
         using var channel = GrpcChannel.ForAddress(_server.Address);

@@ -128,6 +128,41 @@ public sealed class WirePrimitivesTests
     }
 
     [Fact]
+    public async Task Framing_ReadMessages_TakesWhatIsBuffered_ThenFailsInStreamOrder()
+    {
+        var pipe = new Pipe();
+        var bytes = new ArrayBufferWriter<byte>();
+        foreach (var text in new[] { "a", "b", "c" })
+        {
+            GrpcMessageWriter.WriteMessage(bytes, new EchoRequest { Message = text }, int.MaxValue);
+        }
+
+        // Then a message with an undefined flag: it must fail only after the three before it were handed out.
+        bytes.Write(new byte[] { 2, 0, 0, 0, 0 });
+        await pipe.Writer.WriteAsync(bytes.WrittenMemory).AsTask().WaitAsync(Timeout);
+        await pipe.Writer.CompleteAsync().AsTask().WaitAsync(Timeout);
+
+        var batch = new Queue<EchoRequest>();
+        Assert.True(await GrpcMessageReader.ReadMessagesAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, null, batch, 2, default).AsTask().WaitAsync(Timeout));
+        Assert.Equal(["a", "b"], batch.Select(static m => m.Message));
+        batch.Clear();
+        Assert.True(await GrpcMessageReader.ReadMessagesAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, null, batch, 128, default).AsTask().WaitAsync(Timeout));
+        Assert.Equal(["c"], batch.Select(static m => m.Message));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => GrpcMessageReader.ReadMessagesAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, null, batch, 128, default).AsTask().WaitAsync(Timeout));
+        Assert.Equal(StatusCode.Internal, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Framing_ReadMessages_FalseAtTheCleanEnd()
+    {
+        var pipe = new Pipe();
+        await pipe.Writer.CompleteAsync().AsTask().WaitAsync(Timeout);
+        var batch = new Queue<EchoRequest>();
+        Assert.False(await GrpcMessageReader.ReadMessagesAsync(pipe.Reader, EchoRequest.Parser, int.MaxValue, null, batch, 128, default).AsTask().WaitAsync(Timeout));
+        Assert.Empty(batch);
+    }
+
+    [Fact]
     public void Framing_Prefix_IsFlagThenBigEndianLength()
     {
         var buffer = new ArrayBufferWriter<byte>();

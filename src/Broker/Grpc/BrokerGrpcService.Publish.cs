@@ -59,6 +59,9 @@ internal sealed partial class BrokerGrpcService
     {
         var token = context.CancellationToken;
         replies.WriteOptions = Buffered;
+        // Our transport's writer (IRawMessageWriter) frames a message before WriteAsync returns, so one reply object
+        // can be refilled for every request; another writer might serialize later, so it gets a new one each time.
+        var reused = replies is IRawMessageWriter ? new PublishReply() : null;
         int unflushed = 0;
         var next = requests.MoveNext(token);
         while (true)
@@ -75,16 +78,24 @@ internal sealed partial class BrokerGrpcService
             }
 
             var request = requests.Current;
-            PublishReply reply;
+            var reply = reused ?? new PublishReply();
+            reply.RequestId = request.RequestId;
+            reply.Channel = request.Channel;
             if (Validate(request, out var command) is { } failure)
             {
-                reply = new PublishReply { RequestId = request.RequestId, Channel = request.Channel, ErrorCode = failure.Code, ErrorMessage = failure.Message };
+                reply.Offset = 0;
+                reply.Epoch = string.Empty;
+                reply.ErrorCode = failure.Code;
+                reply.ErrorMessage = failure.Message;
             }
             else
             {
                 using var activity = BrokerTracing.StartPublish(command.Channel, context.GetHttpContext());
                 var result = await _hub.PublishAsync(command, token);
-                reply = Reply(request, result.Position);
+                reply.Offset = result.Position.Offset;
+                reply.Epoch = result.Position.Epoch;
+                reply.ErrorCode = string.Empty;
+                reply.ErrorMessage = string.Empty;
             }
 
             await replies.WriteAsync(reply, token);

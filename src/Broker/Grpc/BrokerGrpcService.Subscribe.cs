@@ -127,50 +127,59 @@ internal sealed partial class BrokerGrpcService
     /// <summary>The stream's one writer: waits for the queue, writes what is there in a flushed batch, until the call ends.</summary>
     private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
     {
-        // Stop by completing the queue, not by cancelling each wait: a cancellable wait on a bounded
-        // channel allocates a waiter every time.
+        // Stop by completing the queue, not by cancelling each wait: a cancellable wait registers on the
+        // token every time.
         await using var stop = token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue);
+        // Messages are taken from the queue a batch per lock (see SubscriberQueue); 64 keeps the array
+        // small while a flush of SubscribeFlushEvery still takes only a few locks.
+        var taken = new ChannelMessage?[64];
         while (await queue.WaitToReadAsync(CancellationToken.None))
         {
             int written = 0;
             // One write sample per wake-up, the first publication written: nothing is added per delivery.
             CorePublication? sample = null;
-            while (written < SubscribeFlushEvery && queue.TryRead(out var message))
+            int count;
+            while (written < SubscribeFlushEvery && (count = queue.TryReadMany(taken, long.MaxValue)) > 0)
             {
-                if (message is not CorePublication publication)
+                for (int i = 0; i < count; i++)
                 {
-                    continue;
-                }
-
-                // A channel first seen through a prefix starts its cursor right before its first publication.
-                ref var cursor = ref CollectionsMarshal.GetValueRefOrAddDefault(cursors, publication.Channel, out bool existed);
-                if (!existed)
-                {
-                    cursor = new DeliveryCursor(new CoreStreamPosition(publication.Epoch, publication.Offset - 1));
-                }
-
-                if (!cursor.TryAdvance(publication, out ulong dropped))
-                {
-                    continue;
-                }
-
-                if (dropped > 0)
-                {
-                    metrics.RecordLagged();
-                    await responses.WriteAsync(new Delivery
+                    var message = taken[i];
+                    taken[i] = null;  // the array must not keep a delivered publication alive
+                    if (message is not CorePublication publication)
                     {
-                        Lagged = new Lagged
-                        {
-                            Channel = publication.Channel,
-                            Dropped = dropped,
-                            Position = new V1.StreamPosition { Epoch = publication.Epoch, Offset = publication.Offset - 1 },
-                        },
-                    }, token);
-                }
+                        continue;
+                    }
 
-                await WriteAsync(responses, raw, publication);
-                sample ??= publication;
-                written++;
+                    // A channel first seen through a prefix starts its cursor right before its first publication.
+                    ref var cursor = ref CollectionsMarshal.GetValueRefOrAddDefault(cursors, publication.Channel, out bool existed);
+                    if (!existed)
+                    {
+                        cursor = new DeliveryCursor(new CoreStreamPosition(publication.Epoch, publication.Offset - 1));
+                    }
+
+                    if (!cursor.TryAdvance(publication, out ulong dropped))
+                    {
+                        continue;
+                    }
+
+                    if (dropped > 0)
+                    {
+                        metrics.RecordLagged();
+                        await responses.WriteAsync(new Delivery
+                        {
+                            Lagged = new Lagged
+                            {
+                                Channel = publication.Channel,
+                                Dropped = dropped,
+                                Position = new V1.StreamPosition { Epoch = publication.Epoch, Offset = publication.Offset - 1 },
+                            },
+                        }, token);
+                    }
+
+                    await WriteAsync(responses, raw, publication);
+                    sample ??= publication;
+                    written++;
+                }
             }
 
             using (BrokerTracing.StartDeliver(sample, "grpc"))

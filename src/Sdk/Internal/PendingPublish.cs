@@ -3,9 +3,12 @@ using Broker.V1;
 namespace Broker.Sdk.Internal;
 
 /// <summary>One publication of a <see cref="BrokerPublisher"/>, from <c>PublishAsync</c> to its reply; holds one in-flight slot until then.</summary>
-internal sealed class PendingPublish
+/// <remarks>
+/// It is its own <see cref="TaskCompletionSource{TResult}"/>: one object per publication instead of two. Continuations
+/// run asynchronously, so a caller's code after <c>await</c> never runs on (and stalls) the publisher's reply loop.
+/// </remarks>
+internal sealed class PendingPublish : TaskCompletionSource<PublishResult>
 {
-    private readonly TaskCompletionSource<PublishResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action _release;
     private int _done;
     private int _counted;
@@ -13,6 +16,7 @@ internal sealed class PendingPublish
     /// <param name="request">The request, without its request id (set per send).</param>
     /// <param name="release">Frees the in-flight slot this publication took when it was sent.</param>
     public PendingPublish(PublishRequest request, Action release)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         Request = request;
         _release = release;
@@ -22,8 +26,6 @@ internal sealed class PendingPublish
 
     /// <summary>How many times it was re-sent after a broken stream.</summary>
     public int Attempts { get; set; }
-
-    public Task<PublishResult> Task => _result.Task;
 
     /// <summary>Answered or failed: the slot is free and nothing more will be sent.</summary>
     public bool IsDone => Volatile.Read(ref _done) != 0;
@@ -36,18 +38,18 @@ internal sealed class PendingPublish
 
     public void Complete(PublishResult result)
     {
-        _result.TrySetResult(result);
+        TrySetResult(result);
         Release();
     }
 
     public void Fail(Exception error)
     {
-        _result.TrySetException(error);
+        TrySetException(error);
         Release();
     }
 
     /// <summary>The caller stopped waiting. The slot stays taken until the broker answers: the request may be on the wire.</summary>
-    public void CancelWait(CancellationToken token) => _result.TrySetCanceled(token);
+    public void CancelWait(CancellationToken token) => TrySetCanceled(token);
 
     private void Release()
     {

@@ -26,16 +26,8 @@ internal sealed class PublishStreamConnection
         _onBroken = onBroken;
     }
 
-    public bool IsBroken
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _broken;
-            }
-        }
-    }
+    /// <summary>Set once, under the lock, by <see cref="Break"/>; read without it on every send.</summary>
+    public bool IsBroken => Volatile.Read(ref _broken);
 
     /// <summary>Why the last send failed.</summary>
     public Exception? Failure { get; private set; }
@@ -43,29 +35,49 @@ internal sealed class PublishStreamConnection
     public void StartReading() => _ = Task.Run(ReadLoopAsync);
 
     /// <summary>
-    /// Registers and writes one request. <see cref="SendOutcome.NotSent"/>: the stream was already broken and the
-    /// request was not registered, send it on a new stream; <see cref="SendOutcome.Failed"/>: the write failed (see
-    /// <see cref="Failure"/>) and the request is among the stream's orphans.
+    /// Registers and writes one request; with <paramref name="buffered"/> the write only frames it into the call's
+    /// buffer (completing synchronously) and the next unbuffered send carries it. <see cref="SendOutcome.NotSent"/>:
+    /// the stream was already broken and the request was not registered, send it on a new stream;
+    /// <see cref="SendOutcome.Failed"/>: the write failed (see <see cref="Failure"/>) and the request is among the
+    /// stream's orphans.
     /// </summary>
-    public async Task<SendOutcome> TrySendAsync(PendingPublish pending, ulong requestId, bool buffered)
+    public ValueTask<SendOutcome> TrySendAsync(PendingPublish pending, ulong requestId, bool buffered)
     {
-        // A copy per send: a retried request must not be mutated while the previous stream may still be serializing it.
-        var request = pending.Request.Clone();
+        // A first send sets the id on the request itself: nobody else has seen it. A retry sends a copy, so a request
+        // a broken stream might still be framing is never mutated under it.
+        var request = pending.Attempts == 0 ? pending.Request : pending.Request.Clone();
         request.RequestId = requestId;
         lock (_lock)
         {
             if (_broken)
             {
-                return SendOutcome.NotSent;
+                return new(SendOutcome.NotSent);
             }
 
             _inFlight.Enqueue((requestId, pending));
         }
 
+        Task write;
         try
         {
             _call.RequestStream.WriteOptions = buffered ? WriteOptions.Buffered : null;
-            await _call.RequestStream.WriteAsync(request).ConfigureAwait(false);
+            write = _call.RequestStream.WriteAsync(request);
+        }
+        catch (Exception ex)
+        {
+            Failure = ex;
+            return new(SendOutcome.Failed);
+        }
+
+        // A buffered write completes synchronously: no state machine for it.
+        return write.IsCompletedSuccessfully ? new(SendOutcome.Sent) : AwaitWriteAsync(write);
+    }
+
+    private async ValueTask<SendOutcome> AwaitWriteAsync(Task write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
             return SendOutcome.Sent;
         }
         catch (Exception ex)
@@ -97,7 +109,7 @@ internal sealed class PublishStreamConnection
         orphans = [];
         lock (_lock)
         {
-            _broken = true;
+            Volatile.Write(ref _broken, true);
             while (_inFlight.TryDequeue(out var entry))
             {
                 if (!entry.Pending.IsDone)

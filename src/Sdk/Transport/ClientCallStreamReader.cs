@@ -28,6 +28,13 @@ internal sealed class ClientCallStreamReader<TRequest, TResponse> : IAsyncStream
 
         try
         {
+            if (!cancellationToken.IsCancellationRequested && _call.TryReadAhead(out var ahead))
+            {
+                // Parsed ahead by the previous read: no await, and Task<bool> true is cached, so nothing allocated.
+                _current = ahead;
+                return true;
+            }
+
             _current = await _call.ReadMessageAsync(cancellationToken);
             return _current is not null;
         }

@@ -19,7 +19,17 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private readonly CallOptions _options;
     private readonly CancellationTokenSource _callCts = new();
     private readonly TaskCompletionSource<Metadata> _headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // How many already-received messages one read parses ahead: bounds the memory a burst holds parsed.
+    private const int MaxReadBatch = 128;
+
+    // The response body's pipe buffer: a read from HttpClient's stream fills up to this, so a burst of small
+    // messages arrives in a few reads instead of one per 4 KiB (the default).
+    private const int ReadBufferSize = 64 * 1024;
+
     private readonly Lock _lock = new();
+    // Messages parsed ahead by the last read; only the single reader touches it.
+    private readonly Queue<TResponse> _readAhead = new();
+    private volatile bool _ended;
     private PushStreamContent? _pushContent;
     private HttpResponseMessage? _response;
     private PipeReader? _reader;
@@ -159,10 +169,31 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         return message;
     }
 
+    /// <summary>
+    /// A message parsed ahead by an earlier read, if any and the call has not ended: the common case on a busy
+    /// stream, served without an await. Single reader only.
+    /// </summary>
+    internal bool TryReadAhead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TResponse? message)
+    {
+        if (!_ended && _readAhead.TryDequeue(out message))
+        {
+            return true;
+        }
+
+        message = null;
+        return false;
+    }
+
     /// <summary>The next response message, or null at the end of a call that ended OK; throws the status otherwise.</summary>
     internal async Task<TResponse?> ReadMessageAsync(CancellationToken cancellationToken)
     {
         await _responseStarted;
+        // A cancelled read goes on to the pipe, which throws: cancelling a read cancels the call, read ahead or not.
+        if (!cancellationToken.IsCancellationRequested && TryReadAhead(out var ahead))
+        {
+            return ahead;
+        }
+
         PipeReader? reader;
         lock (_lock)
         {
@@ -174,17 +205,23 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             }
         }
 
-        TResponse? message;
+        TResponse? message = null;
         try
         {
+            bool read;
             if (cancellationToken.CanBeCanceled)
             {
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(_callCts.Token, cancellationToken);
-                message = await GrpcMessageReader.ReadMessageAsync(reader!, _method.ResponseParser, _channel.Options.MaxReceiveMessageSize, _messageEncoding, linked.Token);
+                read = await GrpcMessageReader.ReadMessagesAsync(reader!, _method.ResponseParser, _channel.Options.MaxReceiveMessageSize, _messageEncoding, _readAhead, MaxReadBatch, linked.Token);
             }
             else
             {
-                message = await GrpcMessageReader.ReadMessageAsync(reader!, _method.ResponseParser, _channel.Options.MaxReceiveMessageSize, _messageEncoding, _callCts.Token);
+                read = await GrpcMessageReader.ReadMessagesAsync(reader!, _method.ResponseParser, _channel.Options.MaxReceiveMessageSize, _messageEncoding, _readAhead, MaxReadBatch, _callCts.Token);
+            }
+
+            if (read)
+            {
+                message = _readAhead.Dequeue();
             }
         }
         catch (RpcException ex)
@@ -255,6 +292,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
 
             _status = status;
             _trailers = trailers;
+            _ended = true;
         }
 
         // The call is over: release the timer and the caller's token registration now, not at Dispose, since
@@ -354,7 +392,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             var stream = await response.Content.ReadAsStreamAsync(_callCts.Token);
             lock (_lock)
             {
-                _reader = PipeReader.Create(stream);
+                _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferSize));
             }
         }
         catch (Exception ex)

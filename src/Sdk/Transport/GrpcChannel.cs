@@ -9,6 +9,8 @@ namespace Broker.Sdk.Transport;
 /// </summary>
 public sealed class GrpcChannel : IDisposable
 {
+    private const int InitialStreamWindowSize = 1024 * 1024;
+
     private readonly bool _disposeHandler;
 
     private GrpcChannel(Uri address, GrpcChannelOptions options)
@@ -34,6 +36,11 @@ public sealed class GrpcChannel : IDisposable
                 // grpc-core counts a ping with no call open as a strike (keepalive_permit_without_calls=0).
                 KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
                 AutomaticDecompression = DecompressionMethods.None,
+                // The receive window each response stream starts with (default 64 KiB, then grown by HttpClient's
+                // RTT-based scaling): a Subscribe stream at hundreds of thousands of small messages a second fills
+                // 64 KiB in a fraction of a millisecond, so the broker would stall on WINDOW_UPDATEs and its
+                // subscriber queue would overflow. 1 MiB is only held while the reader lags.
+                InitialHttp2StreamWindowSize = InitialStreamWindowSize,
             };
             _disposeHandler = true;
         }

@@ -136,6 +136,25 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the whole request messages already received (at least one, up to <paramref name="maxCount"/>) into
+    /// <paramref name="messages"/>; false at the end of the request stream. Failures as <see cref="ReadMessageAsync{T}"/>.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // once per batch: no box per awaited read
+    public async ValueTask<bool> ReadMessagesAsync<T>(Google.Protobuf.MessageParser<T> parser, Queue<T> messages, int maxCount, CancellationToken token)
+        where T : class, Google.Protobuf.IMessage<T>
+    {
+        try
+        {
+            return await GrpcMessageReader.ReadMessagesAsync(_http.Request.BodyReader, parser, Options.MaxReceiveMessageSize, MessageEncoding, messages, maxCount, token);
+        }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !token.IsCancellationRequested))
+        {
+            OnClientAborted();
+            throw new OperationCanceledException("The client cancelled the call.", ex, CancellationToken);
+        }
+    }
+
     public void OnClientAborted()
     {
         _clientAborted = true;

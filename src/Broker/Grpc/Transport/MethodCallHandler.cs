@@ -50,7 +50,7 @@ internal sealed class MethodCallHandler<TRequest, TResponse> : ServerCallHandler
                 }
                 finally
                 {
-                    writer.Completed = true;
+                    writer.Complete();
                 }
 
                 break;
@@ -66,7 +66,7 @@ internal sealed class MethodCallHandler<TRequest, TResponse> : ServerCallHandler
                 }
                 finally
                 {
-                    writer.Completed = true;
+                    writer.Complete();
                 }
 
                 break;
