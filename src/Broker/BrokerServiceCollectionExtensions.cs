@@ -27,8 +27,9 @@ public static class BrokerServiceCollectionExtensions
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
         services.AddBrokerTelemetry(configuration);
-        // One thread-pool hop less per send and per receive: at 100 publications/s to 1,000 sockets every
-        // delivery is its own send, and the hop was a tenth of the broker's CPU there.
+        // One thread-pool hop less per send and per receive. At 100 publications/s to 1,000 sockets every
+        // delivery is its own send; back to back, CPU per delivery went from 6.7 to 5.7 µs and p99 from 21
+        // to 11 ms (docs/performance.md).
         services.AddOptions<SocketTransportOptions>()
             .Configure<IOptions<BrokerOptions>>(static (socket, broker) => socket.UnsafePreferInlineScheduling = broker.Value.InlineSocketScheduling);
         return services;
