@@ -104,20 +104,9 @@ public static class GrpcMessageReader
                     return Parse(parser, payload);
                 }
 
-                if (result.IsCompleted)
+                if (IsEndOfStream(result, buffer, ref consumed))
                 {
-                    consumed = buffer.End;
-                    if (!buffer.IsEmpty)
-                    {
-                        throw new RpcException(new Status(StatusCode.Internal, "Incomplete message."));
-                    }
-
                     return null;
-                }
-
-                if (result.IsCanceled)
-                {
-                    throw new OperationCanceledException("The read was cancelled.");
                 }
             }
             finally
@@ -195,20 +184,9 @@ public static class GrpcMessageReader
                     return true;
                 }
 
-                if (result.IsCompleted)
+                if (IsEndOfStream(result, buffer, ref consumed))
                 {
-                    consumed = buffer.End;
-                    if (!buffer.IsEmpty)
-                    {
-                        throw new RpcException(new Status(StatusCode.Internal, "Incomplete message."));
-                    }
-
                     return false;
-                }
-
-                if (result.IsCanceled)
-                {
-                    throw new OperationCanceledException("The read was cancelled.");
                 }
             }
             finally
@@ -243,5 +221,30 @@ public static class GrpcMessageReader
         {
             throw new RpcException(new Status(StatusCode.Internal, "Failed to deserialize message: " + ex.Message));
         }
+    }
+
+    /// <summary>
+    /// After a read that held no whole message: true when the stream ended cleanly (everything consumed);
+    /// throws when it ended inside a message or the read was cancelled; false when more bytes may come.
+    /// </summary>
+    private static bool IsEndOfStream(ReadResult result, ReadOnlySequence<byte> buffer, ref SequencePosition consumed)
+    {
+        if (result.IsCompleted)
+        {
+            consumed = buffer.End;
+            if (!buffer.IsEmpty)
+            {
+                throw new RpcException(new Status(StatusCode.Internal, "Incomplete message."));
+            }
+
+            return true;
+        }
+
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("The read was cancelled.");
+        }
+
+        return false;
     }
 }
