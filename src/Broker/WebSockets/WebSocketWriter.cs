@@ -113,8 +113,13 @@ internal sealed class WebSocketWriter : IDisposable
     /// <summary>
     /// Writes one coalesced message of what is waiting: replies first, then (unless
     /// <paramref name="includeSubscriptions"/> is false, as when closing) the subscriptions' queues.
-    /// False when nothing was waiting.
+    /// True when the message filled up, so more may be waiting; false when everything waiting was taken.
     /// </summary>
+    /// <remarks>
+    /// A caller stops at false without looking again: whatever is queued after the queues were read
+    /// signals the writer's <see cref="WakeSignal"/> (its flag was cleared before this read), so the
+    /// next wait returns at once. That saves a second, empty pass (a lock per subscription) per wake-up.
+    /// </remarks>
     public async ValueTask<bool> WriteBatchAsync(bool includeSubscriptions)
     {
         // Read the subscriptions before the replies: a subscription becomes visible here only after its
@@ -158,7 +163,7 @@ internal sealed class WebSocketWriter : IDisposable
 
             using var deliver = BrokerTracing.StartDeliver(first, "websocket");
             await SendAsync(batch.Memory);
-            return true;
+            return batch.Length >= _batchBytes;
         }
         finally
         {
