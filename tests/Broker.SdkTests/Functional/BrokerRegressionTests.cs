@@ -41,6 +41,8 @@ public sealed class BrokerRegressionTests
         }
 
         Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(5), "Stopping must take about DrainTimeout.");
+        // The SDK learns of the stream's end on its own thread, possibly after the stop returned: wait for it.
+        await subscription.WaitReconnectingAsync();
         Assert.True(subscription.Reconnects >= 1, "The subscription should have seen its stream end and tried to reconnect.");
     }
 }

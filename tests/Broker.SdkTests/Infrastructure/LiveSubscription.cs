@@ -13,6 +13,7 @@ public sealed class LiveSubscription : IAsyncDisposable
     private readonly ConcurrentQueue<ChannelSubscribed> _subscribed = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pump;
+    private readonly TaskCompletionSource _reconnecting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<ChannelSubscribed> _nextSubscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private LiveSubscription(BrokerClient client, string[] channels, IReadOnlyDictionary<string, StreamPosition>? since)
@@ -24,7 +25,11 @@ public sealed class LiveSubscription : IAsyncDisposable
                 _subscribed.Enqueue(s);
                 Interlocked.Exchange(ref _nextSubscribed, new TaskCompletionSource<ChannelSubscribed>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(s);
             },
-            OnReconnecting = (_, _) => Interlocked.Increment(ref _reconnects),
+            OnReconnecting = (_, _) =>
+            {
+                Interlocked.Increment(ref _reconnects);
+                _reconnecting.TrySetResult();
+            },
         };
         _pump = Task.Run(async () =>
         {
@@ -49,6 +54,9 @@ public sealed class LiveSubscription : IAsyncDisposable
 
     /// <summary>How many times the subscription reconnected.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>Waits until the subscription has started reconnecting at least once (its stream ended).</summary>
+    public Task WaitReconnectingAsync() => _reconnecting.Task.WaitAsync(SdkTestBroker.Timeout);
 
     /// <summary>Every <c>Subscribed</c> reported so far, in order.</summary>
     public IReadOnlyCollection<ChannelSubscribed> Subscribed => _subscribed;
