@@ -11,6 +11,7 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private async Task WriteLoopAsync()
     {
+        _services.WriteWatchdog.Watch(_writer);
         try
         {
             while (await _wake.WaitAsync())
@@ -33,9 +34,9 @@ public sealed partial class WebSocketConnection
                 }
             }
         }
-        catch (OperationCanceledException) when (_writer.TimedOut)
+        catch (Exception exception) when (_writer.TimedOut && exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // The write timed out: the client does not read. Cancelling the send aborted the socket.
+            // The write timed out: the client does not read. The watchdog aborted the socket.
             _dropReason = DropReason.SlowConsumer;
             WebSocketLog.SlowConsumer(_services.Logger, ConnectionId, "a write blocked past the write timeout");
             Abort();
@@ -46,7 +47,7 @@ public sealed partial class WebSocketConnection
         }
         finally
         {
-            _writer.Dispose();
+            _services.WriteWatchdog.Forget(_writer);
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed class WebSocketServices(
     SessionResolver sessions,
     OriginPolicy origins,
     WebSocketConnectionRegistry connections,
+    WriteWatchdog writeWatchdog,
     BrokerMetrics metrics,
     DrainState drain,
     TimeProvider time,
@@ -37,6 +38,8 @@ internal sealed class WebSocketServices(
     public OriginPolicy Origins { get; } = origins;
 
     public WebSocketConnectionRegistry Connections { get; } = connections;
+
+    public WriteWatchdog WriteWatchdog { get; } = writeWatchdog;
 
     public BrokerMetrics Metrics { get; } = metrics;
 
