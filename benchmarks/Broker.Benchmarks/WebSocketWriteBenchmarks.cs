@@ -33,7 +33,7 @@ public class WebSocketWriteBenchmarks
         var policy = new NamespacePolicy("bench", new NamespaceOptions { BufferMessages = FramesPerBurst * 2 });
         _queue = SubscriberQueue.For(policy);
         var subscription = new ConnectionSubscription(new Subscription("bench:room", _queue), policy, personal: false);
-        _writer = new WebSocketWriter(socket, TimeSpan.FromSeconds(10), TimeProvider.System, Coalesce ? WebSocketWriter.DefaultBatchBytes : 1);
+        _writer = new WebSocketWriter(socket, TimeSpan.FromSeconds(10), Coalesce ? WebSocketWriter.DefaultBatchBytes : 1);
         _writer.AddActive(subscription);
 
         // Two bursts of the same offsets in two epochs, used in turn: each burst starts a new epoch for

@@ -11,7 +11,6 @@ public sealed partial class WebSocketConnection
     /// </summary>
     private async Task WriteLoopAsync()
     {
-        _services.WriteWatchdog.Watch(_writer);
         try
         {
             while (await _wake.WaitAsync())
@@ -34,9 +33,9 @@ public sealed partial class WebSocketConnection
                 }
             }
         }
-        catch (Exception exception) when (_writer.TimedOut && exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (OperationCanceledException) when (_writer.TimedOut)
         {
-            // The write timed out: the client does not read. The watchdog aborted the socket.
+            // The write timed out: the client does not read. Cancelling the send aborted the socket.
             _dropReason = DropReason.SlowConsumer;
             WebSocketLog.SlowConsumer(_services.Logger, ConnectionId, "a write blocked past the write timeout");
             Abort();
@@ -47,7 +46,7 @@ public sealed partial class WebSocketConnection
         }
         finally
         {
-            _services.WriteWatchdog.Forget(_writer);
+            _writer.Dispose();
         }
     }
 

@@ -57,7 +57,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _remoteIp = remoteIp;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
-        _writer = new WebSocketWriter(socket, _options.WriteTimeout, services.Time, metrics: services.Metrics);
+        _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>

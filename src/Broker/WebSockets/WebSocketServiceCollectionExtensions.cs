@@ -20,7 +20,6 @@ public static class WebSocketServiceCollectionExtensions
             .Validate(static o => o.MaxMessageBytes >= 1024, "Broker:WebSocket:MaxMessageBytes must be at least 1024.")
             .ValidateOnStart();
         services.TryAddSingleton<WebSocketConnectionRegistry>();
-        services.TryAddSingleton<WriteWatchdog>();
         services.TryAddSingleton<WebSocketServices>();
         return services;
     }

@@ -16,7 +16,6 @@ internal sealed class WebSocketServices(
     SessionResolver sessions,
     OriginPolicy origins,
     WebSocketConnectionRegistry connections,
-    WriteWatchdog writeWatchdog,
     BrokerMetrics metrics,
     DrainState drain,
     TimeProvider time,
@@ -38,8 +37,6 @@ internal sealed class WebSocketServices(
     public OriginPolicy Origins { get; } = origins;
 
     public WebSocketConnectionRegistry Connections { get; } = connections;
-
-    public WriteWatchdog WriteWatchdog { get; } = writeWatchdog;
 
     public BrokerMetrics Metrics { get; } = metrics;
 

@@ -10,7 +10,7 @@ namespace Broker.WebSockets;
 /// frames, separated by <c>\n</c>, in one message). Only the connection's writer loop calls the
 /// <c>Write</c>/<c>Send</c> methods; anyone may queue replies.
 /// </summary>
-internal sealed class WebSocketWriter
+internal sealed class WebSocketWriter : IDisposable
 {
     /// <summary>
     /// A coalesced message stops growing past this. 16 KiB still amortises a send over about eighty
@@ -26,11 +26,11 @@ internal sealed class WebSocketWriter
 
     private readonly WebSocket _socket;
     private readonly TimeSpan _writeTimeout;
-    private readonly TimeProvider _time;
     private readonly int _batchBytes;
     // Replies under a lock on the queue itself: a socket queues a few replies in its life, and an
     // unbounded Channel<T> here cost about 1.2 KiB per idle socket (a 32-slot segment and its parts).
     private readonly Queue<OutboundFrame> _replies = new();
+    private readonly CancellationTokenSource _writeDeadline = new();
     private readonly Lock _activeGate = new();
     private volatile ConnectionSubscription[] _active = [];
     private readonly BrokerMetrics? _metrics;
@@ -38,16 +38,12 @@ internal sealed class WebSocketWriter
     private int _queuedReplies;
     private int _rotation;
     private bool _sampleArmed;
-    private long _sendStartedAt;
-    private int _sending;
-    private volatile bool _timedOut;
 
     /// <summary>Creates the writer; <paramref name="batchBytes"/> 1 turns coalescing off (one frame per message).</summary>
-    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, TimeProvider time, int batchBytes = DefaultBatchBytes, BrokerMetrics? metrics = null)
+    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes, BrokerMetrics? metrics = null)
     {
         _socket = socket;
         _writeTimeout = writeTimeout;
-        _time = time;
         _batchBytes = batchBytes;
         _metrics = metrics;
     }
@@ -70,8 +66,8 @@ internal sealed class WebSocketWriter
     /// <summary>Samples the next batch that carries a publication (fan-out latency, pending bytes); the writer loop arms it once per wake-up.</summary>
     public void ArmSample() => _sampleArmed = _metrics is not null;
 
-    /// <summary>True when the <see cref="WriteWatchdog"/> aborted the socket because a send passed the write timeout.</summary>
-    public bool TimedOut => _timedOut;
+    /// <summary>True when the last send ended because it passed the write timeout.</summary>
+    public bool TimedOut => _writeDeadline.IsCancellationRequested;
 
     /// <summary>Replies queued and not yet written that count against the unread-replies limit.</summary>
     public int PendingReplies => Volatile.Read(ref _pendingReplies);
@@ -175,54 +171,28 @@ internal sealed class WebSocketWriter
         }
     }
 
-    /// <summary>Sends one text message. A send still blocked past the write timeout is aborted by the <see cref="WriteWatchdog"/>.</summary>
+    /// <summary>Sends one text message, failing with <see cref="OperationCanceledException"/> past the write timeout.</summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> message)
     {
-        BeginSend();
-        try
+        // One reusable deadline: armed before each send, disarmed after (TryReset keeps the source and its
+        // timer reusable, so a send allocates no timer of its own).
+        _writeDeadline.CancelAfter(_writeTimeout);
+        await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
+        if (!_writeDeadline.TryReset())
         {
-            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-        }
-        finally
-        {
-            Volatile.Write(ref _sending, 0);
+            throw new OperationCanceledException(_writeDeadline.Token);
         }
     }
 
     /// <summary>Sends the closing frame, under the write timeout.</summary>
-    public async Task CloseAsync(int code, string reason)
+    public Task CloseAsync(int code, string reason)
     {
-        BeginSend();
-        try
-        {
-            await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, CancellationToken.None);
-        }
-        finally
-        {
-            Volatile.Write(ref _sending, 0);
-        }
+        _writeDeadline.CancelAfter(_writeTimeout);
+        return _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, _writeDeadline.Token);
     }
 
-    /// <summary>
-    /// Called by the <see cref="WriteWatchdog"/>: aborts the socket when a send has been in progress for
-    /// longer than the write timeout (the send then fails, and the writer loop sees <see cref="TimedOut"/>).
-    /// </summary>
-    public void AbortIfOverdue(long now)
-    {
-        // The flag first, then the start: a send that began after the flag was read only makes the start
-        // newer, so a fast send is never taken for a slow one.
-        if (Volatile.Read(ref _sending) == 1 && _time.GetElapsedTime(Volatile.Read(ref _sendStartedAt), now) > _writeTimeout)
-        {
-            _timedOut = true;
-            _socket.Abort();
-        }
-    }
-
-    private void BeginSend()
-    {
-        Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
-        Volatile.Write(ref _sending, 1);
-    }
+    /// <inheritdoc/>
+    public void Dispose() => _writeDeadline.Dispose();
 
     private bool TryTakeReply(out OutboundFrame reply)
     {
