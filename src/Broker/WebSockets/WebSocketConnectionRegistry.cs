@@ -23,7 +23,7 @@ public sealed class WebSocketConnectionRegistry
         }
 
         int count = 0;
-        foreach (var connection in _connections.Values)
+        foreach (var (_, connection) in _connections)
         {
             var client = connection.Client;
             if (client is null
@@ -47,7 +47,9 @@ public sealed class WebSocketConnectionRegistry
     public long MaxPendingBytes()
     {
         long max = 0;
-        foreach (var connection in _connections.Values)
+        // The dictionary's own enumerator: no lock and no copy (Values would take every lock and copy
+        // 10,000 references each time the stats are sampled).
+        foreach (var (_, connection) in _connections)
         {
             max = Math.Max(max, connection.PendingBytes);
         }
