@@ -191,6 +191,7 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawM
         _buffered = 0;
     }
 
+    /// <summary>Awaits a flush that did not complete at once; a client reset becomes the call's cancellation.</summary>
     private async Task AwaitFlushRaw(ValueTask<System.IO.Pipelines.FlushResult> flush)
     {
         try
@@ -202,26 +203,17 @@ internal sealed class HttpContextStreamWriter<T> : IServerStreamWriter<T>, IRawM
         }
         catch (IOException ex)
         {
-            _call.OnClientAborted();
-            throw new OperationCanceledException("The client cancelled the call.", ex, _call.CancellationToken);
+            // The client reset the stream under a write blocked by flow control: a cancellation, not a bug.
+            throw _call.ClientReset(ex);
         }
     }
 
+    /// <summary>A message write's flush that did not complete at once: as <see cref="AwaitFlushRaw"/>, then the next write may start.</summary>
     private async Task AwaitFlush(ValueTask<System.IO.Pipelines.FlushResult> flush)
     {
         try
         {
-            var result = await flush;
-            if (result.IsCanceled)
-            {
-                throw new OperationCanceledException("The write was cancelled.");
-            }
-        }
-        catch (IOException ex)
-        {
-            // The client reset the stream under a write blocked by flow control: a cancellation, not a bug.
-            _call.OnClientAborted();
-            throw new OperationCanceledException("The client cancelled the call.", ex, _call.CancellationToken);
+            await AwaitFlushRaw(flush);
         }
         finally
         {

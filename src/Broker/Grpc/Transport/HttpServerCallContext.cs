@@ -131,8 +131,7 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
         catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !token.IsCancellationRequested))
         {
-            OnClientAborted();
-            throw new OperationCanceledException("The client cancelled the call.", ex, CancellationToken);
+            throw ClientReset(ex);
         }
     }
 
@@ -150,9 +149,18 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
         }
         catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && !token.IsCancellationRequested))
         {
-            OnClientAborted();
-            throw new OperationCanceledException("The client cancelled the call.", ex, CancellationToken);
+            throw ClientReset(ex);
         }
+    }
+
+    /// <summary>
+    /// A body read or write failed because the client reset the stream: marks the call aborted and returns the
+    /// cancellation to throw (a reset is the client cancelling, not a handler error).
+    /// </summary>
+    public OperationCanceledException ClientReset(Exception cause)
+    {
+        OnClientAborted();
+        return new OperationCanceledException("The client cancelled the call.", cause, CancellationToken);
     }
 
     public void OnClientAborted()
