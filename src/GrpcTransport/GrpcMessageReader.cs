@@ -74,48 +74,15 @@ public static class GrpcMessageReader
     /// message without a <c>grpc-encoding</c>; UNIMPLEMENTED for a compressed message in an encoding this
     /// transport does not implement (only identity).
     /// </exception>
-    // Pooled builder: a stream reads one message after another, and each read that has to wait for the
-    // network would otherwise allocate a new state-machine box.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    /// <remarks>
+    /// The batched read with a batch of one (the unary paths read a request or a reply this way; streams read
+    /// batches), so both share one read loop and one set of failures.
+    /// </remarks>
     public static async ValueTask<T?> ReadMessageAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageSize, string? messageEncoding, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(parser);
-        while (true)
-        {
-            var result = await reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            var consumed = buffer.Start;
-            var examined = buffer.End;
-            try
-            {
-                if (TryReadMessage(ref buffer, maxMessageSize, out var payload, out var compressed))
-                {
-                    // Examined only up to this message: more whole messages may already be buffered behind
-                    // it, and the next ReadAsync must return them at once instead of waiting for new bytes.
-                    consumed = buffer.Start;
-                    examined = consumed;
-                    if (compressed)
-                    {
-                        throw CompressedMessageError(messageEncoding);
-                    }
-
-                    return Parse(parser, payload);
-                }
-
-                if (IsEndOfStream(result, buffer, ref consumed))
-                {
-                    return null;
-                }
-            }
-            finally
-            {
-                // Without a whole message, examined is the end: the next ReadAsync waits for more bytes
-                // instead of spinning.
-                reader.AdvanceTo(consumed, examined);
-            }
-        }
+        var one = new Queue<T>(1);
+        return await ReadMessagesAsync(reader, parser, maxMessageSize, messageEncoding, one, 1, cancellationToken) ? one.Dequeue() : null;
     }
 
     /// <summary>
@@ -130,6 +97,8 @@ public static class GrpcMessageReader
     /// the batch before it is returned, and the next call throws for it, so the failure comes in stream order.
     /// </remarks>
     /// <inheritdoc cref="ReadMessageAsync{T}(PipeReader, MessageParser{T}, int, string?, CancellationToken)"/>
+    // Pooled builder: a stream reads one batch after another, and each read that has to wait for the network
+    // would otherwise allocate a new state-machine box.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<bool> ReadMessagesAsync<T>(PipeReader reader, MessageParser<T> parser, int maxMessageSize, string? messageEncoding, Queue<T> messages, int maxCount, CancellationToken cancellationToken)
         where T : class, IMessage<T>
