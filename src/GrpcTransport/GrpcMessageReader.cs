@@ -153,9 +153,20 @@ public static class GrpcMessageReader
                     return true;
                 }
 
-                if (IsEndOfStream(result, buffer, ref consumed))
+                if (result.IsCompleted)
                 {
+                    consumed = buffer.End;
+                    if (!buffer.IsEmpty)
+                    {
+                        throw new RpcException(new Status(StatusCode.Internal, "Incomplete message."));
+                    }
+
                     return false;
+                }
+
+                if (result.IsCanceled)
+                {
+                    throw new OperationCanceledException("The read was cancelled.");
                 }
             }
             finally
@@ -190,30 +201,5 @@ public static class GrpcMessageReader
         {
             throw new RpcException(new Status(StatusCode.Internal, "Failed to deserialize message: " + ex.Message));
         }
-    }
-
-    /// <summary>
-    /// After a read that held no whole message: true when the stream ended cleanly (everything consumed);
-    /// throws when it ended inside a message or the read was cancelled; false when more bytes may come.
-    /// </summary>
-    private static bool IsEndOfStream(ReadResult result, ReadOnlySequence<byte> buffer, ref SequencePosition consumed)
-    {
-        if (result.IsCompleted)
-        {
-            consumed = buffer.End;
-            if (!buffer.IsEmpty)
-            {
-                throw new RpcException(new Status(StatusCode.Internal, "Incomplete message."));
-            }
-
-            return true;
-        }
-
-        if (result.IsCanceled)
-        {
-            throw new OperationCanceledException("The read was cancelled.");
-        }
-
-        return false;
     }
 }
