@@ -142,9 +142,12 @@ public class HubTests : IAsyncLifetime
         const string channel = "long:race";  // history covers the whole race, so every resume is recoverable
         const int total = 3000;
         var start = (await Publish(channel)).Position;  // offset 1
-        using var publishing = new CancellationTokenSource();
+        // The publisher starts with the first resubscribe, so at least one always races it (it could
+        // otherwise finish all 3,000 before the loop below first looks).
+        var firstSubscribe = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var publisher = Task.Run(async () =>
         {
+            await firstSubscribe.Task.WaitAsync(Timeout);
             for (int i = 1; i < total; i++)
             {
                 await Publish(channel);
@@ -158,16 +161,18 @@ public class HubTests : IAsyncLifetime
         // Resubscribe again and again from the start while the publisher runs: each subscriber must see
         // 2, 3, 4 … with no hole and no repeat, wherever the subscribe fell among the publishes.
         var queues = new List<SubscriberQueue>();
-        while (!publisher.IsCompleted && queues.Count < 200)
+        do
         {
             var queue = new SubscriberQueue(capacity: 100_000, maxBytes: long.MaxValue, OverflowPolicy.DropOldest);
             var subscription = new Subscription(channel, queue);
+            firstSubscribe.TrySetResult();
             var result = await _hub.SubscribeAsync(subscription, start, None);
             Assert.True(result.Recovered);
             subscription.Activate();
             queues.Add(queue);
             await Task.Yield();
         }
+        while (!publisher.IsCompleted && queues.Count < 200);
 
         await publisher.WaitAsync(Timeout);
         Assert.NotEmpty(queues);
