@@ -28,7 +28,7 @@ public class FanOutBenchmarks
         var options = new BrokerOptions();
         options.Namespaces["bench"] = new NamespaceOptions { HistorySize = 0 };
         var namespaces = new NamespaceRegistry(options);
-        _hub = new Hub(new InMemoryEngine(namespaces, TimeProvider.System));
+        _hub = new Hub(new InMemoryEngine(TimeProvider.System), namespaces);
         _hub.StartAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _queues = new SubscriberQueue[Subscribers];
         for (int i = 0; i < Subscribers; i++)

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Broker.Core;
+using Broker.Engines;
 using Broker.WebSockets;
 
 namespace Broker.Benchmarks;

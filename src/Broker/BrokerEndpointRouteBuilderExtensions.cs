@@ -1,11 +1,12 @@
 using Broker.Core;
 using Broker.Demo;
+using Broker.Diagnostics;
 using Broker.Engines;
 using Broker.Lifecycle;
-using Broker.Telemetry;
-using Microsoft.Extensions.Options;
 using Broker.Sessions;
+using Broker.Stats;
 using Broker.WebSockets;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 

@@ -3,7 +3,7 @@ using Broker.Demo;
 using Broker.Grpc;
 using Broker.Lifecycle;
 using Broker.Sessions;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Broker.WebSockets;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;

@@ -1,3 +1,4 @@
+using Broker.Engines;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Core;

@@ -1,7 +1,7 @@
 using Broker.Core.Handlers;
 using Broker.Engines;
 using Broker.Engines.InMemory;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

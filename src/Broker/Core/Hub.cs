@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Broker.Engines;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 
 namespace Broker.Core;
 
@@ -19,15 +19,17 @@ public sealed class Hub : IEngineHandler
     private readonly Lock _prefixGate = new();
     private volatile PrefixSubscription[] _prefixes = [];
     private readonly IEngine _engine;
+    private readonly NamespaceRegistry _namespaces;
     private readonly BrokerMetrics? _metrics;
     private long _subscriptions;
     private long _publications;
     private long _deliveries;
 
     /// <summary>Creates the hub over <paramref name="engine"/>; <see cref="StartAsync"/> connects them.</summary>
-    public Hub(IEngine engine, BrokerMetrics? metrics = null)
+    public Hub(IEngine engine, NamespaceRegistry namespaces, BrokerMetrics? metrics = null)
     {
         _engine = engine;
+        _namespaces = namespaces;
         _metrics = metrics;
     }
 
@@ -49,9 +51,20 @@ public sealed class Hub : IEngineHandler
     /// <summary>Starts the engine, delivering to this hub.</summary>
     public ValueTask StartAsync(CancellationToken cancellationToken) => _engine.StartAsync(this, cancellationToken);
 
-    /// <summary>Publishes through the engine; fan-out happens before this completes for the in-memory engine.</summary>
-    public ValueTask<PublishResult> PublishAsync(PublishCommand command, CancellationToken cancellationToken) =>
-        _engine.PublishAsync(command, cancellationToken);
+    /// <summary>
+    /// Publishes through the engine with the history options of the channel's namespace (the engine knows
+    /// no namespaces); fan-out happens before this completes for the in-memory engine. No rule is checked
+    /// here: requests come through the front door, <c>BrokerNode</c>.
+    /// </summary>
+    public ValueTask<PublishResult> PublishAsync(PublishCommand command, CancellationToken cancellationToken)
+    {
+        if (command.History == default)
+        {
+            command = command with { History = (_namespaces.Resolve(command.Channel) ?? _namespaces.Default).History };
+        }
+
+        return _engine.PublishAsync(command, cancellationToken);
+    }
 
     /// <summary>
     /// Registers <paramref name="subscription"/> and finds where it starts: after <paramref name="since"/>

@@ -1,3 +1,5 @@
+using Broker.Engines;
+
 namespace Broker.Core;
 
 /// <summary>
@@ -13,6 +15,7 @@ public sealed class NamespacePolicy
         Name = name;
         HistorySize = options.HistorySize;
         HistoryTtl = options.HistoryTtl;
+        History = new HistoryOptions(options.HistorySize, options.HistoryTtl);
         Subscribe = options.Subscribe;
         Publish = options.Publish;
         Presence = options.Presence;
@@ -29,6 +32,9 @@ public sealed class NamespacePolicy
 
     /// <inheritdoc cref="NamespaceOptions.HistoryTtl"/>
     public TimeSpan HistoryTtl { get; }
+
+    /// <summary><see cref="HistorySize"/> and <see cref="HistoryTtl"/> as an engine takes them with each publish.</summary>
+    public HistoryOptions History { get; }
 
     /// <inheritdoc cref="NamespaceOptions.Subscribe"/>
     public Permission Subscribe { get; }

@@ -1,3 +1,4 @@
+using Broker.Engines;
 namespace Broker.Core;
 
 /// <summary>What a subscribe found: the position the subscriber now stands at, and whether its <c>since</c> was recovered.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using Broker.Telemetry;
+using Broker.Diagnostics;
+using Broker.Engines;
 
 namespace Broker.Core;
 
@@ -34,6 +35,9 @@ public sealed class SubscriberQueue
     /// are 8 KiB).
     /// </summary>
     private const int InitialRingSize = 8;
+
+    /// <summary>The most a message is charged beyond its data: the fixed overhead plus the longest channel and event names.</summary>
+    public const int MaxOverheadBytes = ChannelMessage.FixedOverheadBytes + ChannelNames.MaxChannelLength + ChannelNames.MaxEventLength;
 
     private readonly Lock _lock = new();
     private readonly int _capacity;

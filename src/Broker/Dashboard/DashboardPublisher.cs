@@ -1,6 +1,7 @@
 using Broker.Core;
+using Broker.Diagnostics;
 using Broker.Engines;
-using Broker.Telemetry;
+using Broker.Stats;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Dashboard;

@@ -1,4 +1,3 @@
-using Broker.Core;
 
 namespace Broker.Engines;
 

@@ -1,9 +1,8 @@
-using Broker.Core;
 
 namespace Broker.Engines;
 
 /// <summary>
-/// Where an engine delivers what happens on channels: the broker's local fan-out (<see cref="Hub"/>).
+/// Where an engine delivers what happens on channels: the broker's local fan-out (the core's <c>Hub</c>).
 /// </summary>
 public interface IEngineHandler
 {

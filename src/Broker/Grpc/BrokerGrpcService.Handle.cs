@@ -19,7 +19,7 @@ internal sealed partial class BrokerGrpcService
     private async Task HandleAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
     {
         _auth.Check(context);
-        Broker.Telemetry.BrokerTracing.DetachLongLivedRequest();
+        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
         using var drain = CancelOnDrain(context);
         _metrics.GrpcStreamStarted();
         try

@@ -2,9 +2,9 @@ using Broker.Core;
 using Broker.Engines;
 using Broker.Grpc.Transport;
 using Broker.GrpcTransport;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Broker.V1;
-using StreamPosition = Broker.Core.StreamPosition;
+using StreamPosition = Broker.Engines.StreamPosition;
 
 namespace Broker.Grpc;
 

@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 using Broker.Core;
+using Broker.Diagnostics;
+using Broker.Engines;
 using Broker.Grpc.Transport;
 using Broker.GrpcTransport;
-using Broker.Telemetry;
 using Broker.V1;
-using CorePublication = Broker.Core.Publication;
-using CoreStreamPosition = Broker.Core.StreamPosition;
+using CorePublication = Broker.Engines.Publication;
+using CoreStreamPosition = Broker.Engines.StreamPosition;
 
 namespace Broker.Grpc;
 
@@ -49,7 +50,7 @@ internal sealed partial class BrokerGrpcService
         var token = context.CancellationToken;
         int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
         // By bytes too: a KiB a message, and at least one largest message.
-        long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + ChannelMessage.MaxOverheadBytes);
+        long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + SubscriberQueue.MaxOverheadBytes);
         var queue = new SubscriberQueue(capacity, maxBytes, OverflowPolicy.DropOldest, metrics: _metrics);
         var exactChannels = request.Channels.Where(static c => !c.EndsWith('*')).ToArray();
         var prefixEntries = request.Channels.Where(static c => c.EndsWith('*')).ToArray();
@@ -182,14 +183,14 @@ internal sealed partial class BrokerGrpcService
                 }
             }
 
-            using (BrokerTracing.StartDeliver(sample, "grpc"))
+            using (BrokerTracing.StartDeliver(sample?.Trace, sample?.Channel, "grpc"))
             {
                 await FlushAsync(responses, raw);
             }
 
             if (sample is not null)
             {
-                metrics.RecordWriteSample(sample, queue.PendingBytes);
+                metrics.RecordWriteSample(sample.Time, queue.PendingBytes);
             }
         }
 

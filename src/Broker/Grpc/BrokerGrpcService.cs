@@ -5,7 +5,7 @@ using Broker.Grpc.Transport;
 using Broker.Lifecycle;
 using Broker.GrpcTransport;
 using Broker.Sessions;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Broker.V1;
 using Broker.WebSockets;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,7 @@
 using Broker.Core;
+using Broker.Engines;
 using Google.Protobuf;
-using WireFormat = Broker.Core.WireFormat;
+using WireFormat = Broker.Engines.WireFormat;
 
 namespace Broker.Grpc;
 

@@ -1,4 +1,4 @@
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broker.Core;
+using Broker.Engines;
 
 namespace Broker.WebSockets;
 

@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Engines;
 
 namespace Broker.WebSockets;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Broker.Core;
+using Broker.Engines;
 
 namespace Broker.WebSockets;
 

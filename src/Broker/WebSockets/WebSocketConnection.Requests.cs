@@ -1,6 +1,6 @@
 using Broker.Core;
 using Broker.Engines;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 
 namespace Broker.WebSockets;
 

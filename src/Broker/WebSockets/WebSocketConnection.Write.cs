@@ -1,5 +1,5 @@
 using System.Net.WebSockets;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 
 namespace Broker.WebSockets;
 

@@ -1,8 +1,9 @@
-using System.Net;
 using System.Net.WebSockets;
+using System.Net;
 using Broker.Core;
+using Broker.Diagnostics;
+using Broker.Engines;
 using Broker.Sessions;
-using Broker.Telemetry;
 
 namespace Broker.WebSockets;
 

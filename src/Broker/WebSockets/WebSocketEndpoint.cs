@@ -56,7 +56,7 @@ internal static class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.Zero,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
-        Broker.Telemetry.BrokerTracing.DetachLongLivedRequest();
+        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
         var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }

@@ -2,7 +2,7 @@ using Broker.Core;
 using Broker.Core.Handlers;
 using Broker.Lifecycle;
 using Broker.Sessions;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Broker.WebSockets;

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Broker.Core;
-using Broker.Telemetry;
+using Broker.Diagnostics;
+using Broker.Engines;
 
 namespace Broker.WebSockets;
 
@@ -158,10 +159,10 @@ internal sealed class WebSocketWriter : IDisposable
             if (_sampleArmed && first is not null)
             {
                 _sampleArmed = false;
-                _metrics!.RecordWriteSample(first, PendingBytes);
+                _metrics!.RecordWriteSample(first.Time, PendingBytes);
             }
 
-            using var deliver = BrokerTracing.StartDeliver(first, "websocket");
+            using var deliver = BrokerTracing.StartDeliver(first?.Trace, first?.Channel, "websocket");
             await SendAsync(batch.Memory);
             return batch.Length >= _batchBytes;
         }

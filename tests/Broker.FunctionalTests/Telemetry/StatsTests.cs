@@ -53,7 +53,7 @@ public class StatsTests
     {
         var engine = new SwitchableEngine();
         await using var server = await BrokerServer.StartAsync(With(), configure: builder =>
-            builder.Services.Replace(ServiceDescriptor.Singleton<IEngine>(sp => engine.Wrap(new InMemoryEngine(sp.GetRequiredService<NamespaceRegistry>(), TimeProvider.System)))));
+            builder.Services.Replace(ServiceDescriptor.Singleton<IEngine>(sp => engine.Wrap(new InMemoryEngine(TimeProvider.System)))));
         using var web = server.CreateWebClient();
         Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/readyz")).StatusCode);
         engine.Healthy = false;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using Broker.FunctionalTests.Grpc;
-using Broker.Telemetry;
+using Broker.Diagnostics;
 using Broker.V1;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;

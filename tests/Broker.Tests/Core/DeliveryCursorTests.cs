@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 
 namespace Broker.Tests.Core;

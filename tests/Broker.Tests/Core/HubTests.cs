@@ -15,7 +15,7 @@ public class HubTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _hub = new Hub(new InMemoryEngine(_namespaces, TimeProvider.System));
+        _hub = new Hub(new InMemoryEngine(TimeProvider.System), _namespaces);
         await _hub.StartAsync(None);
     }
 

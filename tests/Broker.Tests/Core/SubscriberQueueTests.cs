@@ -1,6 +1,7 @@
-using Broker.Core;
-using Broker.Telemetry;
 using System.Diagnostics.Metrics;
+using Broker.Core;
+using Broker.Diagnostics;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -19,12 +19,15 @@ public abstract class EngineSpecification : IAsyncLifetime
 
     protected IEngine Engine { get; private set; } = null!;
 
-    /// <summary>Creates a fresh, unstarted engine over the test namespaces (see <see cref="TestNamespaces"/>).</summary>
-    protected abstract Task<IEngine> CreateEngineAsync(NamespaceRegistry namespaces, TimeProvider time);
+    /// <summary>The test namespaces (see <see cref="TestNamespaces"/>): a publish carries its namespace's history options, as the core gives them.</summary>
+    private static readonly NamespaceRegistry Namespaces = TestNamespaces.Create();
+
+    /// <summary>Creates a fresh, unstarted engine.</summary>
+    protected abstract Task<IEngine> CreateEngineAsync(TimeProvider time);
 
     public async Task InitializeAsync()
     {
-        Engine = await CreateEngineAsync(TestNamespaces.Create(), Time);
+        Engine = await CreateEngineAsync(Time);
         await Engine.StartAsync(Handler, None);
     }
 
@@ -34,7 +37,10 @@ public abstract class EngineSpecification : IAsyncLifetime
     protected static string Unique(string ns) => $"{ns}:{Guid.NewGuid():N}";
 
     protected ValueTask<PublishResult> Publish(string channel, string json = "{}", string? key = null, ClientInfo? from = null) =>
-        Engine.PublishAsync(new PublishCommand(channel, "message", Encoding.UTF8.GetBytes(json), from, key), None);
+        Engine.PublishAsync(new PublishCommand(channel, "message", Encoding.UTF8.GetBytes(json), from, key, HistoryOf(channel)), None);
+
+    /// <summary>What <paramref name="channel"/>'s namespace keeps, as the core passes it with each publish.</summary>
+    protected static HistoryOptions HistoryOf(string channel) => Namespaces.Resolve(channel)!.History;
 
     [Fact]
     public async Task OffsetsStartAtOneAndCountUpInOneEpoch()
@@ -66,7 +72,7 @@ public abstract class EngineSpecification : IAsyncLifetime
     {
         var channel = Unique("chat");
         var from = new ClientInfo("s1", "u1", "c1");
-        await Engine.PublishAsync(new PublishCommand(channel, "chat.post", Encoding.UTF8.GetBytes("{\"t\":1}"), from), None);
+        await Engine.PublishAsync(new PublishCommand(channel, "chat.post", Encoding.UTF8.GetBytes("{\"t\":1}"), from, History: HistoryOf(channel)), None);
         var received = Assert.Single(await Handler.WaitForPublicationsAsync(channel, 1));
         Assert.Equal(channel, received.Channel);
         Assert.Equal("chat.post", received.Event);
@@ -285,14 +291,6 @@ public abstract class EngineSpecification : IAsyncLifetime
         Assert.True(events[0].Joined);
         Assert.Equal("u1", events[0].UserId);
         Assert.False(events[1].Joined);
-        Assert.Empty(await Engine.GetPresenceAsync(channel, None));
-    }
-
-    [Fact]
-    public async Task PresenceIsNotKeptWhereTheNamespaceTurnsItOff()
-    {
-        var channel = Unique("small");
-        await Engine.JoinAsync(channel, new ClientInfo("s1", "u1", "c1"), None);
         Assert.Empty(await Engine.GetPresenceAsync(channel, None));
     }
 }

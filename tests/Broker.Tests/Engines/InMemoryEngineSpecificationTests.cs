@@ -8,8 +8,8 @@ namespace Broker.Tests.Engines;
 /// <summary>The in-memory engine against the engine specification, plus what is particular to it.</summary>
 public class InMemoryEngineSpecificationTests : EngineSpecification
 {
-    protected override Task<IEngine> CreateEngineAsync(NamespaceRegistry namespaces, TimeProvider time) =>
-        Task.FromResult<IEngine>(new InMemoryEngine(namespaces, time));
+    protected override Task<IEngine> CreateEngineAsync(TimeProvider time) =>
+        Task.FromResult<IEngine>(new InMemoryEngine(time));
 
     private InMemoryEngine Memory => (InMemoryEngine)Engine;
 
@@ -60,7 +60,7 @@ public class InMemoryEngineSpecificationTests : EngineSpecification
     [Fact]
     public async Task PublishingWithoutStartingFails()
     {
-        await using var engine = new InMemoryEngine(TestNamespaces.Create(), Time);
+        await using var engine = new InMemoryEngine(Time);
         await Assert.ThrowsAsync<InvalidOperationException>(() => engine.PublishAsync(new PublishCommand("chat:x", "message", Json.Of("1")), None).AsTask());
     }
 }

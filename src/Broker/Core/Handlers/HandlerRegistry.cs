@@ -1,4 +1,5 @@
-using Broker.Telemetry;
+using Broker.Diagnostics;
+using Broker.Engines;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Core.Handlers;

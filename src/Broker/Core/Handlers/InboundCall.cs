@@ -1,3 +1,4 @@
+using Broker.Engines;
 namespace Broker.Core.Handlers;
 
 /// <summary>

@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Broker.Core;
 
 namespace Broker.Engines.InMemory;
 
@@ -12,7 +11,7 @@ namespace Broker.Engines.InMemory;
 /// </summary>
 /// <remarks>
 /// A channel's state is forgotten once nobody is subscribed, it keeps no history, holds no presence or
-/// idempotency key, and has been idle for its namespace's <c>HistoryTtl</c>. Publishing to it again
+/// idempotency key, and has been idle for its namespace's <c>HistoryTtl</c> (as the last publish gave it). Publishing to it again
 /// starts a new epoch at offset 1; a client that comes back with the old epoch gets <c>recovered:false</c>.
 /// The same happens to every channel when the process restarts: each state gets a fresh random epoch.
 /// </remarks>
@@ -26,15 +25,13 @@ public sealed class InMemoryEngine : IEngine
     // ConcurrentDictionary reads take no lock and its writes lock one of 64 stripes: a publish touches
     // no global lock, only its own channel's.
     private readonly ConcurrentDictionary<string, MemoryChannel> _channels = new(concurrencyLevel: 64, capacity: 1024, StringComparer.Ordinal);
-    private readonly NamespaceRegistry _namespaces;
     private readonly TimeProvider _time;
     private IEngineHandler? _handler;
     private ITimer? _sweeper;
 
     /// <summary>Creates the engine.</summary>
-    public InMemoryEngine(NamespaceRegistry namespaces, TimeProvider time)
+    public InMemoryEngine(TimeProvider time)
     {
-        _namespaces = namespaces;
         _time = time;
     }
 
@@ -76,6 +73,18 @@ public sealed class InMemoryEngine : IEngine
                 if (command.IdempotencyKey is { } key && channel.Keys is { } keys && keys.TryGet(key, now, out var first))
                 {
                     return ValueTask.FromResult(new PublishResult(first, Duplicate: true));
+                }
+
+                if (command.History.Size > 0)
+                {
+                    // The first publish that asks for history sizes the ring: every node reads the same
+                    // namespace settings, so later publishes ask for the same.
+                    channel.History ??= new HistoryRing(command.History.Size, command.History.Ttl);
+                }
+
+                if (command.History.Ttl > TimeSpan.Zero)
+                {
+                    channel.IdleTtl = command.History.Ttl;
                 }
 
                 channel.Offset++;
@@ -245,11 +254,6 @@ public sealed class InMemoryEngine : IEngine
                     continue;
                 }
 
-                if (!channel.Policy.Presence)
-                {
-                    return;  // the namespace keeps no members
-                }
-
                 channel.LastUsed = _time.GetUtcNow();
                 var presence = channel.Presence ??= new PresenceSet();
                 bool changed = joined ? presence.Add(sessionId, member.UserId) : presence.Remove(sessionId, member.UserId);
@@ -289,8 +293,7 @@ public sealed class InMemoryEngine : IEngine
             return channel;
         }
 
-        var policy = _namespaces.Resolve(name) ?? _namespaces.Default;
-        return _channels.GetOrAdd(name, static (n, p) => new MemoryChannel(n, p, NewEpoch()), policy);
+        return _channels.GetOrAdd(name, static n => new MemoryChannel(n, NewEpoch()));
     }
 
     private static bool IsPrefix(string channelOrPrefix) => channelOrPrefix.EndsWith('*');

@@ -1,18 +1,20 @@
-using Broker.Core;
-
 namespace Broker.Engines.InMemory;
 
 /// <summary>
 /// One channel's state in the in-memory engine. Every field is guarded by locking the instance; a
 /// channel that <see cref="Removed"/> marks is gone from the engine's table and must be looked up again.
 /// </summary>
-internal sealed class MemoryChannel(string name, NamespacePolicy policy, string epoch)
+internal sealed class MemoryChannel(string name, string epoch)
 {
     public readonly string Name = name;
-    public readonly NamespacePolicy Policy = policy;
     public readonly string Epoch = epoch;
     public ulong Offset;
-    public HistoryRing? History = policy.HistorySize > 0 ? new HistoryRing(policy.HistorySize, policy.HistoryTtl) : null;
+
+    /// <summary>Made by the first publish that asks for history; its size follows the latest publish's options.</summary>
+    public HistoryRing? History;
+
+    /// <summary>How long the channel may sit idle before it is forgotten: the latest publish's <c>HistoryTtl</c>.</summary>
+    public TimeSpan IdleTtl = HistoryOptions.None.Ttl;
     public IdempotencyKeys? Keys;
     public PresenceSet? Presence;
     public int Interest;
@@ -27,5 +29,5 @@ internal sealed class MemoryChannel(string name, NamespacePolicy policy, string 
         && (Presence?.IsEmpty ?? true)
         && (Keys?.Count ?? 0) == 0
         && (History?.Count ?? 0) == 0
-        && now - LastUsed >= Policy.HistoryTtl;
+        && now - LastUsed >= IdleTtl;
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using Broker.Core;
 using Broker.Core.Handlers;
+using Broker.Core;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 

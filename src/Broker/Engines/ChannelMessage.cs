@@ -1,4 +1,4 @@
-namespace Broker.Core;
+namespace Broker.Engines;
 
 /// <summary>
 /// Something a channel's subscribers receive in order: a <see cref="Publication"/> or a
@@ -11,9 +11,6 @@ public abstract class ChannelMessage
     /// (field names, offset, epoch, time). 128 covers the JSON <c>pub</c> frame's fixed text with room.
     /// </summary>
     public const int FixedOverheadBytes = 128;
-
-    /// <summary>The most a message is charged beyond its data: the fixed overhead plus the longest channel and event names.</summary>
-    public const int MaxOverheadBytes = FixedOverheadBytes + ChannelNames.MaxChannelLength + ChannelNames.MaxEventLength;
 
     // Encoded forms, newest first. A linked list rather than a slot array: there are one or two formats
     // in practice, the walk is one or two hops, and nothing is allocated until a format is asked for.

@@ -1,6 +1,7 @@
+using Broker.Stats;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>Registers the broker's telemetry beyond the core's <see cref="BrokerMetrics"/>.</summary>
 public static class TelemetryServiceCollectionExtensions

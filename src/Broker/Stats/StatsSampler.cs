@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.Text.Json;
 using Broker.Core;
+using Broker.Diagnostics;
 using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.WebSockets;
 
-namespace Broker.Telemetry;
+namespace Broker.Stats;
 
 /// <summary>
 /// Samples the broker's totals once a second and keeps the last few samples, so <c>/stats</c> and the

@@ -1,4 +1,6 @@
-namespace Broker.Core;
+using Broker.Diagnostics;
+
+namespace Broker.Engines;
 
 /// <summary>
 /// One numbered publication of a channel: <c>{channel, event, data, offset, epoch, time, from}</c>
@@ -19,7 +21,7 @@ public sealed class Publication : ChannelMessage
         From = from;
         // The engine makes the publication on the publisher's flow, inside its `publish` activity (if
         // traced): remember that activity so deliveries can link to it. An AsyncLocal read when not traced.
-        if (System.Diagnostics.Activity.Current is { Source.Name: Telemetry.BrokerTracing.SourceName } activity)
+        if (System.Diagnostics.Activity.Current is { Source.Name: Diagnostics.BrokerTracing.SourceName } activity)
         {
             Trace = new TraceLink(activity.Context);
         }
@@ -54,10 +56,3 @@ public sealed class Publication : ChannelMessage
     /// <inheritdoc/>
     public override int QueueBytes { get; }
 }
-
-/// <summary>
-/// A traced publication's context, held by reference so an untraced publication pays one null field
-/// (8 bytes) instead of an inline <see cref="System.Diagnostics.ActivityContext"/>.
-/// </summary>
-/// <param name="Context">The <c>publish</c> activity's context.</param>
-public sealed record TraceLink(System.Diagnostics.ActivityContext Context);

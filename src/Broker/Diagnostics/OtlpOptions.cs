@@ -1,4 +1,4 @@
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>
 /// The OTLP export switch, read from the standard OpenTelemetry environment variables (also settable as

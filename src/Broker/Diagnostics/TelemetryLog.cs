@@ -1,4 +1,4 @@
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>The telemetry's log messages (event ids 9100–9199).</summary>
 internal static partial class TelemetryLog

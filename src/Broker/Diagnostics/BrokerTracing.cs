@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Primitives;
 
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>
 /// The broker's <see cref="ActivitySource"/> and the two things it does with request activities:
@@ -47,19 +47,20 @@ public static class BrokerTracing
 
     /// <summary>
     /// Starts a <c>deliver</c> activity around one written batch (a WebSocket message, a gRPC flush), linked
-    /// to the <c>publish</c> of the batch's first traced publication. Per batch, never per delivery; null
-    /// (and nothing allocated) when nobody listens or the publication was not traced.
+    /// to the <c>publish</c> of the batch's first traced publication (its <paramref name="trace"/>, on
+    /// <paramref name="channel"/>). Per batch, never per delivery; null (and nothing allocated) when nobody
+    /// listens or the publication was not traced.
     /// </summary>
-    public static Activity? StartDeliver(Core.Publication? first, string transport)
+    public static Activity? StartDeliver(TraceLink? trace, string? channel, string transport)
     {
-        if (first?.Trace is not { } trace || !Source.HasListeners())
+        if (trace is null || !Source.HasListeners())
         {
             return null;
         }
 
         var activity = Source.StartActivity("deliver", ActivityKind.Consumer, parentContext: default, links: [new ActivityLink(trace.Context)]);
         activity?.SetTag("messaging.system", "broker");
-        activity?.SetTag("messaging.destination.name", first.Channel);
+        activity?.SetTag("messaging.destination.name", channel);
         activity?.SetTag("broker.transport", transport);
         return activity;
     }

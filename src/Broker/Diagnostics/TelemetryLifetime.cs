@@ -1,10 +1,11 @@
-using OpenTelemetry;
+using Broker.Stats;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using OpenTelemetry;
 
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>
 /// Makes the observable instruments exist from the start (a listener sees them as soon as it subscribes),

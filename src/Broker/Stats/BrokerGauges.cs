@@ -1,9 +1,10 @@
 using System.Diagnostics.Metrics;
 using Broker.Core;
+using Broker.Diagnostics;
 using Broker.Sessions;
 using Broker.WebSockets;
 
-namespace Broker.Telemetry;
+namespace Broker.Stats;
 
 /// <summary>
 /// The broker's observable instruments: read from the hub and the registries when a listener collects,

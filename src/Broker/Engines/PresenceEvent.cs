@@ -1,4 +1,4 @@
-namespace Broker.Core;
+namespace Broker.Engines;
 
 /// <summary>
 /// A user came to or left a channel with presence on (PROTOCOL.md: <c>join</c> with a user's first

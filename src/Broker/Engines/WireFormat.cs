@@ -1,4 +1,4 @@
-namespace Broker.Core;
+namespace Broker.Engines;
 
 /// <summary>
 /// One way of putting a <see cref="ChannelMessage"/> on the wire (the WebSocket JSON frame, the gRPC

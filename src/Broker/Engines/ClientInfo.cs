@@ -1,4 +1,4 @@
-namespace Broker.Core;
+namespace Broker.Engines;
 
 /// <summary>
 /// Who a connection (or a publication's sender) is. One instance per connection, shared by every

@@ -1,4 +1,4 @@
-namespace Broker.Core;
+namespace Broker.Engines;
 
 /// <summary>
 /// A place in a channel's stream: the epoch that names one life of its numbering, and the offset of a

@@ -1,13 +1,12 @@
 using System.Diagnostics.Metrics;
-using Broker.Core;
 
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>
 /// The broker's instruments, on the meter <see cref="MeterName"/>. One instance per broker, made from
 /// <see cref="IMeterFactory"/> so tests can listen to one broker alone. Names and units follow the
 /// OpenTelemetry conventions (durations in seconds, counts in <c>{things}</c>). What only needs reading
-/// (connections, channels, publications, deliveries …) is observed by <see cref="BrokerGauges"/>; what
+/// (connections, channels, publications, deliveries …) is observed by <c>Stats.BrokerGauges</c>; what
 /// happens is recorded here, never per delivery.
 /// </summary>
 public sealed class BrokerMetrics
@@ -107,7 +106,7 @@ public sealed class BrokerMetrics
         }
     }
 
-    /// <summary>The meter, for <see cref="BrokerGauges"/>' observable instruments.</summary>
+    /// <summary>The meter, for <c>Stats.BrokerGauges</c>' observable instruments.</summary>
     internal Meter Meter { get; }
 
     /// <summary>gRPC streams (Subscribe, Handle, PublishStream) now open.</summary>
@@ -153,13 +152,12 @@ public sealed class BrokerMetrics
     }
 
     /// <summary>
-    /// A write sample: the time from <paramref name="publication"/>'s publish until now, and the bytes the
-    /// connection still had queued. Called at most once per writer wake-up (see the callers).
+    /// A write sample: the time from a publication's publish (<paramref name="publishedAt"/>) until now, and
+    /// the bytes the connection still had queued. Called at most once per writer wake-up (see the callers).
     /// </summary>
-    public void RecordWriteSample(Publication publication, long pendingBytes)
+    public void RecordWriteSample(DateTimeOffset publishedAt, long pendingBytes)
     {
-        ArgumentNullException.ThrowIfNull(publication);
-        double seconds = Math.Max(0, (_time.GetUtcNow() - publication.Time).TotalSeconds);
+        double seconds = Math.Max(0, (_time.GetUtcNow() - publishedAt).TotalSeconds);
         _fanOutLatency.Record(seconds);
         int bucket = Array.BinarySearch(LatencyBuckets, seconds);
         Interlocked.Increment(ref _fanOutBuckets[bucket >= 0 ? bucket : ~bucket]);

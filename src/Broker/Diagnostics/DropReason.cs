@@ -1,4 +1,4 @@
-namespace Broker.Telemetry;
+namespace Broker.Diagnostics;
 
 /// <summary>Why a message never reached a subscriber; the <c>reason</c> tag of <c>broker.messages.dropped</c>.</summary>
 public enum DropReason
