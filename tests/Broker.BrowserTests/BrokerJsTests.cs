@@ -6,7 +6,7 @@ namespace Broker.BrowserTests;
 
 /// <summary>broker.js alone, in Chromium, against the real broker (<see cref="TestBroker"/>).</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
+public sealed class BrokerJsTests(BrowserFixture browser) : BrowserTest(browser)
 {
     // Records everything the client emits into window.log so tests can wait on DOM-free state.
     private const string Harness = """
@@ -37,31 +37,6 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
 
     private static readonly object FastReconnect = new { minReconnectDelay = 50, maxReconnectDelay = 200 };
 
-    private BrokerServer? _server;
-    private BrowserPage? _page;
-    private SocketRecorder _sockets = null!;
-
-    private BrokerServer Server => _server!;
-
-    private IPage Page => _page!.Page;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_page is not null) await _page.DisposeAsync();
-        if (_server is not null) await _server.DisposeAsync();
-    }
-
-    /// <summary>A real broker with <paramref name="settings"/> and a blank page at its origin with broker.js loaded.</summary>
-    private async Task OpenAsync(IReadOnlyDictionary<string, string?>? settings = null)
-    {
-        _server = await TestBroker.StartAsync(settings);
-        _page = await browser.NewPageAsync(_server.WebAddress);
-        _sockets = new SocketRecorder(Page);
-        await TestBroker.OpenTestPageAsync(Page);
-    }
-
     private Task StartClientAsync(string? name = "alice", object? options = null) =>
         RunAsync(Harness, new { name, options = options ?? FastReconnect });
 
@@ -70,9 +45,6 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
 
     private Task<T> JsAsync<T>(string script, object? arg = null) => Page.EvaluateAsync<T>(script, arg).WaitAsync(BrowserFixture.Timeout);
 
-    private Task WaitForJsAsync(string predicate) =>
-        Page.WaitForFunctionAsync(predicate, null, new PageWaitForFunctionOptions { Timeout = (float)BrowserFixture.Timeout.TotalMilliseconds });
-
     private Task<string[]> ReceivedTextsAsync() => JsAsync<string[]>("() => window.log.pubs.map(p => p.text)");
 
     private Task<string> SessionIdAsync() => JsAsync<string>("() => window.client.sessionId");
@@ -80,16 +52,16 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Connects_with_a_ticket_function_subscribes_and_receives_a_backend_publication()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
 
-        var hello = Assert.Single(_sockets.Sent("hello"));
+        var hello = Assert.Single(Sockets.Sent("hello"));
         Assert.Equal("broker-js/1.0", (string?)hello["client"]);
         Assert.False(string.IsNullOrEmpty((string?)hello["ticket"]));
         Assert.Null(hello["resume"]);
-        var welcome = Assert.Single(_sockets.ReceivedOf("welcome"));
+        var welcome = Assert.Single(Sockets.ReceivedOf("welcome"));
         Assert.Equal((long)hello["id"]!, (long)welcome["id"]!);
         Assert.Equal("alice", await JsAsync<string>("() => window.log.connects[0].userId"));
         Assert.Equal("broker.v1.json", await JsAsync<string>("() => window.client._ws.protocol"));
@@ -112,7 +84,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Parses_every_frame_of_a_coalesced_message_in_order()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await RunAsync("() => window.track('chat:burst')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
@@ -123,7 +95,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
 
         await WaitForJsAsync($"() => window.log.pubs.length >= {Count}");
         Assert.Equal(Enumerable.Range(1, Count).Select(i => $"m{i}"), await ReceivedTextsAsync());
-        var pubMessages = _sockets.Received.Where(m => m.Contains("\"type\":\"pub\"", StringComparison.Ordinal)).ToList();
+        var pubMessages = Sockets.Received.Where(m => m.Contains("\"type\":\"pub\"", StringComparison.Ordinal)).ToList();
         Assert.Contains(pubMessages, m => TestBroker.Frames(m).Length > 1);
         Assert.True(pubMessages.Count < Count, $"{pubMessages.Count} messages for {Count} publications: nothing was coalesced");
         Assert.Empty(await JsAsync<JsonElement[]>("() => window.log.errors"));
@@ -132,7 +104,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Answers_pings_and_the_socket_survives_several_intervals()
     {
-        await OpenAsync(new Dictionary<string, string?>
+        await OpenTestPageAsync(new Dictionary<string, string?>
         {
             ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
             // Under the interval: when PongTimeout >= PingInterval the broker closes live sockets (PongCheckTests).
@@ -143,18 +115,18 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Equal(0.5, await JsAsync<double>("() => window.log.connects[0].pingInterval"));
 
         // Wait for the broker's sixth ping: three seconds, six chances to miss a pong.
-        await _sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 6);
-        Assert.True(_sockets.Sent("pong").Count >= 5, $"{_sockets.Sent("pong").Count} pongs for six pings");
+        await Sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 6);
+        Assert.True(Sockets.Sent("pong").Count >= 5, $"{Sockets.Sent("pong").Count} pongs for six pings");
         Assert.Equal("connected", await JsAsync<string>("() => window.client.state"));
         Assert.Equal(1, await JsAsync<int>("() => window.log.connects.length"));
         Assert.Equal(0, await JsAsync<int>("() => window.log.disconnects.length"));
-        Assert.Single(_sockets.Sent("hello"));
+        Assert.Single(Sockets.Sent("hello"));
     }
 
     [Fact]
     public async Task A_server_drop_reconnects_with_resume_and_delivers_every_message_once_in_order()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync(options: new { minReconnectDelay = 300, maxReconnectDelay = 600 });
         await RunAsync("() => window.track('chat:lobby')");
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
@@ -175,7 +147,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         var disconnect = await JsAsync<JsonElement>("() => window.log.disconnects[0]");
         Assert.Equal(4002, disconnect.GetProperty("code").GetInt32());
         Assert.True(disconnect.GetProperty("reconnect").GetBoolean());
-        var hellos = _sockets.Sent("hello");
+        var hellos = Sockets.Sent("hello");
         Assert.Equal(2, hellos.Count);
         var resume = hellos[1]["resume"]!["chat:lobby"]!;
         Assert.InRange((int)resume["offset"]!, 3, 5);
@@ -190,16 +162,16 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Unsubscribe_removes_the_channel_from_the_resume()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await RunAsync("() => { window.track('chat:keep'); window.track('chat:drop'); }");
         await WaitForJsAsync("() => window.log.subscribed.length === 2");
         await RunAsync("() => window.client.getSubscription('chat:drop').unsubscribe()");
-        Assert.Single(_sockets.ReceivedOf("unsubscribed"));
+        Assert.Single(Sockets.ReceivedOf("unsubscribed"));
 
         Server.Disconnect(await SessionIdAsync(), null);
         await WaitForJsAsync("() => window.log.connects.length === 2 && window.log.subscribed.length === 3");
-        var hello = _sockets.Sent("hello")[^1];
+        var hello = Sockets.Sent("hello")[^1];
         Assert.Equal(["chat:keep"], hello["resume"]!.AsObject().Select(kv => kv.Key).Where(k => !k.StartsWith('$')).ToArray());
         await Server.PublishAsync("chat:drop", new { text = "not for me" });
         await Server.PublishAsync("chat:keep", new { text = "kept" });
@@ -210,7 +182,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Without_a_ticket_hello_relies_on_the_session_cookie()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await RunAsync("""
             async () => {
               await fetch('/session', { method: 'POST' });
@@ -222,13 +194,13 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         var welcome = await JsAsync<JsonElement>("() => window.connected");
         Assert.False(string.IsNullOrEmpty(welcome.GetProperty("sessionId").GetString()));
         Assert.Equal(JsonValueKind.Null, welcome.GetProperty("userId").ValueKind);
-        Assert.Null(Assert.Single(_sockets.Sent("hello"))["ticket"]);
+        Assert.Null(Assert.Single(Sockets.Sent("hello"))["ticket"]);
     }
 
     [Fact]
     public async Task Send_without_a_handler_rejects_with_unavailable()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
         var outcome = await JsAsync<string>("() => window.client.send('chat.post', { text: 'hi' }).then(() => 'resolved', e => e.code)");
@@ -241,7 +213,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     {
         // A queue of four and a long history: a burst overflows the queue (DropOldest, told with lagged)
         // and every dropped publication is still in history.
-        await OpenAsync(new Dictionary<string, string?>
+        await OpenTestPageAsync(new Dictionary<string, string?>
         {
             ["Broker:Namespaces:lag:BufferMessages"] = "4",
             ["Broker:Namespaces:lag:HistorySize"] = "10000",
@@ -259,17 +231,17 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         await WaitForJsAsync($"() => window.log.pubs.length >= {Count} && window.log.lagged.length > 0 && !window.client.getSubscription('lag:fast')._filling");
         Assert.Equal(Enumerable.Range(1, Count).Select(i => $"m{i}"), await ReceivedTextsAsync());
         Assert.True(await JsAsync<bool>("() => window.log.lagged.every(l => l.recovered)"), await JsAsync<string>("() => JSON.stringify(window.log.lagged)"));
-        var dropped = _sockets.ReceivedOf("lagged").Sum(l => (int)l["dropped"]!);
+        var dropped = Sockets.ReceivedOf("lagged").Sum(l => (int)l["dropped"]!);
         // Every dropped publication came from history (and, when a second drop widened a fill, the live ones between too).
         Assert.InRange(await JsAsync<int>("() => window.log.lagged.reduce((n, l) => n + l.filled, 0)"), dropped, Count);
-        Assert.NotEmpty(_sockets.ReceivedOf("lagged"));
-        Assert.NotEmpty(_sockets.Sent("history"));
+        Assert.NotEmpty(Sockets.ReceivedOf("lagged"));
+        Assert.NotEmpty(Sockets.Sent("history"));
     }
 
     [Fact]
     public async Task A_disconnect_without_reconnect_is_final()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
         Assert.Equal(1, Server.Disconnect(null, "alice", "kicked", reconnect: false));
@@ -278,13 +250,13 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Equal(4002, disconnect.GetProperty("code").GetInt32());
         Assert.Equal("kicked", disconnect.GetProperty("reason").GetString());
         Assert.False(disconnect.GetProperty("reconnect").GetBoolean());
-        Assert.Single(_sockets.Sent("hello"));
+        Assert.Single(Sockets.Sent("hello"));
     }
 
     [Fact]
     public async Task A_refused_hello_closes_1008_for_good()
     {
-        await OpenAsync();
+        await OpenTestPageAsync();
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
         await RunAsync("() => { window.badTicket = true; }");
@@ -295,13 +267,13 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         var last = await JsAsync<JsonElement>("() => window.log.disconnects[window.log.disconnects.length - 1]");
         Assert.Equal(1008, last.GetProperty("code").GetInt32());
         Assert.False(last.GetProperty("reconnect").GetBoolean());
-        Assert.Equal(2, _sockets.Sent("hello").Count);
+        Assert.Equal(2, Sockets.Sent("hello").Count);
     }
 
     [Fact]
     public async Task A_missed_pong_after_welcome_closes_1008_and_the_client_reconnects()
     {
-        await OpenAsync(new Dictionary<string, string?>
+        await OpenTestPageAsync(new Dictionary<string, string?>
         {
             ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
             // Under the interval: when PongTimeout >= PingInterval the broker closes live sockets (PongCheckTests).
@@ -325,7 +297,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Reconnects_when_the_connection_goes_silent()
     {
-        await OpenAsync(new Dictionary<string, string?>
+        await OpenTestPageAsync(new Dictionary<string, string?>
         {
             ["Broker:WebSocket:PingInterval"] = "00:00:00.500",
             ["Broker:WebSocket:PongTimeout"] = "00:00:00.400",
@@ -370,7 +342,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task A_refused_resume_entry_fails_only_that_subscription()
     {
-        await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:secret:Subscribe"] = "none" });
+        await OpenTestPageAsync(new Dictionary<string, string?> { ["Broker:Namespaces:secret:Subscribe"] = "none" });
         await StartClientAsync();
         await WaitForJsAsync("() => window.log.connects.length === 1");
 
@@ -387,8 +359,8 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
             """);
         Assert.Equal("forbidden", await JsAsync<string>("() => window.secretOutcome"));
         await WaitForJsAsync("() => window.log.subscribed.length === 1");
-        Assert.True(_sockets.Sent("hello")[^1]["resume"]!.AsObject().ContainsKey("secret:x"));
-        var error = Assert.Single(_sockets.ReceivedOf("error"));
+        Assert.True(Sockets.Sent("hello")[^1]["resume"]!.AsObject().ContainsKey("secret:x"));
+        var error = Assert.Single(Sockets.ReceivedOf("error"));
         Assert.Equal("secret:x", (string?)error["channel"]);
         Assert.Null(error["id"]);
         Assert.True(await JsAsync<bool>("() => window.client.getSubscription('secret:x') === undefined"));
@@ -399,7 +371,7 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
     [Fact]
     public async Task Personal_channels_receive_backend_publications_and_resume_across_a_reconnect()
     {
-        await OpenAsync(new Dictionary<string, string?> { ["Broker:Namespaces:$user:HistorySize"] = "100" });
+        await OpenTestPageAsync(new Dictionary<string, string?> { ["Broker:Namespaces:$user:HistorySize"] = "100" });
         await StartClientAsync(options: new { minReconnectDelay = 300, maxReconnectDelay = 600 });
         await WaitForJsAsync("() => window.log.connects.length === 1");
         await Server.PublishAsync("$user:alice", new { text = "psst" }, "notice");
@@ -416,9 +388,9 @@ public sealed class BrokerJsTests(BrowserFixture browser) : IAsyncLifetime
         await WaitForJsAsync("() => window.log.personal.some(p => p.text === 'live')");
         Assert.Equal(["psst", "away 1", "away 2", "live"], await JsAsync<string[]>("() => window.log.personal.map(p => p.text)"));
 
-        var resume = _sockets.Sent("hello")[1]["resume"]!["$user:alice"]!;
+        var resume = Sockets.Sent("hello")[1]["resume"]!["$user:alice"]!;
         Assert.Equal(1, (int)resume["offset"]!);
-        var entry = _sockets.ReceivedOf("welcome")[1]["subscriptions"]!.AsArray().Single(s => (string?)s!["channel"] == "$user:alice")!;
+        var entry = Sockets.ReceivedOf("welcome")[1]["subscriptions"]!.AsArray().Single(s => (string?)s!["channel"] == "$user:alice")!;
         Assert.True((bool)entry["recovered"]!);
     }
 }

@@ -11,22 +11,9 @@ namespace Broker.BrowserTests;
 
 /// <summary>The live dashboard at <c>/dashboard</c>, in Chromium, fed over the broker's own WebSocket while a load runs.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed partial class DashboardTests(BrowserFixture browser) : IAsyncLifetime
+public sealed partial class DashboardTests(BrowserFixture browser) : BrowserTest(browser)
 {
-    private BrokerServer? _server;
-
-    private BrokerServer Server => _server!;
-
-    public async Task InitializeAsync()
-    {
-        SetDefaultExpectTimeout((float)BrowserFixture.Timeout.TotalMilliseconds);
-        _server = await TestBroker.StartAsync(new Dictionary<string, string?> { ["Broker:Dashboard:Enabled"] = "true" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null) await _server.DisposeAsync();
-    }
+    public override Task InitializeAsync() => StartBrokerAsync(new Dictionary<string, string?> { ["Broker:Dashboard:Enabled"] = "true" });
 
     [Fact]
     public async Task The_dashboard_draws_live_charts_and_says_the_broker_is_healthy()
@@ -46,7 +33,7 @@ public sealed partial class DashboardTests(BrowserFixture browser) : IAsyncLifet
 
         try
         {
-            await using var page = await browser.NewPageAsync(Server.WebAddress);
+            await using var page = await NewPageAsync();
             await page.Page.SetViewportSizeAsync(1280, 860);
             await page.Page.GotoAsync("/dashboard");
             var p = page.Page;

@@ -7,26 +7,13 @@ namespace Broker.BrowserTests;
 
 /// <summary>The demo page at <c>/</c>, in Chromium, against the real broker (<see cref="TestBroker"/>): no backend runs, so the page publishes itself.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifetime
+public sealed partial class DemoPageTests(BrowserFixture browser) : BrowserTest(browser)
 {
-    private BrokerServer? _server;
-
-    private BrokerServer Server => _server!;
-
-    public async Task InitializeAsync()
-    {
-        SetDefaultExpectTimeout((float)BrowserFixture.Timeout.TotalMilliseconds);
-        _server = await TestBroker.StartAsync(new Dictionary<string, string?> { ["Broker:MaxMessageBytes"] = "4096" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null) await _server.DisposeAsync();
-    }
+    public override Task InitializeAsync() => StartBrokerAsync(new Dictionary<string, string?> { ["Broker:MaxMessageBytes"] = "4096" });
 
     private async Task<BrowserPage> SignInAsync(string name)
     {
-        var page = await browser.NewPageAsync(Server.WebAddress);
+        var page = await NewPageAsync();
         await page.Page.GotoAsync("/");
         await page.Page.GetByTestId("name-input").FillAsync(name);
         await page.Page.GetByTestId("signin-button").ClickAsync();
@@ -184,7 +171,7 @@ public sealed partial class DemoPageTests(BrowserFixture browser) : IAsyncLifeti
         Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
         Assert.Contains("export class BrokerClient", await script.Content.ReadAsStringAsync().WaitAsync(BrowserFixture.Timeout), StringComparison.Ordinal);
 
-        await using var page = await browser.NewPageAsync(Server.WebAddress);
+        await using var page = await NewPageAsync();
         await page.Page.GotoAsync("/");
         await Expect(page.Page.GetByTestId("signin-button")).ToBeVisibleAsync();
         await Expect(page.Page.GetByLabel("Your name")).ToBeFocusedAsync();

@@ -11,32 +11,15 @@ namespace Broker.BrowserTests;
 /// last frame with the new ping's time and closed live clients.
 /// </summary>
 [Collection(BrowserCollection.Name)]
-public sealed class PongCheckTests(BrowserFixture browser) : IAsyncLifetime
+public sealed class PongCheckTests(BrowserFixture browser) : BrowserTest(browser)
 {
-    private BrokerServer? _server;
-    private BrowserPage? _page;
-    private SocketRecorder _sockets = null!;
-
-    private IPage Page => _page!.Page;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_page is not null) await _page.DisposeAsync();
-        if (_server is not null) await _server.DisposeAsync();
-    }
-
     private async Task StartAsync(string pingInterval, string pongTimeout)
     {
-        _server = await TestBroker.StartAsync(new Dictionary<string, string?>
+        await OpenTestPageAsync(new Dictionary<string, string?>
         {
             ["Broker:WebSocket:PingInterval"] = pingInterval,
             ["Broker:WebSocket:PongTimeout"] = pongTimeout,
         });
-        _page = await browser.NewPageAsync(_server.WebAddress);
-        _sockets = new SocketRecorder(Page);
-        await TestBroker.OpenTestPageAsync(Page);
         await Page.EvaluateAsync("""
             async () => {
               await fetch('/session', { method: 'POST' });
@@ -51,16 +34,13 @@ public sealed class PongCheckTests(BrowserFixture browser) : IAsyncLifetime
         await WaitForJsAsync("() => window.log.connects.length === 1");
     }
 
-    private Task WaitForJsAsync(string predicate) =>
-        Page.WaitForFunctionAsync(predicate, null, new PageWaitForFunctionOptions { Timeout = (float)BrowserFixture.Timeout.TotalMilliseconds });
-
     [Fact]
     public async Task A_pong_timeout_equal_to_the_ping_interval_keeps_a_live_socket()
     {
         // A second each: wide enough that a loaded 2-core machine answers in time, and still the equal case.
         await StartAsync("00:00:01", "00:00:01");
         // broker.js answers every ping at once; five intervals must pass without a close.
-        await _sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 5);
+        await Sockets.WaitForReceivedAsync(frames => frames.Count(f => (string?)f["type"] == "ping") >= 5);
         Assert.Equal("[]", await Page.EvaluateAsync<string>("() => JSON.stringify(window.log.disconnects)").WaitAsync(BrowserFixture.Timeout));
     }
 

@@ -1,18 +1,11 @@
 using System.Text.Json;
+using Broker.InteropTests.Infrastructure;
 
 namespace Broker.InteropTests;
 
 /// <summary>A real gRPC client (python grpcio) calling our server transport on real Kestrel over h2c.</summary>
-public sealed class PythonClientToKestrelTests : IClassFixture<KestrelEchoServer>
+public sealed class PythonClientToKestrelTests(KestrelEchoServer server) : IClassFixture<KestrelEchoServer>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly KestrelEchoServer _server;
-
-    public PythonClientToKestrelTests(KestrelEchoServer server)
-    {
-        _server = server;
-    }
-
     [Fact]
     public async Task Unary_EchoesMessageAndMetadata()
     {
@@ -64,7 +57,7 @@ public sealed class PythonClientToKestrelTests : IClassFixture<KestrelEchoServer
         var id = Guid.NewGuid().ToString("N");
         var r = await RunAsync("deadline", id);
         Assert.Equal("DEADLINE_EXCEEDED", r.GetProperty("code").GetString());
-        await _server.Echo.Cancelled(id).WaitAsync(Timeout);
+        await server.Echo.Cancelled(id).WaitAsync(PythonClient.Timeout);
     }
 
     [Fact]
@@ -74,7 +67,7 @@ public sealed class PythonClientToKestrelTests : IClassFixture<KestrelEchoServer
         var r = await RunAsync("cancel", id);
         Assert.Equal(0, r.GetProperty("first_index").GetInt32());
         Assert.Equal("CANCELLED", r.GetProperty("code").GetString());
-        await _server.Echo.Cancelled(id).WaitAsync(Timeout);
+        await server.Echo.Cancelled(id).WaitAsync(PythonClient.Timeout);
     }
 
     [Fact]
@@ -107,13 +100,8 @@ public sealed class PythonClientToKestrelTests : IClassFixture<KestrelEchoServer
         var r = await RunAsync("concurrent");
         Assert.Equal(300, r.GetProperty("count").GetInt32());
         Assert.Equal(1, r.GetProperty("peers").GetInt32());
-        Assert.True(_server.Echo.MaxActive > 100, $"at most {_server.Echo.MaxActive} streams were open at once");
+        Assert.True(server.Echo.MaxActive > 100, $"at most {server.Echo.MaxActive} streams were open at once");
     }
 
-    private async Task<JsonElement> RunAsync(string testCase, string callId = "")
-    {
-        var stubs = await Python.StubDirectoryAsync().WaitAsync(Timeout);
-        var output = await Python.RunAsync(Timeout, Python.ScriptPath("client.py"), stubs, _server.Target, testCase, callId);
-        return JsonDocument.Parse(output).RootElement.Clone();
-    }
+    private Task<JsonElement> RunAsync(string testCase, string callId = "") => PythonClient.RunAsync(server.Target, testCase, callId);
 }

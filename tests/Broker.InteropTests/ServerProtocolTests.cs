@@ -102,21 +102,13 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
     {
         using var channel = GrpcChannel.ForAddress(_server.Address);
         using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
-        call.RequestStream.WriteOptions = WriteOptions.Buffered;
-        for (var i = 0; i < 9; i++)
-        {
-            await call.RequestStream.WriteAsync(new EchoRequest { Message = "b" + i }).WaitAsync(Timeout);
-        }
+        await WriteBufferedAsync(call.RequestStream, "b", 9);
 
         // The tenth write, unbuffered, flushes all ten at once.
         call.RequestStream.WriteOptions = WriteOptions.Default;
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "b9" }).WaitAsync(Timeout);
         await call.RequestStream.CompleteAsync().WaitAsync(Timeout);
-        var count = 0;
-        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
-        {
-            Assert.Equal("b" + count++, call.ResponseStream.Current.Message);
-        }
+        var count = await ReadEchoesInOrderAsync(call.ResponseStream, "b");
 
         Assert.Equal(10, count);
     }
@@ -126,19 +118,11 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
     {
         using var channel = GrpcChannel.ForAddress(_server.Address);
         using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
-        call.RequestStream.WriteOptions = WriteOptions.Buffered;
-        for (var i = 0; i < 5; i++)
-        {
-            await call.RequestStream.WriteAsync(new EchoRequest { Message = "c" + i }).WaitAsync(Timeout);
-        }
+        await WriteBufferedAsync(call.RequestStream, "c", 5);
 
         // No unbuffered write: completing the request stream must send the buffered messages before the half-close.
         await call.RequestStream.CompleteAsync().WaitAsync(Timeout);
-        var count = 0;
-        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
-        {
-            Assert.Equal("c" + count++, call.ResponseStream.Current.Message);
-        }
+        var count = await ReadEchoesInOrderAsync(call.ResponseStream, "c");
 
         Assert.Equal(5, count);
     }
@@ -285,6 +269,28 @@ public sealed class ServerProtocolTests : IClassFixture<KestrelEchoServer>, IDis
 
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Timeout);
         return response;
+    }
+
+    /// <summary>Writes <paramref name="prefix"/>0 … <paramref name="prefix"/>(<paramref name="count"/> - 1), buffered: nothing is flushed yet.</summary>
+    private static async Task WriteBufferedAsync(IClientStreamWriter<EchoRequest> requests, string prefix, int count)
+    {
+        requests.WriteOptions = WriteOptions.Buffered;
+        for (var i = 0; i < count; i++)
+        {
+            await requests.WriteAsync(new EchoRequest { Message = prefix + i }).WaitAsync(Timeout);
+        }
+    }
+
+    /// <summary>Reads the echoes to the end, asserting they are <paramref name="prefix"/>0, <paramref name="prefix"/>1 … in order; returns how many came.</summary>
+    private static async Task<int> ReadEchoesInOrderAsync(IAsyncStreamReader<EchoReply> replies, string prefix)
+    {
+        var count = 0;
+        while (await replies.MoveNext(CancellationToken.None).WaitAsync(Timeout))
+        {
+            Assert.Equal(prefix + count++, replies.Current.Message);
+        }
+
+        return count;
     }
 
     private static ByteArrayContent Content(byte[] body, string contentType)

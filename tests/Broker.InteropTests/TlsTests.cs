@@ -1,26 +1,20 @@
 using System.Net.Security;
-using System.Text.Json;
 using Broker.GrpcTransport;
+using Broker.InteropTests.Infrastructure;
 using Broker.Sdk.Transport;
 using Interop.V1;
 
 namespace Broker.InteropTests;
 
 /// <summary>gRPC over TLS (HTTP/2 by ALPN) to our Kestrel transport: from the SDK and from python grpcio.</summary>
-public sealed class TlsTests : IClassFixture<KestrelEchoServer>
+public sealed class TlsTests(KestrelEchoServer server) : IClassFixture<KestrelEchoServer>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly KestrelEchoServer _server;
-
-    public TlsTests(KestrelEchoServer server)
-    {
-        _server = server;
-    }
 
     [Fact]
     public async Task Sdk_UnaryAndBidi_OverTls()
     {
-        var thumbprint = _server.Certificate.Thumbprint;
+        var thumbprint = server.Certificate.Thumbprint;
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
@@ -28,7 +22,7 @@ public sealed class TlsTests : IClassFixture<KestrelEchoServer>
             // Trust exactly the test's self-signed certificate.
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint },
         };
-        using var channel = GrpcChannel.ForAddress(_server.TlsAddress, new GrpcChannelOptions { HttpHandler = handler });
+        using var channel = GrpcChannel.ForAddress(server.TlsAddress, new GrpcChannelOptions { HttpHandler = handler });
         var invoker = channel.CreateCallInvoker();
         using (var unary = invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Message = "tls" }))
         {
@@ -51,14 +45,7 @@ public sealed class TlsTests : IClassFixture<KestrelEchoServer>
     [InlineData("error")]
     public async Task PythonClient_OverTls(string testCase)
     {
-        var pem = Path.Combine(await Python.StubDirectoryAsync().WaitAsync(Timeout), $"root-{Guid.NewGuid():N}.pem");
-        await File.WriteAllTextAsync(pem, _server.Certificate.ExportCertificatePem()).WaitAsync(Timeout);
-        var stubs = await Python.StubDirectoryAsync().WaitAsync(Timeout);
-        var output = await Python.RunAsync(
-            Timeout,
-            new Dictionary<string, string> { ["INTEROP_ROOT_CERT"] = pem },
-            Python.ScriptPath("client.py"), stubs, _server.TlsAddress.Authority, testCase);
-        var r = JsonDocument.Parse(output).RootElement;
+        var r = await PythonClient.RunOverTlsAsync(server, testCase);
         switch (testCase)
         {
             case "unary":

@@ -33,6 +33,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (./test.sh does).");
         }
 
+        // Expect(...) waits as long as every other Playwright wait here (Playwright keeps it process-wide).
+        Assertions.SetDefaultExpectTimeout((float)Timeout.TotalMilliseconds);
+
         // Belt and braces: nothing in a test run may fetch a browser build.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync().WaitAsync(Timeout);

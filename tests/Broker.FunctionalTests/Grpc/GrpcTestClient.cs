@@ -1,6 +1,8 @@
 using Broker.GrpcTransport;
 using Broker.Sdk.Transport;
 using Broker.Testing;
+using Broker.V1;
+using Google.Protobuf;
 
 namespace Broker.FunctionalTests.Grpc;
 
@@ -31,6 +33,10 @@ public sealed class GrpcTestClient : IDisposable
 
         return new CallOptions(headers, DateTime.UtcNow + (deadline ?? BrokerServer.DefaultTimeout));
     }
+
+    /// <summary>A unary <c>Publish</c> of <paramref name="json"/> to <paramref name="channel"/>, with <see cref="Options"/>; throws the call's <see cref="RpcException"/>.</summary>
+    public Task<PublishReply> PublishAsync(string channel, string json) =>
+        Invoker.AsyncUnaryCall(BrokerMethods.Publish, Options(), new PublishRequest { Channel = channel, Data = ByteString.CopyFromUtf8(json) }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
 
     public void Dispose() => _channel.Dispose();
 }

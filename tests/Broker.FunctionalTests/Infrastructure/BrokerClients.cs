@@ -27,6 +27,13 @@ public static class BrokerClients
         return (socket, welcome);
     }
 
+    /// <summary>As <see cref="ConnectAsync"/>, for a test that needs the socket and not its welcome.</summary>
+    public static async Task<TestSocket> ConnectSocketAsync(this BrokerServer server, string? userId = "alice")
+    {
+        var (socket, _) = await server.ConnectAsync(userId);
+        return socket;
+    }
+
     /// <summary>
     /// Publishes, as a backend, a burst far bigger than a socket's buffers (3,000 × 4 KB by default): a
     /// subscriber that reads nothing meanwhile makes its writer block on the full socket, so its queue

@@ -144,6 +144,15 @@ public sealed class TestSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>After the server's close (<see cref="ExpectCloseAsync"/>), sends the client's close unless it has gone already.</summary>
+    public async Task AnswerCloseAsync()
+    {
+        if (_socket.State == WebSocketState.CloseReceived)
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
+        }
+    }
+
     /// <summary>
     /// Proves the socket is still open and answered in order: ping, then expect pong as the next frame —
     /// the server's own pings excepted, which tests with short ping intervals may see at any time.

@@ -23,8 +23,7 @@ public class DrainTests
         using var web = server.CreateWebClient();
         Assert.Equal(HttpStatusCode.OK, (await web.GetAsync("/readyz")).StatusCode);
 
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SubscribeAsync("chat:a");
 
         using var grpc = new GrpcTestClient(server);
@@ -56,7 +55,7 @@ public class DrainTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.HttpStatusCode);
         }
 
-        var late = await Assert.ThrowsAsync<RpcException>(() => grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, grpc.Options(), new PublishRequest { Channel = "room:a", Data = ByteString.CopyFromUtf8("2") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout));
+        var late = await Assert.ThrowsAsync<RpcException>(() => grpc.PublishAsync("room:a", "2"));
         Assert.Equal(StatusCode.Unavailable, late.StatusCode);
 
         Assert.Equal(1001, await socket.ExpectCloseAsync());
@@ -68,10 +67,7 @@ public class DrainTests
 
         // Nothing is left: the drain ends well inside its timeout.
         Assert.True(socket.Raw.State is WebSocketState.Closed or WebSocketState.CloseReceived);
-        if (socket.Raw.State == WebSocketState.CloseReceived)
-        {
-            await socket.Raw.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
-        }
+        await socket.AnswerCloseAsync();
 
         await stopping.WaitAsync(BrokerServer.DefaultTimeout);
         Assert.Contains(server.Log.Entries, e => e.EventId.Name == "Draining");
@@ -85,8 +81,7 @@ public class DrainTests
         // writer could send those before the drain: then nothing would be left to count).
         await using var server = await BrokerServer.StartAsync(With());
         using var metrics = new ServerMetrics(server);
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("big:feed");
 
         // The client reads nothing while 40 MB is published, far more than loopback's socket buffers take:
@@ -99,10 +94,7 @@ public class DrainTests
         var disconnect = await socket.SkipToAsync("disconnect");
         Assert.Equal(1001, disconnect.GetProperty("code").GetInt32());
         Assert.Equal(1001, await socket.ExpectCloseAsync());
-        if (socket.Raw.State == WebSocketState.CloseReceived)
-        {
-            await socket.Raw.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
-        }
+        await socket.AnswerCloseAsync();
 
         await metrics.WaitForSumAsync("broker.messages.dropped", 1, "shutdown");
     }

@@ -2,8 +2,6 @@ using Broker.Core;
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.GrpcTransport;
-using Broker.V1;
-using Google.Protobuf;
 using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
 
 namespace Broker.FunctionalTests.Telemetry;
@@ -15,8 +13,7 @@ public class DashboardFeedTests
     public async Task WhenEnabledABrowserGetsStatsSnapshotsAndTheirHistory()
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:Dashboard:Enabled", "true")));
-        var (socket, _) = await server.ConnectAsync(userId: null);
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync(userId: null);
         await socket.SubscribeAsync(ChannelNames.BrokerStats);
         var snapshot = await socket.SkipToAsync("pub");
         Assert.Equal("stats", snapshot.GetProperty("event").GetString());
@@ -29,7 +26,7 @@ public class DashboardFeedTests
         await socket.SendJsonAsync(new { type = "publish", id = 8, channel = ChannelNames.BrokerStats, data = 1 });
         await socket.SkipToAsync("error");
         using var grpc = new GrpcTestClient(server);
-        var refused = await Assert.ThrowsAsync<RpcException>(() => grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, grpc.Options(), new PublishRequest { Channel = ChannelNames.BrokerStats, Data = ByteString.CopyFromUtf8("1") }).ResponseAsync);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => grpc.PublishAsync(ChannelNames.BrokerStats, "1"));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
     }
 
@@ -37,8 +34,7 @@ public class DashboardFeedTests
     public async Task WhenDisabledBrowsersMayNotSubscribe()
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:Dashboard:Enabled", "false")));
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendJsonAsync(new { type = "subscribe", id = 2, channel = ChannelNames.BrokerStats });
         await socket.ExpectErrorAsync("forbidden", 2);
     }

@@ -18,8 +18,7 @@ public class MetricsTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var metrics = new ServerMetrics(server);
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SubscribeAsync("chat:a");
         using var grpc = new GrpcTestClient(server);
         using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "chat:a" } });
@@ -104,8 +103,7 @@ public class MetricsTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var metrics = new ServerMetrics(server);
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("tiny:feed");  // a 4-message DropOldest queue
 
         // Nothing is read while a burst far bigger than the socket's buffers is published (as LivenessTests).
@@ -126,8 +124,7 @@ public class MetricsTests
         await handle.RequestStream.WriteAsync(new HandlerMessage { Register = new HandlerRegistration { Group = "g", Events = { "chat.*" } } }).WaitAsync(BrokerServer.DefaultTimeout);
         Assert.True(await handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SendAsync("""{"type":"send","id":9,"event":"chat.post","data":1}""");
         await socket.ExpectErrorAsync("timeout", 9);  // the handler never answers
 

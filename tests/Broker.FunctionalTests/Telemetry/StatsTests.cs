@@ -18,8 +18,7 @@ public class StatsTests
         var clock = new ManualTimeProvider();
         // The dashboard feed off: its snapshot a second would count among the publications.
         await using var server = await BrokerServer.StartAsync(With(("Broker:Dashboard:Enabled", "false")), timeProvider: clock);
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SubscribeAsync("chat:a");
         var hub = server.Services.GetRequiredService<Hub>();
         for (int i = 0; i < 10; i++)

@@ -23,8 +23,7 @@ public class BadInputTests
     public async Task ABadFrameIsABadRequestAndTheSocketStays(string frame, long? id)
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync(frame);
         var error = await socket.ExpectErrorAsync("bad_request");
         if (id is not null)
@@ -39,8 +38,7 @@ public class BadInputTests
     public async Task AnEmptyMessageIsIgnored()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.Raw.SendAsync(ReadOnlyMemory<byte>.Empty, System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).AsTask().WaitAsync(BrokerServer.DefaultTimeout);
         await socket.ExpectAliveAsync();
     }
@@ -51,8 +49,7 @@ public class BadInputTests
         // The reader waits between messages without a buffer and rents one when a frame arrives: the rest
         // of a fragmented message must still land in that same buffer.
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         var frame = System.Text.Encoding.UTF8.GetBytes($$"""{"type":"publish","id":7,"channel":"room:f","data":"{{new string('y', 10_000)}}"}""");
         for (int start = 0; start < frame.Length; start += 3000)
         {
@@ -67,8 +64,7 @@ public class BadInputTests
     public async Task ABinaryMessageCloses1003()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendBinaryAsync([1, 2, 3]);
         Assert.Equal(1003, await socket.ExpectCloseAsync());
     }
@@ -77,8 +73,7 @@ public class BadInputTests
     public async Task AMessageOverTheSocketLimitCloses1009()
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:MaxMessageBytes", "4096")));
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync($$"""{"type":"publish","channel":"room:x","data":"{{new string('x', 5000)}}"}""");
         Assert.Equal(1009, await socket.ExpectCloseAsync());
     }
@@ -87,8 +82,7 @@ public class BadInputTests
     public async Task DataOverMaxMessageBytesIsTooLargeAndTheSocketStays()
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:MaxMessageBytes", "1000")));
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync($$"""{"type":"publish","id":4,"channel":"room:x","data":"{{new string('x', 1000)}}"}""");
         await socket.ExpectErrorAsync("too_large", id: 4);
         await socket.ExpectAliveAsync();
@@ -98,8 +92,7 @@ public class BadInputTests
     public async Task ABadFrameAmongGoodOnesFailsAloneAndInOrder()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync("""{"type":"ping"}""", "{oops", """{"type":"subscribe","id":2,"channel":"room:a"}""");
         await socket.ExpectAsync("pong");
         await socket.ExpectErrorAsync("bad_request");
@@ -118,8 +111,7 @@ public class BadInputTests
         await bad.SendBinaryAsync([0xff]);
         Assert.Equal(1003, await bad.ExpectCloseAsync());
 
-        var (publisher, _) = await server.ConnectAsync("carol");
-        await using var _3 = publisher;
+        await using var publisher = await server.ConnectSocketAsync("carol");
         await publisher.PublishAsync("room:room", new { text = "still here" });
         var pub = await good.ExpectAsync("pub");
         Assert.Equal("still here", pub.GetProperty("data").GetProperty("text").GetString());

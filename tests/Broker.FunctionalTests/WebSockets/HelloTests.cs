@@ -167,8 +167,7 @@ public class HelloTests
     public async Task ASecondHelloIsABadRequestAndTheSocketStays()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var __ = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync("""{"type":"hello","id":9}""");
         await socket.ExpectErrorAsync("bad_request", id: 9);
         await socket.ExpectAliveAsync();

@@ -32,8 +32,7 @@ public class LivenessTests
     {
         await using var server = await BrokerServer.StartAsync(With(
             ("Broker:WebSocket:PingInterval", "00:00:00.300"), ("Broker:WebSocket:PongTimeout", "00:00:00.200")));
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         Assert.Equal(1008, await socket.ExpectCloseAsync());
     }
 
@@ -41,8 +40,7 @@ public class LivenessTests
     public async Task AClientPingGetsAPong()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.ExpectAliveAsync();
     }
 
@@ -51,8 +49,7 @@ public class LivenessTests
     {
         var clock = new ManualTimeProvider();
         await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:PublishRate", "2")), clock);
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
 
         // The bucket starts full with twice the rate: 4 go through, the 5th is refused.
         for (int i = 0; i < 4; i++)
@@ -92,8 +89,7 @@ public class LivenessTests
     public async Task ASubscriberThatFallsBehindGetsLaggedThenTheRestInOrder()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("tiny:feed");  // a 4-message queue
 
         // The client reads nothing while a burst far bigger than the socket's buffers is published:
@@ -132,8 +128,7 @@ public class LivenessTests
     public async Task UnderTheDisconnectPolicyASlowSubscriberGetsDisconnect4001()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("strict:feed");  // a 4-message queue that disconnects when full
         await server.FloodAsync("strict:feed");
 
@@ -148,8 +143,7 @@ public class LivenessTests
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:WriteTimeout", "00:00:00.500")));
         using var metrics = new ServerMetrics(server);
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("big:feed");
         var registry = server.Services.GetRequiredService<WebSocketConnectionRegistry>();
         var hub = server.Services.GetRequiredService<Hub>();

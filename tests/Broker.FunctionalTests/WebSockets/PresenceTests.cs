@@ -10,8 +10,7 @@ public class PresenceTests
     public async Task JoinComesWithAUsersFirstConnectionAndLeaveWithTheLast()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (watcher, _) = await server.ConnectAsync("watcher");
-        await using var _1 = watcher;
+        await using var watcher = await server.ConnectSocketAsync("watcher");
         await watcher.SubscribeAsync("chat:room");
         Assert.Equal("watcher", (await watcher.ExpectAsync("join")).GetProperty("member").GetProperty("userId").GetString());
 
@@ -61,8 +60,7 @@ public class PresenceTests
     public async Task PresenceWhereTheNamespaceKeepsNoneIsNotFound()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync("""{"type":"presence","id":3,"channel":"room:x"}""");
         await socket.ExpectErrorAsync("not_found", id: 3);
     }

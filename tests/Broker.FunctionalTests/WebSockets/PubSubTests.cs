@@ -54,8 +54,7 @@ public class PubSubTests
     public async Task APublishWithoutIdGetsNoAckButIsDelivered()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("room:a");
         await socket.SendAsync("""{"type":"publish","channel":"room:a","data":[1,2]}""");
         var pub = await socket.ExpectAsync("pub");
@@ -67,8 +66,7 @@ public class PubSubTests
     public async Task FramesArriveInOrderAndSeveralMayShareOneMessage()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("room:burst");
         var hub = server.Services.GetRequiredService<Hub>();
         for (int i = 1; i <= 200; i++)
@@ -90,8 +88,7 @@ public class PubSubTests
     public async Task SubscribingTwiceAndUnsubscribingWhatIsNotSubscribedAreErrors()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("room:a");
         await socket.SendAsync("""{"type":"subscribe","id":5,"channel":"room:a"}""");
         await socket.ExpectErrorAsync("already_subscribed", id: 5);
@@ -103,8 +100,7 @@ public class PubSubTests
     public async Task AfterUnsubscribedNoMorePublicationsCome()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("room:a");
         await socket.SendAsync("""{"type":"unsubscribe","id":7,"channel":"room:a"}""");
         var unsubscribed = await socket.ExpectAsync("unsubscribed");
@@ -124,8 +120,7 @@ public class PubSubTests
     public async Task PersonalChannelsAreForbiddenToBrowsersTheirOwnIncluded(string type, string channel)
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SendJsonAsync(new { type, id = 4, channel, data = 1 });
         await socket.ExpectErrorAsync("forbidden", id: 4);
     }
@@ -157,8 +152,7 @@ public class PubSubTests
         await anonymous.SendAsync("""{"type":"subscribe","id":2,"channel":"news:today"}""");
         await anonymous.ExpectErrorAsync("forbidden", id: 2);  // news: authenticated only
 
-        var (user, _) = await server.ConnectAsync("alice");
-        await using var _1 = user;
+        await using var user = await server.ConnectSocketAsync("alice");
         await user.SubscribeAsync("news:today");
         await user.SendAsync("""{"type":"publish","id":3,"channel":"news:today","data":1}""");
         await user.ExpectErrorAsync("forbidden", id: 3);  // news: no browser publishes
@@ -170,8 +164,7 @@ public class PubSubTests
     public async Task SubscriptionsPerConnectionAreLimitedPersonalOnesNotCounted()
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:MaxSubscriptions", "2")));
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SubscribeAsync("room:a", id: 2);
         await socket.SubscribeAsync("room:b", id: 3);
         await socket.SendAsync("""{"type":"subscribe","id":4,"channel":"room:c"}""");

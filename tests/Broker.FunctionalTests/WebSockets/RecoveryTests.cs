@@ -22,8 +22,7 @@ public class RecoveryTests
     public async Task HistoryWithSinceReturnsTheFirstLimitAfterItAndWithoutTheLastLimit()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         var acks = await PublishMany(socket, "room:h", 10);
         string epoch = acks[0].GetProperty("epoch").GetString()!;
 
@@ -70,8 +69,7 @@ public class RecoveryTests
     public async Task APositionTooOldOrOfAnotherEpochIsNotRecovered()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await PublishMany(socket, "room:x", 2);
         var subscribed = await socket.SubscribeAsync("room:x", since: new { epoch = "gone", offset = 1 });
         Assert.False(subscribed.GetProperty("recovered").GetBoolean());
@@ -83,8 +81,7 @@ public class RecoveryTests
     public async Task HelloResumeSubscribesEachChannelAndReplaysWhatWasMissed()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (publisher, _) = await server.ConnectAsync("pub");
-        await using var _1 = publisher;
+        await using var publisher = await server.ConnectSocketAsync("pub");
         var a = await PublishMany(publisher, "room:a", 3);
         var b = await PublishMany(publisher, "room:b", 2, firstId: 300);
         string epochA = a[0].GetProperty("epoch").GetString()!;
@@ -121,8 +118,7 @@ public class RecoveryTests
     public async Task AClientThatReconnectsWithItsLastPositionMissesNothing()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (publisher, _) = await server.ConnectAsync("pub");
-        await using var _1 = publisher;
+        await using var publisher = await server.ConnectSocketAsync("pub");
         var (first, _) = await server.ConnectAsync("reader");
         await first.SubscribeAsync("room:live");
         await PublishMany(publisher, "room:live", 3);

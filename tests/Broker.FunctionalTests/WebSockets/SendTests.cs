@@ -14,8 +14,7 @@ public class SendTests
     public async Task ASendWithNoHandlerIsUnavailable()
     {
         await using var server = await BrokerServer.StartAsync(With());
-        var (socket, _) = await server.ConnectAsync();
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync();
         await socket.SendAsync("""{"type":"send","id":5,"event":"chat.post","data":{"text":"hi"}}""");
         await socket.ExpectErrorAsync("unavailable", id: 5);
     }
@@ -45,8 +44,7 @@ public class SendTests
         var registry = server.Services.GetRequiredService<HandlerRegistry>();
         var handler = new EchoHandler(registry) { FailWith = "bad_request" };
         handler.Registration = registry.Register("test", ["chat.post"], 0, handler);
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SendAsync("""{"type":"send","id":6,"event":"chat.post","data":""}""");
         var error = await socket.ExpectErrorAsync("bad_request", id: 6);
         Assert.Equal("the handler says no", error.GetProperty("message").GetString());
@@ -59,8 +57,7 @@ public class SendTests
         var registry = server.Services.GetRequiredService<HandlerRegistry>();
         var silent = new EchoHandler(registry) { Silent = true };
         silent.Registration = registry.Register("test", ["chat.post"], 0, silent);
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SendAsync("""{"type":"send","id":7,"event":"chat.post","data":1}""");
         await socket.ExpectErrorAsync("timeout", id: 7);
     }
@@ -72,8 +69,7 @@ public class SendTests
         var registry = server.Services.GetRequiredService<HandlerRegistry>();
         var silent = new EchoHandler(registry) { Silent = true };
         silent.Registration = registry.Register("test", ["slow"], 0, silent);
-        var (socket, _) = await server.ConnectAsync("alice");
-        await using var _1 = socket;
+        await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SendAsync("""{"type":"send","id":8,"event":"slow","data":1}""");
         await socket.ExpectAliveAsync();
         var call = await silent.Calls.Reader.ReadAsync().AsTask().WaitAsync(BrokerServer.DefaultTimeout);
