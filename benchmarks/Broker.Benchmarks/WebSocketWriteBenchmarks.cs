@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Broker.Core;
+using Broker.Engines.InMemory;
 using Broker.Engines;
 using Broker.WebSockets;
 
@@ -31,11 +32,23 @@ public class WebSocketWriteBenchmarks
     public void Setup()
     {
         var socket = WebSocket.CreateFromStream(new DiscardStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
-        var policy = new NamespacePolicy("bench", new NamespaceOptions { BufferMessages = FramesPerBurst * 2 });
-        _queue = SubscriberQueue.For(policy);
-        var subscription = new ConnectionSubscription(new Subscription("bench:room", _queue), policy, personal: false);
+        var options = new BrokerOptions();
+        options.Namespaces["bench"] = new NamespaceOptions { BufferMessages = FramesPerBurst * 2 };
+        var namespaces = new NamespaceRegistry(options);
+        var hub = new Hub(new InMemoryEngine(TimeProvider.System), namespaces);
+        hub.StartAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        // A feed as a socket has one: subscribed through the front door, its start read (as the socket's
+        // reader writes it among the replies), then drained by the writer with the core's lagged check.
+        var feed = BenchmarkNode.Create(hub, namespaces).SubscribeAsync(Caller.Backend, "bench:room", null, listener: null, CancellationToken.None).AsTask().GetAwaiter().GetResult().Value;
+        var start = new FeedItem[2];
+        while (!feed.Started)
+        {
+            feed.Read(start, long.MaxValue);
+        }
+
+        _queue = feed.Queue;
         _writer = new WebSocketWriter(socket, TimeSpan.FromSeconds(10), Coalesce ? WebSocketWriter.DefaultBatchBytes : 1);
-        _writer.AddActive(subscription);
+        _writer.AddActive(feed);
 
         // Two bursts of the same offsets in two epochs, used in turn: each burst starts a new epoch for
         // the cursor, so the same pre-made publications can be delivered forever without looking like

@@ -13,7 +13,8 @@ public static class CoreServiceCollectionExtensions
     /// <summary>
     /// Adds the core: <see cref="BrokerOptions"/> bound from <c>Broker</c> and validated at start, the
     /// namespace registry, the metrics, the engine (in-memory unless another <see cref="IEngine"/> was
-    /// registered first) and the <see cref="Hub"/>.
+    /// registered first), the <see cref="Hub"/>, the <see cref="ConnectionRegistry"/> and the front door,
+    /// <see cref="BrokerNode"/>.
     /// </summary>
     public static IServiceCollection AddBrokerCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,6 +31,8 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<NamespaceRegistry>();
         services.TryAddSingleton<IEngine, InMemoryEngine>();
         services.TryAddSingleton<Hub>();
+        services.TryAddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton<BrokerNode>();
         services.AddOptions<HandlerOptions>().Bind(configuration.GetSection(HandlerOptions.SectionName))
             .Validate(static o => o.Timeout > TimeSpan.Zero, "Broker:Handlers:Timeout must be a positive TimeSpan.")
             .Validate(static o => o.DefaultMaxInFlight > 0, "Broker:Handlers:DefaultMaxInFlight must be greater than 0.")

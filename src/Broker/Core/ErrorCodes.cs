@@ -1,8 +1,46 @@
 namespace Broker.Core;
 
-/// <summary>The error codes of PROTOCOL.md, shared by every transport (WebSocket <c>error.code</c>, gRPC <c>error_code</c>).</summary>
+/// <summary>
+/// The error codes of PROTOCOL.md as they go on the wire, shared by every transport (WebSocket
+/// <c>error.code</c>, gRPC <c>error_code</c>), and the one table from <see cref="ErrorCode"/> to them.
+/// </summary>
 public static class ErrorCodes
 {
+    /// <summary>The wire name of <paramref name="code"/>.</summary>
+    public static string Name(ErrorCode code) => code switch
+    {
+        ErrorCode.BadRequest => BadRequest,
+        ErrorCode.Unauthorized => Unauthorized,
+        ErrorCode.Forbidden => Forbidden,
+        ErrorCode.NotFound => NotFound,
+        ErrorCode.TooLarge => TooLarge,
+        ErrorCode.RateLimited => RateLimited,
+        ErrorCode.LimitExceeded => LimitExceeded,
+        ErrorCode.AlreadySubscribed => AlreadySubscribed,
+        ErrorCode.NotSubscribed => NotSubscribed,
+        ErrorCode.Unavailable => Unavailable,
+        ErrorCode.Timeout => Timeout,
+        _ => Internal,
+    };
+
+    /// <summary>The code a wire name stands for, or null for a name PROTOCOL.md does not define (a handler's own).</summary>
+    public static ErrorCode? Parse(string name) => name switch
+    {
+        BadRequest => ErrorCode.BadRequest,
+        Unauthorized => ErrorCode.Unauthorized,
+        Forbidden => ErrorCode.Forbidden,
+        NotFound => ErrorCode.NotFound,
+        TooLarge => ErrorCode.TooLarge,
+        RateLimited => ErrorCode.RateLimited,
+        LimitExceeded => ErrorCode.LimitExceeded,
+        AlreadySubscribed => ErrorCode.AlreadySubscribed,
+        NotSubscribed => ErrorCode.NotSubscribed,
+        Unavailable => ErrorCode.Unavailable,
+        Timeout => ErrorCode.Timeout,
+        Internal => ErrorCode.Internal,
+        _ => null,
+    };
+
     /// <summary>A malformed request: not JSON, unknown type, a missing field, a bad name.</summary>
     public const string BadRequest = "bad_request";
 

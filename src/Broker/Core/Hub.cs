@@ -67,12 +67,12 @@ public sealed class Hub : IEngineHandler
     }
 
     /// <summary>
-    /// Registers <paramref name="subscription"/> and finds where it starts: after <paramref name="since"/>
-    /// when that is still recoverable (the missed publications are then replayed by
-    /// <see cref="Subscription.Activate"/>), else at the channel's current position. Live messages that
-    /// arrive meanwhile are held until the transport activates the subscription.
+    /// Registers <paramref name="subscription"/>, finds where it starts (after <paramref name="since"/>
+    /// when that is still recoverable, its catch-up then kept on the subscription, else at the channel's
+    /// current position) and makes it live. Live messages that arrive meanwhile are held and then queued,
+    /// without the ones history returned.
     /// </summary>
-    public async ValueTask<SubscribeResult> SubscribeAsync(Subscription subscription, StreamPosition? since, CancellationToken cancellationToken)
+    internal async ValueTask SubscribeAsync(Subscription subscription, StreamPosition? since, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         Register(subscription);
@@ -89,8 +89,9 @@ public sealed class Hub : IEngineHandler
                 _metrics?.RecordRecovery(recovered);
             }
 
-            subscription.SetCatchUp(recovered ? history.Publications : NoPublications, history.Position);
-            return new SubscribeResult(history.Position, recovered);
+            var kind = ChannelNames.Classify(subscription.Channel);
+            var start = new SubscriptionStart(subscription.Channel, history.Position, recovered, Personal: kind is ChannelKind.Session or ChannelKind.User);
+            subscription.Activate(start, recovered ? history.Publications : NoPublications, recovered ? since!.Value : history.Position);
         }
         catch
         {
@@ -105,14 +106,14 @@ public sealed class Hub : IEngineHandler
     }
 
     /// <summary>Removes <paramref name="subscription"/>; nothing more is queued for it. Safe to call twice.</summary>
-    public ValueTask UnsubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    internal ValueTask UnsubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         return Unregister(subscription) ? _engine.UnsubscribeAsync(subscription.Channel, cancellationToken) : ValueTask.CompletedTask;
     }
 
     /// <summary>Registers a prefix subscription; it is live when this completes.</summary>
-    public async ValueTask AddPrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
+    internal async ValueTask AddPrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         foreach (var entry in subscription.Entries)
@@ -127,7 +128,7 @@ public sealed class Hub : IEngineHandler
     }
 
     /// <summary>Removes a prefix subscription. Safe to call twice.</summary>
-    public async ValueTask RemovePrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
+    internal async ValueTask RemovePrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         lock (_prefixGate)

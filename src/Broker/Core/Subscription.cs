@@ -3,27 +3,28 @@ using Broker.Engines;
 namespace Broker.Core;
 
 /// <summary>
-/// One subscriber's interest in one channel, registered with the <see cref="Hub"/>: the channel's
-/// publications (and, when <see cref="ReceivesPresence"/>, its <c>join</c>/<c>leave</c>) go into
-/// <see cref="Queue"/>. Several subscriptions may share a queue (a gRPC stream of many channels).
+/// One channel's interest of one subscriber, registered with the <see cref="Hub"/>: made by
+/// <see cref="BrokerNode"/> once the rules passed, live from then on, and read through the
+/// <see cref="SubscriptionFeed"/> it belongs to. The feed yields its <see cref="Start"/> (the
+/// <c>subscribed</c> answer), then its catch-up, then what arrives live.
 /// </summary>
 /// <remarks>
-/// A subscription starts <i>pending</i>: while the hub reads the channel's history, live messages are
-/// held aside. <see cref="Activate"/> then queues the missed publications, the held messages that are
-/// newer than what history returned, and goes live, all under one lock, so a resuming subscriber sees
-/// no gap and no duplicate however publishes race the subscribe. The transport calls
-/// <see cref="Activate"/> after it has queued its own <c>subscribed</c> reply, so that reply comes first.
+/// A subscription is registered <i>pending</i>: while the hub reads the channel's history, live
+/// messages are held aside. <see cref="Activate"/> then queues the held messages newer than what
+/// history returned and goes live, under one lock, so a resuming subscriber sees no gap and no
+/// duplicate however publishes race the subscribe. The catch-up itself stays here, outside the bounded
+/// queue (a replay is bounded by the namespace's history, not by the subscriber's buffer), and the feed
+/// yields it before anything the queue holds.
 /// </remarks>
 public sealed class Subscription
 {
     private readonly Lock _gate = new();
     private volatile bool _active;
     private List<ChannelMessage>? _held;
-    private IReadOnlyList<Publication>? _catchUp;
+    private IReadOnlyList<Publication> _catchUp = [];
     private StreamPosition _floor;
 
-    /// <summary>Creates a pending subscription of <paramref name="channel"/> into <paramref name="queue"/>.</summary>
-    public Subscription(string channel, SubscriberQueue queue, ClientInfo? client = null, bool receivesPresence = false)
+    internal Subscription(string channel, SubscriberQueue queue, ClientInfo? client, bool receivesPresence)
     {
         Channel = channel;
         Queue = queue;
@@ -34,71 +35,26 @@ public sealed class Subscription
     /// <summary>The channel.</summary>
     public string Channel { get; }
 
-    /// <summary>Where the channel's messages go.</summary>
+    /// <summary>Where the channel's live messages go (shared by every subscription of a feed).</summary>
     public SubscriberQueue Queue { get; }
 
-    /// <summary>The subscriber, for presence and logs; null for a backend.</summary>
+    /// <summary>The browser connection that subscribed; null for a backend.</summary>
     public ClientInfo? Client { get; }
 
-    /// <summary>True when <c>join</c>/<c>leave</c> should be queued too (browsers); gRPC has no such delivery.</summary>
+    /// <summary>
+    /// True when <c>join</c>/<c>leave</c> are queued too, and the subscriber is counted in the channel's
+    /// presence: a browser in a namespace with presence on.
+    /// </summary>
     public bool ReceivesPresence { get; }
 
-    /// <summary>
-    /// Queues the catch-up and goes live. Call once, after <see cref="Hub.SubscribeAsync"/> returned and
-    /// the transport queued its reply to the subscribe.
-    /// </summary>
-    public void Activate()
-    {
-        lock (_gate)
-        {
-            if (_active)
-            {
-                return;
-            }
+    /// <summary>Where the subscriber starts, once subscribed: the <c>subscribed</c> answer.</summary>
+    public SubscriptionStart Start { get; private set; } = null!;
 
-            if (_catchUp is { } catchUp)
-            {
-                for (int i = 0; i < catchUp.Count; i++)
-                {
-                    Queue.TryWrite(catchUp[i]);
-                }
-            }
+    /// <summary>The publications the subscriber missed (when its <c>since</c> was recovered), oldest first.</summary>
+    internal IReadOnlyList<Publication> CatchUp => _catchUp;
 
-            if (_held is { } held)
-            {
-                foreach (var message in held)
-                {
-                    // What history returned, or what is older than where the subscriber starts, is not
-                    // delivered twice.
-                    if (message is Publication p && p.Offset <= _floor.Offset && string.Equals(p.Epoch, _floor.Epoch, StringComparison.Ordinal))
-                    {
-                        continue;
-                    }
-
-                    Queue.TryWrite(message);
-                }
-            }
-
-            _held = null;
-            _catchUp = null;
-            _active = true;
-        }
-    }
-
-    /// <summary>
-    /// Takes the replay out of the subscription, for a transport that writes it itself right after its
-    /// <c>subscribed</c> reply (so a resume of several channels reads subscribed, its replay, subscribed,
-    /// its replay …). <see cref="Activate"/> then only queues what arrived live.
-    /// </summary>
-    public IReadOnlyList<Publication> TakeCatchUp()
-    {
-        lock (_gate)
-        {
-            var catchUp = _catchUp ?? [];
-            _catchUp = null;
-            return catchUp;
-        }
-    }
+    /// <summary>Where the subscriber stands before its catch-up: its <c>since</c> when recovered, else <see cref="Start"/>'s position.</summary>
+    internal StreamPosition CursorStart { get; private set; }
 
     /// <summary>Hot path: one volatile read, then a queue write.</summary>
     internal void Deliver(ChannelMessage message)
@@ -121,13 +77,38 @@ public sealed class Subscription
         Queue.TryWrite(message);
     }
 
-    /// <summary>Set by the hub once history is read: what to replay, and the position the subscriber starts from.</summary>
-    internal void SetCatchUp(IReadOnlyList<Publication> catchUp, StreamPosition floor)
+    /// <summary>
+    /// Set by the hub once history is read, then live: the replay, where the subscriber starts, and
+    /// the held messages newer than that go to the queue.
+    /// </summary>
+    internal void Activate(SubscriptionStart start, IReadOnlyList<Publication> catchUp, StreamPosition cursorStart)
     {
         lock (_gate)
         {
+            Start = start;
             _catchUp = catchUp;
-            _floor = floor;
+            CursorStart = cursorStart;
+            _floor = start.Position!.Value;
+            if (_held is { } held)
+            {
+                foreach (var message in held)
+                {
+                    // What history returned, or what is older than where the subscriber starts, is not
+                    // delivered twice.
+                    if (message is Publication p && p.Offset <= _floor.Offset && string.Equals(p.Epoch, _floor.Epoch, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    Queue.TryWrite(message);
+                }
+            }
+
+            _held = null;
+            _active = true;
         }
     }
+
+    /// <summary>Drops the replay once the feed has yielded it, so it is not kept alive by the subscription.</summary>
+    internal void ReleaseCatchUp() => _catchUp = [];
 }

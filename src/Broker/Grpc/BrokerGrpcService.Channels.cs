@@ -1,3 +1,4 @@
+using Broker.Core;
 using Broker.Engines;
 using Broker.Grpc.Transport;
 using Broker.GrpcTransport;
@@ -11,13 +12,9 @@ internal sealed partial class BrokerGrpcService
     private async Task<HistoryReply> HistoryAsync(HistoryRequest request, ServerCallContext context)
     {
         _auth.Check(context);
-        if (CheckChannel(request.Channel, out _) is { } failure)
-        {
-            throw failure.ToException();
-        }
-
-        var query = new HistoryQuery(request.Since is { } since ? ProtoConvert.FromProto(since) : null, request.Limit == 0 ? null : (int)Math.Min(request.Limit, int.MaxValue));
-        var result = await _hub.ReadHistoryAsync(request.Channel, query, context.CancellationToken);
+        var since = request.Since is { } position ? ProtoConvert.FromProto(position) : (Engines.StreamPosition?)null;
+        int? limit = request.Limit == 0 ? null : (int)Math.Min(request.Limit, int.MaxValue);
+        var result = (await _node.HistoryAsync(Caller.Backend, request.Channel, since, limit, context.CancellationToken)).OrThrow();
         var reply = new HistoryReply { Position = ProtoConvert.ToProto(result.Position), Recovered = result.Recovered };
         foreach (var publication in result.Publications)
         {
@@ -31,18 +28,9 @@ internal sealed partial class BrokerGrpcService
     private async Task<PresenceReply> PresenceAsync(PresenceRequest request, ServerCallContext context)
     {
         _auth.Check(context);
-        if (CheckChannel(request.Channel, out var policy) is { } failure)
-        {
-            throw failure.ToException();
-        }
-
-        if (!policy!.Presence)
-        {
-            throw new RpcException(new Status(StatusCode.NotFound, $"Presence is not kept in namespace '{policy.Name}'."));
-        }
-
+        var members = (await _node.PresenceAsync(Caller.Backend, request.Channel, context.CancellationToken)).OrThrow();
         var reply = new PresenceReply();
-        foreach (var entry in await _hub.GetPresenceAsync(request.Channel, context.CancellationToken))
+        foreach (var entry in members)
         {
             reply.Members.Add(new Member { SessionId = entry.SessionId, UserId = entry.UserId ?? string.Empty, Connections = (uint)entry.Connections });
         }

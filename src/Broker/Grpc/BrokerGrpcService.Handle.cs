@@ -116,19 +116,9 @@ internal sealed partial class BrokerGrpcService
         }
     }
 
-    /// <summary>A handler's reply as the registry takes it; data that is not JSON becomes an <c>internal</c> error for the browser.</summary>
-    private static HandlerReply ToReply(V1.HandlerReply reply)
-    {
-        if (reply.ErrorCode.Length > 0)
-        {
-            return HandlerReply.Error(reply.ErrorCode, reply.ErrorMessage.Length > 0 ? reply.ErrorMessage : reply.ErrorCode);
-        }
-
-        if (!reply.Data.IsEmpty && !JsonValue.IsSingle(reply.Data.Span))
-        {
-            return HandlerReply.Error(ErrorCodes.Internal, "The handler's reply is not JSON.");
-        }
-
-        return new HandlerReply(reply.Data.Memory);
-    }
+    /// <summary>A handler's reply as the registry takes it (the core checks its data when it hands it to the browser).</summary>
+    private static HandlerReply ToReply(V1.HandlerReply reply) =>
+        reply.ErrorCode.Length > 0
+            ? HandlerReply.Error(reply.ErrorCode, reply.ErrorMessage.Length > 0 ? reply.ErrorMessage : reply.ErrorCode)
+            : new HandlerReply(reply.Data.Memory);
 }

@@ -19,13 +19,8 @@ internal sealed partial class BrokerGrpcService
     private async Task<PublishReply> PublishAsync(PublishRequest request, ServerCallContext context)
     {
         _auth.Check(context);
-        if (Validate(request, out var command) is { } failure)
-        {
-            throw failure.ToException();
-        }
-
-        using var activity = BrokerTracing.StartPublish(command.Channel, context.GetHttpContext());
-        var result = await _hub.PublishAsync(command, context.CancellationToken);
+        using var activity = BrokerTracing.StartPublish(request.Channel, context.GetHttpContext());
+        var result = (await PublishAsync(request, context.CancellationToken)).OrThrow();
         return Reply(request, result.Position);
     }
 
@@ -81,21 +76,25 @@ internal sealed partial class BrokerGrpcService
             var reply = reused ?? new PublishReply();
             reply.RequestId = request.RequestId;
             reply.Channel = request.Channel;
-            if (Validate(request, out var command) is { } failure)
+            Result<PublishResult> result;
+            using (BrokerTracing.StartPublish(request.Channel, context.GetHttpContext()))
             {
-                reply.Offset = 0;
-                reply.Epoch = string.Empty;
-                reply.ErrorCode = failure.Code;
-                reply.ErrorMessage = failure.Message;
+                result = await PublishAsync(request, token);
+            }
+
+            if (result.TryGetValue(out var published, out var failure))
+            {
+                reply.Offset = published.Position.Offset;
+                reply.Epoch = published.Position.Epoch;
+                reply.ErrorCode = string.Empty;
+                reply.ErrorMessage = string.Empty;
             }
             else
             {
-                using var activity = BrokerTracing.StartPublish(command.Channel, context.GetHttpContext());
-                var result = await _hub.PublishAsync(command, token);
-                reply.Offset = result.Position.Offset;
-                reply.Epoch = result.Position.Epoch;
-                reply.ErrorCode = string.Empty;
-                reply.ErrorMessage = string.Empty;
+                reply.Offset = 0;
+                reply.Epoch = string.Empty;
+                reply.ErrorCode = failure.Name;
+                reply.ErrorMessage = failure.Message;
             }
 
             await replies.WriteAsync(reply, token);
@@ -121,40 +120,12 @@ internal sealed partial class BrokerGrpcService
         }
     }
 
-    private Failure? Validate(PublishRequest request, out PublishCommand command)
-    {
-        command = default;
-        if (CheckChannel(request.Channel, out _) is { } badChannel)
-        {
-            return badChannel;
-        }
-
-        if (ChannelNames.Classify(request.Channel) == ChannelKind.BrokerStats)
-        {
-            return new(StatusCode.PermissionDenied, ErrorCodes.Forbidden, $"Only the broker publishes to '{ChannelNames.BrokerStats}'.");
-        }
-
-        string eventName = request.Event.Length == 0 ? ChannelNames.DefaultEvent : request.Event;
-        if (!ChannelNames.IsValidEvent(eventName))
-        {
-            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(eventName)}' is not an event name.");
-        }
-
-        if (CheckData(request.Data.Span) is { } badData)
-        {
-            return badData;
-        }
-
-        if (!_hub.Engine.IsHealthy)
-        {
-            return new(StatusCode.Unavailable, ErrorCodes.Unavailable, "The engine is unreachable; try again.");
-        }
-
-        // The request message is ours once parsed and its ByteString immutable: the publication keeps
-        // its memory without a copy.
-        command = new PublishCommand(request.Channel, eventName, request.Data.Memory, From: null, ProtoConvert.NullIfEmpty(request.IdempotencyKey));
-        return null;
-    }
+    /// <summary>
+    /// One request through the core. The request message is ours once parsed and its ByteString immutable:
+    /// the publication keeps its memory without a copy.
+    /// </summary>
+    private ValueTask<Result<PublishResult>> PublishAsync(PublishRequest request, CancellationToken token) =>
+        _node.PublishAsync(Caller.Backend, request.Channel, request.Event, request.Data.Memory, ProtoConvert.NullIfEmpty(request.IdempotencyKey), token);
 
     private static PublishReply Reply(PublishRequest request, StreamPosition position) => new()
     {

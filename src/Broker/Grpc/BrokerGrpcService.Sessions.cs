@@ -47,7 +47,7 @@ internal sealed partial class BrokerGrpcService
             throw new RpcException(new Status(StatusCode.InvalidArgument, "Name a 'session_id', a 'user_id', or both."));
         }
 
-        int count = _connections.Disconnect(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect);
+        int count = _node.Connections.Disconnect(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect);
         return Task.FromResult(new DisconnectReply { Connections = (uint)count });
     }
 }

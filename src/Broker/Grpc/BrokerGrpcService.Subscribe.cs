@@ -1,12 +1,9 @@
-using System.Runtime.InteropServices;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
 using Broker.Grpc.Transport;
 using Broker.GrpcTransport;
 using Broker.V1;
-using CorePublication = Broker.Engines.Publication;
-using CoreStreamPosition = Broker.Engines.StreamPosition;
 
 namespace Broker.Grpc;
 
@@ -19,11 +16,10 @@ internal sealed partial class BrokerGrpcService
     private const int SubscribeFlushEvery = 256;
 
     /// <summary>
-    /// <c>Subscribe</c>: every entry is set up in order (its <c>Subscribed</c>, then an exact channel's
-    /// missed publications), then one drain loop writes the stream's queue. All setup happens before the
-    /// loop starts, so nothing writes concurrently and each <c>Subscribed</c> precedes its channel's
-    /// publications. The queue is shared by the stream's channels and drops its oldest when full; the
-    /// loop tells each drop per channel with <c>Lagged</c>, from the jump in that channel's offsets.
+    /// <c>Subscribe</c>: every entry is checked, then subscribed in order into one feed, whose queue the
+    /// stream's channels share and which drops its oldest when full. One drain loop then writes what the
+    /// feed yields: each entry's <c>Subscribed</c> and an exact channel's missed publications, then live
+    /// publications with <c>Lagged</c> where the queue dropped.
     /// </summary>
     private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
     {
@@ -50,57 +46,17 @@ internal sealed partial class BrokerGrpcService
         var token = context.CancellationToken;
         int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
         // By bytes too: a KiB a message, and at least one largest message.
-        long maxBytes = Math.Max(capacity * 1024L, _maxDataBytes + SubscriberQueue.MaxOverheadBytes);
-        var queue = new SubscriberQueue(capacity, maxBytes, OverflowPolicy.DropOldest, metrics: _metrics);
-        var exactChannels = request.Channels.Where(static c => !c.EndsWith('*')).ToArray();
-        var prefixEntries = request.Channels.Where(static c => c.EndsWith('*')).ToArray();
-        var prefix = prefixEntries.Length > 0 ? new PrefixSubscription(prefixEntries, exactChannels, queue) : null;
-        var subscriptions = new List<Subscription>(exactChannels.Length);
-        var cursors = new Dictionary<string, DeliveryCursor>(StringComparer.Ordinal);
+        long maxBytes = Math.Max(capacity * 1024L, _node.MaxDataBytes + SubscriberQueue.MaxOverheadBytes);
+        var feed = _node.OpenFeed(capacity, maxBytes);
         var raw = responses as IRawMessageWriter;
         responses.WriteOptions = Buffered;
-        bool prefixLive = false;
         try
         {
-            foreach (var entry in request.Channels)
-            {
-                if (entry.EndsWith('*'))
-                {
-                    if (!prefixLive)
-                    {
-                        await _hub.AddPrefixAsync(prefix!, token);
-                        prefixLive = true;
-                    }
-
-                    await responses.WriteAsync(new Delivery { Subscribed = new Subscribed { Channel = entry } }, token);
-                    continue;
-                }
-
-                CoreStreamPosition? since = request.Since.TryGetValue(entry, out var position) ? ProtoConvert.FromProto(position) : null;
-                var subscription = new Subscription(entry, queue);
-                var result = await _hub.SubscribeAsync(subscription, since, token);
-                subscriptions.Add(subscription);
-                await responses.WriteAsync(new Delivery
-                {
-                    Subscribed = new Subscribed { Channel = entry, Position = ProtoConvert.ToProto(result.Position), Recovered = result.Recovered },
-                }, token);
-
-                var cursor = new DeliveryCursor(result.Recovered ? since!.Value : result.Position);
-                foreach (var missed in subscription.TakeCatchUp())
-                {
-                    cursor.TryAdvance(missed, out _);
-                    await WriteAsync(responses, raw, missed);
-                }
-
-                cursors[entry] = cursor;
-                subscription.Activate();
-            }
-
-            await FlushAsync(responses, raw);
+            await AddEntriesAsync(request, feed, token);
             // The drain completes the queue: the loop writes what is still queued, then ends.
-            await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue))
+            await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), feed.Queue))
             {
-                await DrainAsync(queue, cursors, responses, raw, _metrics, token);
+                await DrainAsync(feed, responses, raw, _metrics, token);
             }
 
             if (_drain.IsDraining)
@@ -110,76 +66,90 @@ internal sealed partial class BrokerGrpcService
         }
         finally
         {
-            foreach (var subscription in subscriptions)
-            {
-                await _hub.UnsubscribeAsync(subscription, CancellationToken.None);
-            }
-
-            if (prefixLive)
-            {
-                await _hub.RemovePrefixAsync(prefix!, CancellationToken.None);
-            }
-
-            queue.DiscardPending(_drain.IsDraining ? DropReason.Shutdown : DropReason.Closed);
+            await feed.CloseAsync(_drain.IsDraining ? DropReason.Shutdown : DropReason.Closed);
             GrpcServiceLog.SubscribeStreamEnded(_logger, request.Channels);
         }
     }
 
-    /// <summary>The stream's one writer: waits for the queue, writes what is there in a flushed batch, until the call ends.</summary>
-    private static async Task DrainAsync(SubscriberQueue queue, Dictionary<string, DeliveryCursor> cursors, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
+    /// <summary>Subscribes the entries in order (the prefix entries all at once, where the first of them stands).</summary>
+    private async Task AddEntriesAsync(SubscribeRequest request, SubscriptionFeed feed, CancellationToken token)
     {
+        bool prefixesAdded = false;
+        foreach (var entry in request.Channels)
+        {
+            BrokerError? refused;
+            if (entry.EndsWith('*'))
+            {
+                if (prefixesAdded)
+                {
+                    continue;
+                }
+
+                prefixesAdded = true;
+                var prefixes = request.Channels.Where(static c => c.EndsWith('*')).ToArray();
+                refused = await _node.SubscribePrefixesAsync(prefixes, request.Channels.Where(static c => !c.EndsWith('*')), feed, token);
+            }
+            else
+            {
+                var since = request.Since.TryGetValue(entry, out var position) ? ProtoConvert.FromProto(position) : (Engines.StreamPosition?)null;
+                refused = await _node.SubscribeAsync(Caller.Backend, entry, since, feed, token);
+            }
+
+            if (refused is not null)
+            {
+                throw refused.ToException();
+            }
+        }
+    }
+
+    /// <summary>The stream's one writer: waits for the feed, writes what it yields in a flushed batch, until the call ends.</summary>
+    private static async Task DrainAsync(SubscriptionFeed feed, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
+    {
+        var queue = feed.Queue;
         // Stop by completing the queue, not by cancelling each wait: a cancellable wait registers on the
         // token every time.
         await using var stop = token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), queue);
-        // Messages are taken from the queue a batch per lock (see SubscriberQueue); 64 keeps the array
+        // Items are read from the feed a batch per queue lock (see SubscriberQueue); 64 keeps the array
         // small while a flush of SubscribeFlushEvery still takes only a few locks.
-        var taken = new ChannelMessage?[64];
-        while (await queue.WaitToReadAsync(CancellationToken.None))
+        var items = new FeedItem[64];
+        // The starts (each entry's Subscribed and replay) are there before the queue has anything.
+        bool pending = !feed.Started;
+        while (pending || await queue.WaitToReadAsync(CancellationToken.None))
         {
+            pending = false;
             int written = 0;
             // One write sample per wake-up, the first publication written: nothing is added per delivery.
-            CorePublication? sample = null;
+            Engines.Publication? sample = null;
             int count;
-            while (written < SubscribeFlushEvery && (count = queue.TryReadMany(taken, long.MaxValue)) > 0)
+            while (written < SubscribeFlushEvery && (count = feed.Read(items, long.MaxValue)) > 0)
             {
                 for (int i = 0; i < count; i++)
                 {
-                    var message = taken[i];
-                    taken[i] = null;  // the array must not keep a delivered publication alive
-                    if (message is not CorePublication publication)
+                    var item = items[i];
+                    items[i] = default;  // the array must not keep a delivered publication alive
+                    switch (item.Kind)
                     {
-                        continue;
-                    }
-
-                    // A channel first seen through a prefix starts its cursor right before its first publication.
-                    ref var cursor = ref CollectionsMarshal.GetValueRefOrAddDefault(cursors, publication.Channel, out bool existed);
-                    if (!existed)
-                    {
-                        cursor = new DeliveryCursor(new CoreStreamPosition(publication.Epoch, publication.Offset - 1));
-                    }
-
-                    if (!cursor.TryAdvance(publication, out ulong dropped))
-                    {
-                        continue;
-                    }
-
-                    if (dropped > 0)
-                    {
-                        metrics.RecordLagged();
-                        await responses.WriteAsync(new Delivery
-                        {
-                            Lagged = new Lagged
+                        case FeedItemKind.Subscribed:
+                            await responses.WriteAsync(ToDelivery(item.Start), token);
+                            break;
+                        case FeedItemKind.Lagged:
+                            var next = item.Publication;
+                            await responses.WriteAsync(new Delivery
                             {
-                                Channel = publication.Channel,
-                                Dropped = dropped,
-                                Position = new V1.StreamPosition { Epoch = publication.Epoch, Offset = publication.Offset - 1 },
-                            },
-                        }, token);
+                                Lagged = new Lagged
+                                {
+                                    Channel = next.Channel,
+                                    Dropped = item.Dropped,
+                                    Position = new V1.StreamPosition { Epoch = next.Epoch, Offset = next.Offset - 1 },
+                                },
+                            }, token);
+                            break;
+                        case FeedItemKind.Publication:
+                            await WriteAsync(responses, raw, item.Publication);
+                            sample ??= item.Publication;
+                            written++;
+                            break;
                     }
-
-                    await WriteAsync(responses, raw, publication);
-                    sample ??= publication;
-                    written++;
                 }
             }
 
@@ -197,8 +167,15 @@ internal sealed partial class BrokerGrpcService
         token.ThrowIfCancellationRequested();
     }
 
+    private static Delivery ToDelivery(SubscriptionStart start) => new()
+    {
+        Subscribed = start.Position is { } position
+            ? new Subscribed { Channel = start.Channel, Position = ProtoConvert.ToProto(position), Recovered = start.Recovered }
+            : new Subscribed { Channel = start.Channel },
+    };
+
     /// <summary>Writes a publication's shared bytes when the stream takes raw messages, else the message.</summary>
-    private static ValueTask WriteAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, CorePublication publication)
+    private static ValueTask WriteAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, Engines.Publication publication)
     {
         if (raw is not null)
         {
@@ -211,11 +188,15 @@ internal sealed partial class BrokerGrpcService
     private static ValueTask FlushAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw) =>
         raw?.FlushAsync() ?? ValueTask.CompletedTask;
 
-    private Failure? CheckSubscribe(SubscribeRequest request)
+    /// <summary>
+    /// The request's shape, before anything is subscribed: at least one entry, none twice, every prefix
+    /// and channel valid, <c>since</c> only for exact entries. Failures fail the call.
+    /// </summary>
+    private BrokerError? CheckSubscribe(SubscribeRequest request)
     {
         if (request.Channels.Count == 0)
         {
-            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'channels' names no channel.");
+            return new BrokerError(ErrorCode.BadRequest, "'channels' names no channel.");
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -223,24 +204,13 @@ internal sealed partial class BrokerGrpcService
         {
             if (!seen.Add(entry))
             {
-                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(entry)}' is named twice.");
+                return new BrokerError(ErrorCode.BadRequest, $"'{ChannelNames.Shorten(entry)}' is named twice.");
             }
 
-            if (entry.EndsWith('*'))
+            var refused = entry.EndsWith('*') ? BrokerNode.CheckPrefix(entry) : _node.CheckChannel(Caller.Backend, entry, BrokerNode.Access.Read, out _);
+            if (refused is not null)
             {
-                var stem = entry.AsSpan(0, entry.Length - 1);
-                // A prefix is the start of a channel name: its characters must be channel characters.
-                if (!stem.IsEmpty && ChannelNames.Classify(string.Concat(stem, "x")) == ChannelKind.Invalid)
-                {
-                    return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(entry)}' is not a channel prefix.");
-                }
-
-                continue;
-            }
-
-            if (CheckChannel(entry, out _) is { } failure)
-            {
-                return failure;
+                return refused;
             }
         }
 
@@ -248,7 +218,7 @@ internal sealed partial class BrokerGrpcService
         {
             if (!seen.Contains(channel) || channel.EndsWith('*'))
             {
-                return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'since' names '{ChannelNames.Shorten(channel)}', which is not an exact channel of 'channels'.");
+                return new BrokerError(ErrorCode.BadRequest, $"'since' names '{ChannelNames.Shorten(channel)}', which is not an exact channel of 'channels'.");
             }
         }
 

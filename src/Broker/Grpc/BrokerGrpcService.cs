@@ -7,7 +7,6 @@ using Broker.GrpcTransport;
 using Broker.Sessions;
 using Broker.Diagnostics;
 using Broker.V1;
-using Broker.WebSockets;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Grpc;
@@ -19,42 +18,33 @@ namespace Broker.Grpc;
 /// </summary>
 internal sealed partial class BrokerGrpcService
 {
-    private readonly Hub _hub;
-    private readonly NamespaceRegistry _namespaces;
+    private readonly BrokerNode _node;
     private readonly HandlerRegistry _handlers;
     private readonly TicketService _tickets;
-    private readonly WebSocketConnectionRegistry _connections;
     private readonly ApiKeyAuthenticator _auth;
     private readonly BrokerMetrics _metrics;
     private readonly DrainState _drain;
     private readonly GrpcServiceOptions _options;
     private readonly ILogger _logger;
-    private readonly int _maxDataBytes;
 
     public BrokerGrpcService(
-        Hub hub,
-        NamespaceRegistry namespaces,
+        BrokerNode node,
         HandlerRegistry handlers,
         TicketService tickets,
-        WebSocketConnectionRegistry connections,
         ApiKeyAuthenticator auth,
         BrokerMetrics metrics,
         DrainState drain,
         IOptions<GrpcServiceOptions> options,
-        IOptions<BrokerOptions> brokerOptions,
         ILogger<BrokerGrpcService> logger)
     {
-        _hub = hub;
-        _namespaces = namespaces;
+        _node = node;
         _handlers = handlers;
         _tickets = tickets;
-        _connections = connections;
         _auth = auth;
         _metrics = metrics;
         _drain = drain;
         _options = options.Value;
         _logger = logger;
-        _maxDataBytes = brokerOptions.Value.MaxMessageBytes;
     }
 
     /// <summary>The service's methods, for the transport.</summary>
@@ -68,32 +58,6 @@ internal sealed partial class BrokerGrpcService
         .AddMethod(BrokerMethods.History, HistoryAsync)
         .AddMethod(BrokerMethods.Presence, PresenceAsync)
         .Build();
-
-    /// <summary>
-    /// A channel a backend may use: a valid name (personal channels included: that is how a backend
-    /// reaches a session or a user) in a configured namespace. The failure as (status, broker code, message).
-    /// </summary>
-    private Failure? CheckChannel(string channel, out NamespacePolicy? policy)
-    {
-        policy = null;
-        if (ChannelNames.Classify(channel) == ChannelKind.Invalid)
-        {
-            return new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, $"'{ChannelNames.Shorten(channel)}' is not a channel name.");
-        }
-
-        policy = _namespaces.Resolve(channel);
-        return policy is null ? new(StatusCode.NotFound, ErrorCodes.NotFound, $"The namespace of '{channel}' is not configured.") : null;
-    }
-
-    private Failure? CheckData(ReadOnlySpan<byte> data)
-    {
-        if (data.Length > _maxDataBytes)
-        {
-            return new(StatusCode.ResourceExhausted, ErrorCodes.TooLarge, $"'data' is over {_maxDataBytes} bytes.");
-        }
-
-        return JsonValue.IsSingle(data) ? null : new(StatusCode.InvalidArgument, ErrorCodes.BadRequest, "'data' must be one JSON value, UTF-8.");
-    }
 
     /// <summary>
     /// Cancels a streaming call when the broker drains (once per call, not per message); the method then
@@ -110,11 +74,4 @@ internal sealed partial class BrokerGrpcService
 
     /// <summary>The status a stream ends with when the broker drains (PROTOCOL.md: UNAVAILABLE, so the client goes elsewhere).</summary>
     private static RpcException Draining() => new(new Status(StatusCode.Unavailable, DrainMiddleware.ShuttingDown));
-
-
-    /// <summary>A refused request: the gRPC status for a unary call, the broker's code for a stream reply.</summary>
-    private sealed record Failure(StatusCode Status, string Code, string Message)
-    {
-        public RpcException ToException() => new(new Status(Status, Message));
-    }
 }

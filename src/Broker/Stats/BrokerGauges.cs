@@ -17,12 +17,12 @@ public sealed class BrokerGauges
     private static readonly KeyValuePair<string, object?> GrpcTransport = new("transport", "grpc");
 
     private readonly Hub _hub;
-    private readonly WebSocketConnectionRegistry _connections;
+    private readonly ConnectionRegistry _connections;
     private readonly BrokerMetrics _metrics;
     private readonly ISessionStore _sessions;
 
     /// <summary>Creates the observable instruments on <paramref name="metrics"/>' meter.</summary>
-    public BrokerGauges(BrokerMetrics metrics, Hub hub, WebSocketConnectionRegistry connections, ISessionStore sessions)
+    public BrokerGauges(BrokerMetrics metrics, Hub hub, ConnectionRegistry connections, ISessionStore sessions)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _metrics = metrics;

@@ -23,7 +23,7 @@ public sealed class StatsSampler : IDisposable
 
     private readonly Hub _hub;
     private readonly BrokerMetrics _metrics;
-    private readonly WebSocketConnectionRegistry _connections;
+    private readonly ConnectionRegistry _connections;
     private readonly ISessionStore _sessions;
     private readonly DrainState _drain;
     private readonly TimeProvider _time;
@@ -35,7 +35,7 @@ public sealed class StatsSampler : IDisposable
     private ITimer? _timer;
 
     /// <summary>Creates the sampler; <see cref="Start"/> begins sampling.</summary>
-    public StatsSampler(Hub hub, BrokerMetrics metrics, WebSocketConnectionRegistry connections, ISessionStore sessions, DrainState drain, TimeProvider time)
+    public StatsSampler(Hub hub, BrokerMetrics metrics, ConnectionRegistry connections, ISessionStore sessions, DrainState drain, TimeProvider time)
     {
         _hub = hub;
         _metrics = metrics;

@@ -2,23 +2,10 @@ using Broker.Core;
 
 namespace Broker.WebSockets;
 
-/// <summary>
-/// One channel a socket is subscribed to: the hub's <see cref="Core.Subscription"/> with its own queue,
-/// and the writer's cursor over the channel's offsets, from which <c>lagged</c> is told.
-/// </summary>
-internal sealed class ConnectionSubscription(Subscription subscription, NamespacePolicy policy, bool personal)
+/// <summary>One channel a socket is subscribed to: its feed (the core yields what to write), and whether it is personal.</summary>
+/// <param name="Feed">What the socket's writer reads for the channel.</param>
+/// <param name="Personal">A <c>$session:</c> or <c>$user:</c> channel: not counted in MaxSubscriptions, never unsubscribed by the client.</param>
+internal sealed record ConnectionSubscription(SubscriptionFeed Feed, bool Personal)
 {
-    public Subscription Subscription { get; } = subscription;
-
-    public NamespacePolicy Policy { get; } = policy;
-
-    /// <summary>A <c>$session:</c> or <c>$user:</c> channel: not counted in MaxSubscriptions, never unsubscribed by the client.</summary>
-    public bool Personal { get; } = personal;
-
-    public string Channel => Subscription.Channel;
-
-    public SubscriberQueue Queue => Subscription.Queue;
-
-    /// <summary>Only the writer loop touches the cursor, once it is live.</summary>
-    public DeliveryCursor Cursor;
+    public string Channel => Feed.Channel;
 }

@@ -10,7 +10,7 @@ internal static class ServerFrames
     public static readonly byte[] Ping = """{"type":"ping"}"""u8.ToArray();
     public static readonly byte[] Pong = """{"type":"pong"}"""u8.ToArray();
 
-    public static byte[] Welcome(long? id, string connectionId, ClientInfo client, double pingIntervalSeconds, int maxMessageBytes, IReadOnlyList<PersonalSubscriptionInfo> personal) =>
+    public static byte[] Welcome(long? id, string connectionId, ClientInfo client, double pingIntervalSeconds, int maxMessageBytes, IReadOnlyList<SubscriptionStart> personal) =>
         JsonFrameWriter.Build((id, connectionId, client, pingIntervalSeconds, maxMessageBytes, personal), static (w, s) =>
         {
             Start(w, "welcome"u8, s.id);
@@ -32,8 +32,8 @@ internal static class ServerFrames
             {
                 w.WriteStartObject();
                 w.WriteString("channel"u8, p.Channel);
-                w.WriteString("epoch"u8, p.Position.Epoch);
-                w.WriteNumber("offset"u8, p.Position.Offset);
+                w.WriteString("epoch"u8, p.Position!.Value.Epoch);
+                w.WriteNumber("offset"u8, p.Position.Value.Offset);
                 w.WriteBoolean("recovered"u8, p.Recovered);
                 w.WriteEndObject();
             }
@@ -156,6 +156,9 @@ internal static class ServerFrames
             w.WriteEndObject();
         });
 
+    /// <summary>The <c>error</c> frame of a request the core refused.</summary>
+    public static byte[] Error(long? id, BrokerError error) => Error(id, error.Name, error.Message, error.Channel);
+
     /// <summary>An error; <paramref name="channel"/> is added for errors about a <c>hello.resume</c> entry, which has no id.</summary>
     public static byte[] Error(long? id, string code, string message, string? channel = null) =>
         JsonFrameWriter.Build((id, code, message, channel), static (w, s) =>
@@ -192,6 +195,3 @@ internal static class ServerFrames
         }
     }
 }
-
-/// <summary>A personal channel as <c>welcome.subscriptions</c> lists it.</summary>
-internal readonly record struct PersonalSubscriptionInfo(string Channel, StreamPosition Position, bool Recovered);

@@ -128,7 +128,7 @@ public sealed partial class WebSocketConnection
                 continue;  // blank lines between frames are harmless
             }
 
-            await HandleFrameAsync(frame);
+            await _session.HandleFrameAsync(frame);
         }
     }
 }

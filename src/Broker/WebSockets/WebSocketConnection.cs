@@ -1,5 +1,5 @@
-using System.Net.WebSockets;
 using System.Net;
+using System.Net.WebSockets;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
@@ -8,18 +8,19 @@ using Broker.Sessions;
 namespace Broker.WebSockets;
 
 /// <summary>
-/// One browser socket (PROTOCOL.md, "WebSocket transport"): a reader loop that parses and answers
-/// frames, a writer loop that drains the replies and every subscription's queue into coalesced
-/// messages, and a close that is requested once, sent by the writer, and time-boxed.
+/// The socket half of one browser connection (PROTOCOL.md, "WebSocket transport"): a reader loop that
+/// splits messages into frames for the <see cref="ClientSession"/>, a writer loop that drains the
+/// replies and every subscription's feed into coalesced messages, liveness (hello timeout, ping/pong),
+/// and a close that is requested once, sent by the writer, and time-boxed.
 /// </summary>
 /// <remarks>
-/// Threads: the reader loop owns the subscription table and the request handling; the writer loop owns
-/// the socket's send side and the delivery cursors; fan-out (publisher threads) and timers only queue
-/// and signal. Partial files: <c>.Read</c> (reader loop), <c>.Requests</c> (frame handlers),
-/// <c>.Write</c> (writer loop).
+/// Threads: the reader loop owns the session (hello, dispatch, subscription table); the writer loop owns
+/// the socket's send side and reads the feeds; fan-out (publisher threads) and timers only queue and
+/// signal. Partial files: <c>.Read</c> (reader loop), <c>.Write</c> (writer loop), <c>.Liveness</c>
+/// (hello timeout, pings).
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "RunAsync owns the connection's whole life and disposes what it owns on the way out.")]
-public sealed partial class WebSocketConnection : ISubscriberQueueListener
+public sealed partial class WebSocketConnection : ISubscriberQueueListener, IClientConnection
 {
     /// <summary>
     /// Replies waiting to be written before the client is judged not to be reading them: requests are
@@ -33,32 +34,24 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     private readonly WebSocket _socket;
     private readonly WebSocketServices _services;
     private readonly WebSocketTransportOptions _options;
-    private readonly BrokerSession? _cookieSession;
-    private readonly IPAddress? _remoteIp;
+    private readonly ClientSession _session;
     private readonly WakeSignal _wake = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly WebSocketWriter _writer;
     private CloseRequest? _close;
     private DropReason _dropReason = DropReason.Closed;
     private ClientInfo? _client;
-    private ITimer? _helloTimer;
-    private ITimer? _pingTimer;
-    private ITimer? _pongTimer;
     private ITimer? _abortTimer;
-    private readonly Lock _pingGate = new();
-    private long _lastReceived;
-    private long _unansweredPing;
 
     internal WebSocketConnection(WebSocket socket, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
     {
         _socket = socket;
         _services = services;
         _options = services.Options;
-        _cookieSession = cookieSession;
-        _remoteIp = remoteIp;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
         _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
+        _session = new ClientSession(this, services, cookieSession, remoteIp);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>
@@ -70,10 +63,18 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     /// <summary>Who the socket belongs to, once it said hello.</summary>
     public ClientInfo? Client => Volatile.Read(ref _client);
 
+    ClientInfo IClientConnection.Client => Client!;
+
+    /// <inheritdoc/>
+    public string Transport => "websocket";
+
+    /// <summary>Cancelled when the socket is gone: requests in flight die with it.</summary>
+    internal CancellationToken Closing => _closing.Token;
+
     /// <summary>Runs the socket until it closes: the reader loop here, the writer loop beside it.</summary>
     internal async Task RunAsync()
     {
-        _helloTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnHelloTimeout(), this, _options.HelloTimeout, Timeout.InfiniteTimeSpan);
+        StartHelloTimer();
         var writer = WriteLoopAsync();
         // Per connection, not per message: the drain closes every socket, said hello or not.
         var drain = _services.Drain.Token.UnsafeRegister(static s => ((WebSocketConnection)s!).OnDrain(), this);
@@ -105,6 +106,55 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         }
     }
 
+    /// <summary>A backend's <c>Disconnect</c>: <c>disconnect</c> with its reason, then close 4002.</summary>
+    public bool Disconnect(string reason, bool reconnect) =>
+        CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect);
+
+    /// <summary>The session said hello and is bound: from now on the socket is one of the broker's connections.</summary>
+    internal void Bound(ClientInfo client)
+    {
+        Volatile.Write(ref _client, client);
+        _services.Connections.Add(this);
+        WebSocketLog.Connected(_services.Logger, ConnectionId, client.SessionId, client.UserId);
+    }
+
+    /// <summary>
+    /// Writes a new subscription's start (its <c>subscribed</c>, with <paramref name="id"/>, unless it is
+    /// personal, and its replay) among the replies, right behind what was queued before, then lets the
+    /// writer drain it. Called on the reader loop, before the writer can see the feed.
+    /// </summary>
+    internal void StartFeed(SubscriptionFeed feed, long? id)
+    {
+        var room = new StartItems();
+        Span<FeedItem> items = room;
+        while (!feed.Started)
+        {
+            int count = feed.Read(items, long.MaxValue);
+            for (int i = 0; i < count; i++)
+            {
+                var item = items[i];
+                if (item.Kind == FeedItemKind.Subscribed)
+                {
+                    if (!item.Start.Personal)
+                    {
+                        EnqueueReply(ServerFrames.Subscribed(id, item.Start.Channel, item.Start.Position!.Value, item.Start.Recovered));
+                    }
+                }
+                else
+                {
+                    // A replayed publication is not counted against MaxPendingReplies: history bounds it.
+                    _writer.EnqueueReply(item.Message!.GetEncoded(JsonFrameFormat.Instance), counted: false);
+                }
+            }
+        }
+
+        _writer.AddActive(feed);
+        _wake.Signal();
+    }
+
+    /// <summary>Stops draining a feed (its subscription is ending).</summary>
+    internal void StopFeed(SubscriptionFeed feed) => _writer.RemoveActive(feed);
+
     /// <summary>The broker is draining: <c>disconnect</c> (reconnect elsewhere) and close 1001; what is still queued counts as a shutdown drop.</summary>
     private void OnDrain()
     {
@@ -130,6 +180,29 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
     internal bool CloseWithDisconnect(int code, string reason, bool reconnect) =>
         RequestClose(code, reason, ServerFrames.Disconnect(code, reason, reconnect));
 
+    /// <summary>A protocol violation: an optional error frame, then close.</summary>
+    internal void Violation(int code, string reason, byte[]? errorFrame = null)
+    {
+        WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason);
+        if (errorFrame is not null)
+        {
+            EnqueueReply(errorFrame);
+        }
+
+        RequestClose(code, reason);
+    }
+
+    /// <summary>Queues a reply; a client that leaves a thousand unread is closed (1008).</summary>
+    internal void EnqueueReply(byte[] frame)
+    {
+        if (_writer.EnqueueReply(frame, counted: true) > MaxPendingReplies)
+        {
+            RequestClose(WebSocketCloseCodes.Policy, "the client is not reading its replies");
+        }
+
+        _wake.Signal();
+    }
+
     /// <summary>Asks the writer to close the socket; the first request wins (true). Replies already queued go first.</summary>
     private bool RequestClose(int code, string reason, byte[]? finalFrame = null)
     {
@@ -144,18 +217,6 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         return true;
     }
 
-    /// <summary>A protocol violation: an optional error frame, then close.</summary>
-    private void Violation(int code, string reason, byte[]? errorFrame = null)
-    {
-        WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason);
-        if (errorFrame is not null)
-        {
-            EnqueueReply(errorFrame);
-        }
-
-        RequestClose(code, reason);
-    }
-
     /// <summary>The socket is gone or stuck: stop without a closing handshake.</summary>
     private void Abort()
     {
@@ -164,97 +225,22 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener
         _wake.Signal();
     }
 
-    private void EnqueueReply(byte[] frame)
-    {
-        if (_writer.EnqueueReply(frame, counted: true) > MaxPendingReplies)
-        {
-            RequestClose(WebSocketCloseCodes.Policy, "the client is not reading its replies");
-        }
-
-        _wake.Signal();
-    }
-
-    /// <summary>
-    /// Queues a replayed publication among the replies, so it sits right behind its <c>subscribed</c>.
-    /// Not counted against <see cref="MaxPendingReplies"/>: a replay is bounded by the namespace's history.
-    /// </summary>
-    private void EnqueueCatchUp(byte[] frame)
-    {
-        _writer.EnqueueReply(frame, counted: false);
-        _wake.Signal();
-    }
-
-    private void OnHelloTimeout()
-    {
-        if (Client is null)
-        {
-            Violation(WebSocketCloseCodes.Policy, $"no hello within {_options.HelloTimeout}");
-        }
-    }
-
-    /// <summary>
-    /// Sends a ping. The pong deadline belongs to the oldest ping not yet answered by any frame: a later
-    /// ping does not push it back (else a PongTimeout longer than the PingInterval would never fire).
-    /// </summary>
-    private void OnPingDue()
-    {
-        lock (_pingGate)
-        {
-            long now = _services.Time.GetTimestamp();
-            if (_unansweredPing == 0 || Volatile.Read(ref _lastReceived) >= _unansweredPing)
-            {
-                _unansweredPing = now;
-                _pongTimer?.Change(_options.PongTimeout, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        EnqueueReply(ServerFrames.Ping);
-    }
-
-    private void OnPongDue()
-    {
-        lock (_pingGate)
-        {
-            // Any frame at all after the ping proves the client alive (PROTOCOL.md), not only a pong.
-            if (_unansweredPing == 0 || Volatile.Read(ref _lastReceived) >= _unansweredPing)
-            {
-                return;
-            }
-
-            // Timers may fire a little early: until the ping's full timeout has passed, look again then.
-            var waited = _services.Time.GetElapsedTime(_unansweredPing);
-            if (waited < _options.PongTimeout)
-            {
-                _pongTimer?.Change(_options.PongTimeout - waited, Timeout.InfiniteTimeSpan);
-                return;
-            }
-        }
-
-        Violation(WebSocketCloseCodes.Policy, "no frame within the pong timeout of a ping");
-    }
-
-    private void StartPings()
-    {
-        _pongTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnPongDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _pingTimer = _services.Time.CreateTimer(static s => ((WebSocketConnection)s!).OnPingDue(), this, _options.PingInterval, _options.PingInterval);
-    }
-
     private async Task CleanUpAsync()
     {
         await _closing.CancelAsync();
-        Interlocked.Exchange(ref _helloTimer, null)?.Dispose();
-        _pingTimer?.Dispose();
-        _pongTimer?.Dispose();
+        StopTimers();
         _abortTimer?.Dispose();
         _services.Connections.Remove(this);
-        foreach (var subscription in _subscriptions.Values)
-        {
-            await RemoveSubscriptionAsync(subscription, _dropReason);
-        }
-
-        _subscriptions.Clear();
+        await _session.CloseAsync(_dropReason);
         _wake.Stop();
         _closing.Dispose();
+    }
+
+    /// <summary>Room for a feed's start, read a few items at a time.</summary>
+    [System.Runtime.CompilerServices.InlineArray(16)]
+    private struct StartItems
+    {
+        private FeedItem _first;
     }
 
     private sealed record CloseRequest(int Code, string Reason, byte[]? FinalFrame, bool Aborted = false);

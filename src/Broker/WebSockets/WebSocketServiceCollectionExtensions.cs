@@ -19,7 +19,6 @@ public static class WebSocketServiceCollectionExtensions
             .Validate(static o => o.PublishRate > 0, "Broker:WebSocket:PublishRate must be greater than 0.")
             .Validate(static o => o.MaxMessageBytes >= 1024, "Broker:WebSocket:MaxMessageBytes must be at least 1024.")
             .ValidateOnStart();
-        services.TryAddSingleton<WebSocketConnectionRegistry>();
         services.TryAddSingleton<WebSocketServices>();
         return services;
     }

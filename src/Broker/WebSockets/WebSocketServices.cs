@@ -9,26 +9,19 @@ namespace Broker.WebSockets;
 
 /// <summary>What every browser connection needs, resolved once and shared: keeps a connection's constructor small.</summary>
 internal sealed class WebSocketServices(
-    Hub hub,
-    NamespaceRegistry namespaces,
-    HandlerRegistry handlers,
+    BrokerNode node,
     TicketService tickets,
     SessionResolver sessions,
     OriginPolicy origins,
-    WebSocketConnectionRegistry connections,
+    ConnectionRegistry connections,
     BrokerMetrics metrics,
     DrainState drain,
     TimeProvider time,
     ILoggerFactory loggerFactory,
     IOptions<WebSocketTransportOptions> options,
-    IOptions<BrokerOptions> brokerOptions,
     IOptions<BrokerSessionOptions> sessionOptions)
 {
-    public Hub Hub { get; } = hub;
-
-    public NamespaceRegistry Namespaces { get; } = namespaces;
-
-    public HandlerRegistry Handlers { get; } = handlers;
+    public BrokerNode Node { get; } = node;
 
     public TicketService Tickets { get; } = tickets;
 
@@ -36,7 +29,7 @@ internal sealed class WebSocketServices(
 
     public OriginPolicy Origins { get; } = origins;
 
-    public WebSocketConnectionRegistry Connections { get; } = connections;
+    public ConnectionRegistry Connections { get; } = connections;
 
     public BrokerMetrics Metrics { get; } = metrics;
 
@@ -47,8 +40,6 @@ internal sealed class WebSocketServices(
     public ILogger Logger { get; } = loggerFactory.CreateLogger("Broker.WebSockets");
 
     public WebSocketTransportOptions Options { get; } = options.Value;
-
-    public int MaxDataBytes { get; } = brokerOptions.Value.MaxMessageBytes;
 
     public bool AllowAnonymous { get; } = sessionOptions.Value.AllowAnonymous;
 }

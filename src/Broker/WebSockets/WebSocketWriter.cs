@@ -33,7 +33,7 @@ internal sealed class WebSocketWriter : IDisposable
     private readonly Queue<OutboundFrame> _replies = new();
     private readonly CancellationTokenSource _writeDeadline = new();
     private readonly Lock _activeGate = new();
-    private volatile ConnectionSubscription[] _active = [];
+    private volatile SubscriptionFeed[] _active = [];
     private readonly BrokerMetrics? _metrics;
     private int _pendingReplies;
     private int _queuedReplies;
@@ -55,9 +55,9 @@ internal sealed class WebSocketWriter : IDisposable
         get
         {
             long bytes = 0;
-            foreach (var subscription in _active)
+            foreach (var feed in _active)
             {
-                bytes += subscription.Queue.PendingBytes;
+                bytes += feed.Queue.PendingBytes;
             }
 
             return bytes;
@@ -89,21 +89,21 @@ internal sealed class WebSocketWriter : IDisposable
         return pending;
     }
 
-    /// <summary>Lets the writer drain <paramref name="subscription"/>.</summary>
-    public void AddActive(ConnectionSubscription subscription)
+    /// <summary>Lets the writer drain <paramref name="feed"/> (whose start its creator already wrote among the replies).</summary>
+    public void AddActive(SubscriptionFeed feed)
     {
         lock (_activeGate)
         {
-            _active = [.. _active, subscription];
+            _active = [.. _active, feed];
         }
     }
 
-    /// <summary>Stops draining <paramref name="subscription"/>.</summary>
-    public void RemoveActive(ConnectionSubscription subscription)
+    /// <summary>Stops draining <paramref name="feed"/>.</summary>
+    public void RemoveActive(SubscriptionFeed feed)
     {
         lock (_activeGate)
         {
-            int index = Array.IndexOf(_active, subscription);
+            int index = Array.IndexOf(_active, feed);
             if (index >= 0)
             {
                 _active = [.. _active[..index], .. _active[(index + 1)..]];
@@ -218,58 +218,56 @@ internal sealed class WebSocketWriter : IDisposable
     }
 
     /// <summary>
-    /// Fills the batch from the subscriptions' queues, a few messages per lock of each queue, starting at
-    /// a different subscription each time so a busy channel cannot starve the others.
+    /// Fills the batch from the feeds, a few messages per lock of each queue, starting at a different
+    /// feed each time so a busy channel cannot starve the others.
     /// </summary>
-    private void AppendQueued(ref FrameBatch batch, ConnectionSubscription[] subscriptions, ref Publication? first)
+    private void AppendQueued(ref FrameBatch batch, SubscriptionFeed[] feeds, ref Publication? first)
     {
-        var taken = new TakenMessages();
-        Span<ChannelMessage?> messages = taken;
-        int start = (int)((uint)_rotation++ % (uint)subscriptions.Length);
-        for (int i = 0; i < subscriptions.Length && batch.Length < _batchBytes; i++)
+        var taken = new TakenItems();
+        Span<FeedItem> items = taken;
+        int start = (int)((uint)_rotation++ % (uint)feeds.Length);
+        for (int i = 0; i < feeds.Length && batch.Length < _batchBytes; i++)
         {
-            var subscription = subscriptions[(start + i) % subscriptions.Length];
+            var feed = feeds[(start + i) % feeds.Length];
             int count;
-            while (batch.Length < _batchBytes && (count = subscription.Queue.TryReadMany(messages, _batchBytes - batch.Length)) > 0)
+            while (batch.Length < _batchBytes && (count = feed.Read(items, _batchBytes - batch.Length)) > 0)
             {
                 for (int m = 0; m < count; m++)
                 {
-                    Append(ref batch, subscription, messages[m]!, ref first);
-                    messages[m] = null;
+                    Append(ref batch, items[m], ref first);
                 }
+
+                items[..count].Clear();  // the stack buffer must not keep a delivered publication alive
             }
         }
     }
 
-    /// <summary>Adds one queued message, preceded by <c>lagged</c> when publications were dropped right before it.</summary>
-    private void Append(ref FrameBatch batch, ConnectionSubscription subscription, ChannelMessage message, ref Publication? first)
+    /// <summary>Adds one item the core yielded: a <c>lagged</c> (the metric is the feed's), or a message's shared encoding.</summary>
+    private static void Append(ref FrameBatch batch, in FeedItem item, ref Publication? first)
     {
-        if (message is Publication publication)
+        if (item.Kind == FeedItemKind.Lagged)
         {
-            first ??= publication;
-            if (!subscription.Cursor.TryAdvance(publication, out ulong dropped))
-            {
-                return;
-            }
-
-            if (dropped > 0)
-            {
-                _metrics?.RecordLagged();
-                batch.Append(ServerFrames.Lagged(subscription.Channel, dropped, publication.Epoch, publication.Offset - 1));
-            }
+            var next = item.Publication;
+            batch.Append(ServerFrames.Lagged(next.Channel, item.Dropped, next.Epoch, next.Offset - 1));
+            return;
         }
 
-        batch.Append(message.GetEncoded(JsonFrameFormat.Instance));
+        if (item.Kind == FeedItemKind.Publication)
+        {
+            first ??= item.Publication;
+        }
+
+        batch.Append(item.Message!.GetEncoded(JsonFrameFormat.Instance));
     }
 
     /// <summary>
-    /// Room for the messages taken from a queue under one lock: 32 is a batch's worth of typical frames
-    /// (32 × ~200 B fills a good part of the batch) while keeping the stack buffer small.
+    /// Room for the items read from a feed at a time: 64 holds the feed's 32 messages taken under one
+    /// lock even when every one of them follows a gap (a lagged and its publication).
     /// </summary>
-    [System.Runtime.CompilerServices.InlineArray(32)]
-    private struct TakenMessages
+    [System.Runtime.CompilerServices.InlineArray(64)]
+    private struct TakenItems
     {
-        private ChannelMessage? _first;
+        private FeedItem _first;
     }
 
     /// <summary>A frame among the replies; <paramref name="Counted"/> when it counts against the unread-replies limit.</summary>

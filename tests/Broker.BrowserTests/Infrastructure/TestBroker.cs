@@ -48,7 +48,7 @@ public static class TestBroker
 
     /// <summary>Closes a session's or user's sockets from the server side (gRPC <c>Disconnect</c>): <c>disconnect</c>, then close 4002.</summary>
     public static int Disconnect(this BrokerServer server, string? sessionId, string? userId, string reason = "test drop", bool reconnect = true) =>
-        server.Services.GetRequiredService<WebSocketConnectionRegistry>().Disconnect(sessionId, userId, reason, reconnect);
+        server.Services.GetRequiredService<Broker.Core.ConnectionRegistry>().Disconnect(sessionId, userId, reason, reconnect);
 
     /// <summary>
     /// Opens a page of the broker's own origin with <c>/broker.js</c> imported into <c>window.broker</c>. The

@@ -145,7 +145,7 @@ public class LivenessTests
         using var metrics = new ServerMetrics(server);
         await using var socket = await server.ConnectSocketAsync();
         await socket.SubscribeAsync("big:feed");
-        var registry = server.Services.GetRequiredService<WebSocketConnectionRegistry>();
+        var registry = server.Services.GetRequiredService<Broker.Core.ConnectionRegistry>();
         var hub = server.Services.GetRequiredService<Hub>();
 
         // The client reads nothing: once the socket's buffers fill, the writer's send blocks, passes the
@@ -169,7 +169,7 @@ public class LivenessTests
         var (other, _) = await server.ConnectAsync("bob");
         await using var _1 = first;
         await using var _2 = other;
-        var registry = server.Services.GetRequiredService<WebSocketConnectionRegistry>();
+        var registry = server.Services.GetRequiredService<Broker.Core.ConnectionRegistry>();
         int closed = registry.Disconnect(welcome.GetProperty("sessionId").GetString(), null, "kicked", reconnect: false);
         Assert.Equal(1, closed);
 

@@ -1,8 +1,10 @@
 using System.Text;
 using Broker.Core;
+using Broker.Core.Handlers;
 using Broker.Engines;
 using Broker.Engines.InMemory;
 using Broker.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Broker.Tests.Core;
 
@@ -12,10 +14,12 @@ public class HubTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly NamespaceRegistry _namespaces = TestNamespaces.Create();
     private Hub _hub = null!;
+    private BrokerNode _node = null!;
 
     public async Task InitializeAsync()
     {
         _hub = new Hub(new InMemoryEngine(TimeProvider.System), _namespaces);
+        _node = new BrokerNode(_hub, _namespaces, new HandlerRegistry(Options.Create(new HandlerOptions()), TimeProvider.System), new ConnectionRegistry(), Options.Create(new BrokerOptions()));
         await _hub.StartAsync(None);
     }
 
@@ -24,15 +28,45 @@ public class HubTests : IAsyncLifetime
     private ValueTask<PublishResult> Publish(string channel, string json = "{}") =>
         _hub.PublishAsync(new PublishCommand(channel, "message", Encoding.UTF8.GetBytes(json)), None);
 
-    private SubscriberQueue NewQueue(string channel) => SubscriberQueue.For(_namespaces.Resolve(channel)!);
+    /// <summary>A browser that takes presence, or a backend that does not.</summary>
+    private static Caller CallerFor(bool presence) => presence ? Caller.Browser(new ClientInfo("s", "u", "c")) : Caller.Backend;
 
-    private async Task<Subscription> Subscribe(string channel, StreamPosition? since = null, SubscriberQueue? queue = null, bool presence = false)
+    /// <summary>A subscription in a feed of its own, sized by its namespace.</summary>
+    private async Task<SubscriptionFeed> Subscribe(string channel, StreamPosition? since = null, bool presence = false)
     {
-        var subscription = new Subscription(channel, queue ?? NewQueue(channel), new ClientInfo("s", null, "c"), presence);
-        await _hub.SubscribeAsync(subscription, since, None);
-        subscription.Activate();
-        return subscription;
+        var result = await _node.SubscribeAsync(CallerFor(presence), channel, since, listener: null, None);
+        Assert.Null(result.Error);
+        return result.Value;
     }
+
+    /// <summary>A subscription in a feed whose shared queue is given by size.</summary>
+    private async Task<SubscriptionFeed> SubscribeShared(string channel, int capacity, long maxBytes, StreamPosition? since = null)
+    {
+        var feed = _node.OpenFeed(capacity, maxBytes);
+        Assert.Null(await _node.SubscribeAsync(Caller.Backend, channel, since, feed, None));
+        return feed;
+    }
+
+    /// <summary>Everything the feed yields now, by kind.</summary>
+    private static List<FeedItem> Drain(SubscriptionFeed feed)
+    {
+        var items = new List<FeedItem>();
+        var buffer = new FeedItem[64];
+        int count;
+        while ((count = feed.Read(buffer, long.MaxValue)) > 0)
+        {
+            items.AddRange(buffer.Take(count));
+        }
+
+        return items;
+    }
+
+    /// <summary>The offsets of the publications the feed yields now (catch-up and live alike).</summary>
+    private static List<ulong> Offsets(SubscriptionFeed feed) =>
+        [.. Drain(feed).Where(static i => i.Kind == FeedItemKind.Publication).Select(static i => i.Publication.Offset)];
+
+    /// <summary>The answer the feed yields first.</summary>
+    private static SubscriptionStart StartOf(SubscriptionFeed feed) => feed.Start;
 
     private static List<ulong> Offsets(SubscriberQueue queue)
     {
@@ -51,7 +85,7 @@ public class HubTests : IAsyncLifetime
     [Fact]
     public async Task EverySubscriberGetsEveryPublicationAndSharesTheSameInstance()
     {
-        var subscribers = new List<Subscription>();
+        var subscribers = new List<SubscriptionFeed>();
         for (int i = 0; i < 50; i++)
         {
             subscribers.Add(await Subscribe("chat:room"));
@@ -63,6 +97,7 @@ public class HubTests : IAsyncLifetime
         Publication? first = null;
         foreach (var subscription in subscribers)
         {
+            StartOf(subscription);
             Assert.True(subscription.Queue.TryRead(out var m1));
             Assert.True(subscription.Queue.TryRead(out var m2));
             Assert.Equal(1ul, ((Publication)m1).Offset);
@@ -80,7 +115,7 @@ public class HubTests : IAsyncLifetime
     {
         var subscription = await Subscribe("chat:a");
         await Publish("chat:b");
-        Assert.Empty(Offsets(subscription.Queue));
+        Assert.Empty(Offsets(subscription));
     }
 
     [Fact]
@@ -88,14 +123,13 @@ public class HubTests : IAsyncLifetime
     {
         await Publish("chat:room");
         await Publish("chat:room");
-        var subscription = new Subscription("chat:room", NewQueue("chat:room"));
-        var result = await _hub.SubscribeAsync(subscription, null, None);
-        subscription.Activate();
-        Assert.Equal(2ul, result.Position.Offset);
+        var subscription = await Subscribe("chat:room");
+        var result = StartOf(subscription);
+        Assert.Equal(2ul, result.Position!.Value.Offset);
         Assert.False(result.Recovered);
 
         await Publish("chat:room");
-        Assert.Equal([3ul], Offsets(subscription.Queue));
+        Assert.Equal([3ul], Offsets(subscription));
     }
 
     [Fact]
@@ -107,16 +141,14 @@ public class HubTests : IAsyncLifetime
             await Publish("chat:room");
         }
 
-        var subscription = new Subscription("chat:room", NewQueue("chat:room"));
-        var result = await _hub.SubscribeAsync(subscription, from, None);
+        var subscription = await Subscribe("chat:room", from);
+        var result = StartOf(subscription);
         Assert.True(result.Recovered);
-        Assert.Equal(5ul, result.Position.Offset);
+        Assert.Equal(5ul, result.Position!.Value.Offset);
 
-        await Publish("chat:room");  // published while pending: held, then queued after the replay
-        Assert.Empty(Offsets(subscription.Queue));
-        subscription.Activate();
+        await Publish("chat:room");  // published before the replay was read: yielded after it
         await Publish("chat:room");
-        Assert.Equal([2ul, 3ul, 4ul, 5ul, 6ul, 7ul], Offsets(subscription.Queue));
+        Assert.Equal([2ul, 3ul, 4ul, 5ul, 6ul, 7ul], Offsets(subscription));
     }
 
     [Fact]
@@ -128,12 +160,11 @@ public class HubTests : IAsyncLifetime
             await Publish("small:room");
         }
 
-        var subscription = new Subscription("small:room", NewQueue("small:room"));
-        var result = await _hub.SubscribeAsync(subscription, from, None);
-        subscription.Activate();
+        var subscription = await Subscribe("small:room", from);
+        var result = StartOf(subscription);
         Assert.False(result.Recovered);
-        Assert.Equal(6ul, result.Position.Offset);
-        Assert.Empty(Offsets(subscription.Queue));
+        Assert.Equal(6ul, result.Position!.Value.Offset);
+        Assert.Empty(Offsets(subscription));
     }
 
     [Fact]
@@ -160,25 +191,22 @@ public class HubTests : IAsyncLifetime
 
         // Resubscribe again and again from the start while the publisher runs: each subscriber must see
         // 2, 3, 4 … with no hole and no repeat, wherever the subscribe fell among the publishes.
-        var queues = new List<SubscriberQueue>();
+        var feeds = new List<SubscriptionFeed>();
         do
         {
-            var queue = new SubscriberQueue(capacity: 100_000, maxBytes: long.MaxValue, OverflowPolicy.DropOldest);
-            var subscription = new Subscription(channel, queue);
             firstSubscribe.TrySetResult();
-            var result = await _hub.SubscribeAsync(subscription, start, None);
-            Assert.True(result.Recovered);
-            subscription.Activate();
-            queues.Add(queue);
+            var feed = await SubscribeShared(channel, capacity: 100_000, maxBytes: long.MaxValue, since: start);
+            Assert.True(feed.Start.Recovered);
+            feeds.Add(feed);
             await Task.Yield();
         }
-        while (!publisher.IsCompleted && queues.Count < 200);
+        while (!publisher.IsCompleted && feeds.Count < 200);
 
         await publisher.WaitAsync(Timeout);
-        Assert.NotEmpty(queues);
-        foreach (var queue in queues)
+        Assert.NotEmpty(feeds);
+        foreach (var feed in feeds)
         {
-            var offsets = Offsets(queue);
+            var offsets = Offsets(feed);
             Assert.Equal(Enumerable.Range(2, total - 1).Select(i => (ulong)i), offsets);
         }
     }
@@ -188,9 +216,12 @@ public class HubTests : IAsyncLifetime
     {
         var subscription = await Subscribe("chat:room");
         await Publish("chat:room");
-        await _hub.UnsubscribeAsync(subscription, None);
-        await _hub.UnsubscribeAsync(subscription, None);  // twice is harmless
+        StartOf(subscription);
+        var queued = subscription.Queue.Count;
+        await subscription.CloseAsync(reason: null);
+        await subscription.CloseAsync(reason: null);  // twice is harmless
         await Publish("chat:room");
+        Assert.Equal(1, queued);
         Assert.Equal([1ul], Offsets(subscription.Queue));
         Assert.Equal(0, _hub.SubscriptionCount);
         Assert.Equal(0, _hub.ChannelCount);
@@ -199,12 +230,9 @@ public class HubTests : IAsyncLifetime
     [Fact]
     public async Task PrefixSubscriptionsGetMatchingChannelsOnceEvenWhenAlsoSubscribedExactly()
     {
-        var queue = new SubscriberQueue(1000, 1 << 20, OverflowPolicy.DropOldest);
-        var exact = new Subscription("chat:lobby", queue);
-        await _hub.SubscribeAsync(exact, null, None);
-        exact.Activate();
-        var prefix = new PrefixSubscription(["chat:*", "cha*"], ["chat:lobby"], queue);
-        await _hub.AddPrefixAsync(prefix, None);
+        var feed = await SubscribeShared("chat:lobby", 1000, 1 << 20);
+        Assert.Null(await _node.SubscribePrefixesAsync(["chat:*", "cha*"], ["chat:lobby"], feed, None));
+        var queue = feed.Queue;
 
         await Publish("chat:lobby");
         await Publish("chat:other");
@@ -217,7 +245,7 @@ public class HubTests : IAsyncLifetime
 
         Assert.Equal(["chat:lobby", "chat:other"], channels);
 
-        await _hub.RemovePrefixAsync(prefix, None);
+        await feed.CloseAsync(reason: null);
         await Publish("chat:other");
         Assert.False(queue.TryRead(out _));
     }
@@ -227,6 +255,8 @@ public class HubTests : IAsyncLifetime
     {
         var browser = await Subscribe("chat:room", presence: true);
         var backend = await Subscribe("chat:room", presence: false);
+        Assert.True(browser.Queue.TryRead(out var own));  // the browser's own join comes first
+        Assert.Equal("u", Assert.IsType<PresenceEvent>(own).UserId);
         await _hub.JoinAsync("chat:room", new ClientInfo("s9", "u9", "c9"), None);
 
         Assert.True(browser.Queue.TryRead(out var message));
@@ -234,6 +264,15 @@ public class HubTests : IAsyncLifetime
         Assert.True(join.Joined);
         Assert.Equal("u9", join.UserId);
         Assert.False(backend.Queue.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task PresenceIsNotKeptWhereTheNamespaceTurnsItOff()
+    {
+        // Moved here from the engine specification: the engine knows no namespaces; the core joins a
+        // subscriber only where its namespace keeps presence.
+        await Subscribe("small:room", presence: true);
+        Assert.Empty(await _hub.GetPresenceAsync("small:room", None));
     }
 
     [Fact]
@@ -260,12 +299,12 @@ public class HubTests : IAsyncLifetime
     public async Task ManyPublishersAndSubscribersEachSubscriberSeesEveryOffsetInOrder()
     {
         const int channels = 8, subscribersPerChannel = 20, publishesPerChannel = 500;
-        var subscriptions = new List<Subscription>();
+        var subscriptions = new List<SubscriptionFeed>();
         for (int c = 0; c < channels; c++)
         {
             for (int s = 0; s < subscribersPerChannel; s++)
             {
-                subscriptions.Add(await Subscribe($"chat:c{c}", queue: new SubscriberQueue(4096, long.MaxValue, OverflowPolicy.DropOldest)));
+                subscriptions.Add(await SubscribeShared($"chat:c{c}", 4096, long.MaxValue));
             }
         }
 
