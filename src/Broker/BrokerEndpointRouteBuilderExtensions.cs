@@ -17,8 +17,9 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // First: every request is counted for the drain, and gRPC calls are refused while draining.
+        // First: every request is counted for the drain; then gRPC calls are refused while draining.
         app.UseMiddleware<DrainMiddleware>();
+        app.UseMiddleware<Broker.Grpc.GrpcDrainMiddleware>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();
@@ -27,8 +28,8 @@ public static class BrokerEndpointRouteBuilderExtensions
             drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
             : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready"));
-        app.MapGet("/dashboard", static (IOptions<BrokerOptions> options, IWebHostEnvironment environment) =>
-            options.Value.Dashboard.Enabled && environment.WebRootFileProvider.GetFileInfo("dashboard.html") is { Exists: true, PhysicalPath: { } path }
+        app.MapGet("/dashboard", static (IOptions<Broker.Dashboard.DashboardOptions> options, IWebHostEnvironment environment) =>
+            options.Value.Enabled && environment.WebRootFileProvider.GetFileInfo("dashboard.html") is { Exists: true, PhysicalPath: { } path }
                 ? Results.File(path, "text/html; charset=utf-8")
                 : Results.NotFound());
         app.MapGet("/stats", static (StatsSampler stats) => Results.Bytes(stats.Current().ToJson(), "application/json"));

@@ -1,8 +1,9 @@
 namespace Broker.Core;
 
 /// <summary>
-/// The broker-wide settings the core reads, bound from the <c>Broker</c> section. Transports and
-/// sessions bind their own sub-sections (<c>Broker:WebSocket</c>, <c>Broker:Grpc</c>, …).
+/// The broker-wide settings the core reads, bound from the <c>Broker</c> section. Each feature binds its
+/// own options where it lives (<c>Broker:WebSocket</c>, <c>Broker:Grpc</c>, <c>Broker:Dashboard</c>,
+/// the drain's <c>Broker:DrainTimeout</c>, …).
 /// </summary>
 public sealed class BrokerOptions
 {
@@ -18,9 +19,6 @@ public sealed class BrokerOptions
     /// <summary>Per-namespace settings, keyed by namespace (<c>default</c> for channels without one).</summary>
     public Dictionary<string, NamespaceOptions> Namespaces { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>The live dashboard (<c>Broker:Dashboard</c>): off unless enabled.</summary>
-    public Broker.Dashboard.DashboardOptions Dashboard { get; set; } = new();
-
     /// <summary>
     /// Runs Kestrel's socket pipes inline (<c>SocketTransportOptions.UnsafePreferInlineScheduling</c>):
     /// a writer's flush sends on its own thread instead of queueing the send to another, and a received
@@ -28,7 +26,4 @@ public sealed class BrokerOptions
     /// the option safe here. Default true; false restores Kestrel's default.
     /// </summary>
     public bool InlineSocketScheduling { get; set; } = true;
-
-    /// <summary>How long a graceful shutdown may take. Default 10 seconds.</summary>
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -20,11 +20,6 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add($"Broker:MaxMessageBytes must be greater than 0 (was {options.MaxMessageBytes}).");
         }
 
-        if (options.DrainTimeout <= TimeSpan.Zero)
-        {
-            failures.Add($"Broker:DrainTimeout must be a positive TimeSpan (was {options.DrainTimeout}).");
-        }
-
         foreach (var (ns, o) in options.Namespaces)
         {
             string key = $"Broker:Namespaces:{ns}";

@@ -15,14 +15,14 @@ public sealed class NamespaceRegistry
     // Span lookups let a publish resolve "chat" out of "chat:lobby" without allocating the substring.
     private readonly FrozenDictionary<string, NamespacePolicy>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
-    /// <summary>Builds the registry from validated options.</summary>
-    public NamespaceRegistry(IOptions<BrokerOptions> options)
-        : this(options.Value)
+    /// <summary>Builds the registry from validated options and the namespaces features reserve (the dashboard's <c>$broker</c>).</summary>
+    public NamespaceRegistry(IOptions<BrokerOptions> options, IEnumerable<ReservedNamespace> reserved)
+        : this(options.Value, reserved)
     {
     }
 
-    /// <summary>Builds the registry from validated options.</summary>
-    public NamespaceRegistry(BrokerOptions options)
+    /// <summary>Builds the registry from validated options and the namespaces features reserve.</summary>
+    public NamespaceRegistry(BrokerOptions options, IEnumerable<ReservedNamespace>? reserved = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var policies = new Dictionary<string, NamespacePolicy>(StringComparer.Ordinal);
@@ -38,15 +38,14 @@ public sealed class NamespaceRegistry
         policies.TryAdd("$session", new NamespacePolicy("$session", new NamespaceOptions { Subscribe = Permission.None }));
         policies.TryAdd("$user", new NamespacePolicy("$user", new NamespaceOptions { Subscribe = Permission.None }));
 
-        // The stats feed's namespace is the broker's own: a snapshot a second kept for the dashboard's
-        // window (5 minutes: 300 publications), open to browsers only when the dashboard is enabled.
-        policies[ChannelNames.BrokerNamespace] = new NamespacePolicy(ChannelNames.BrokerNamespace, new NamespaceOptions
+        // The broker's own `$` namespaces come from the features that own them, and configuration cannot
+        // change them. `$broker` always exists, so its channels are forbidden (not unknown) to browsers
+        // even when the feature that fills it is not registered.
+        policies[ChannelNames.BrokerNamespace] = new NamespacePolicy(ChannelNames.BrokerNamespace, new NamespaceOptions { Subscribe = Permission.None, Publish = Permission.None });
+        foreach (var ns in reserved ?? [])
         {
-            HistorySize = Broker.Dashboard.DashboardOptions.HistorySnapshots,
-            HistoryTtl = Broker.Dashboard.DashboardOptions.Window,
-            Subscribe = options.Dashboard.Enabled ? Permission.Anyone : Permission.None,
-            Publish = Permission.None,
-        });
+            policies[ns.Name] = new NamespacePolicy(ns.Name, ns.Options);
+        }
 
         _byName = policies.ToFrozenDictionary(StringComparer.Ordinal);
         _bySpan = _byName.GetAlternateLookup<ReadOnlySpan<char>>();

@@ -3,6 +3,9 @@ namespace Broker.Dashboard;
 /// <summary><c>Broker:Dashboard</c>: the live page at <c>/dashboard</c> and its feed, <c>$broker:stats</c>.</summary>
 public sealed class DashboardOptions
 {
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "Broker:Dashboard";
+
     /// <summary>How much the dashboard shows, and so how long the feed's history lasts.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
 

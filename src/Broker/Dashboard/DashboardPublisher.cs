@@ -11,14 +11,14 @@ namespace Broker.Dashboard;
 /// event <c>stats</c>, so the dashboard is fed over the broker's own WebSocket and its history fills the
 /// charts at once.
 /// </summary>
-internal sealed class DashboardPublisher(StatsSampler sampler, Hub hub, IOptions<BrokerOptions> options, ILogger<DashboardPublisher> logger) : IHostedService
+internal sealed class DashboardPublisher(StatsSampler sampler, Hub hub, IOptions<DashboardOptions> options, ILogger<DashboardPublisher> logger) : IHostedService
 {
     /// <summary>The event name of a stats publication.</summary>
     public const string StatsEvent = "stats";
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.Dashboard.Enabled)
+        if (options.Value.Enabled)
         {
             sampler.Sampled += OnSampled;
         }

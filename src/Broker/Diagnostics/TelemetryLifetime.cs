@@ -1,4 +1,3 @@
-using Broker.Stats;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -8,22 +7,17 @@ using OpenTelemetry;
 namespace Broker.Diagnostics;
 
 /// <summary>
-/// Makes the observable instruments exist from the start (a listener sees them as soon as it subscribes),
-/// runs the stats sampler, and, when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, owns the OpenTelemetry
+/// When <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, owns the OpenTelemetry
 /// meter and tracer providers that export the broker's meter and activity source over OTLP (built here:
 /// the hosting extensions package is not available to the broker), disposing them (a last flush) at stop.
 /// </summary>
-internal sealed class TelemetryLifetime(BrokerGauges gauges, StatsSampler sampler, IConfiguration configuration, ILogger<TelemetryLifetime> logger) : IHostedService, IDisposable
+internal sealed class TelemetryLifetime(IConfiguration configuration, ILogger<TelemetryLifetime> logger) : IHostedService, IDisposable
 {
     private MeterProvider? _meters;
     private TracerProvider? _tracer;
 
-    /// <summary>The gauges, held so they live with the host.</summary>
-    public BrokerGauges Gauges { get; } = gauges;
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        sampler.Start();
         if (OtlpOptions.From(configuration) is { } otlp)
         {
             var resource = ResourceBuilder.CreateDefault().AddService(otlp.ServiceName);
@@ -57,7 +51,6 @@ internal sealed class TelemetryLifetime(BrokerGauges gauges, StatsSampler sample
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        sampler.Dispose();
         Dispose();
         return Task.CompletedTask;
     }

@@ -1,4 +1,3 @@
-using Broker.Core;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Lifecycle;
@@ -6,7 +5,7 @@ namespace Broker.Lifecycle;
 /// <summary>
 /// Drives the graceful drain: <see cref="DrainState.BeginDrain"/> the moment the application starts to
 /// stop (SIGTERM, <c>StopAsync</c>), then, in <see cref="StoppingAsync"/>, waits until every request has
-/// ended or <see cref="BrokerOptions.DrainTimeout"/> has passed. StoppingAsync, not StopAsync: the host
+/// ended or <see cref="DrainOptions.DrainTimeout"/> has passed. StoppingAsync, not StopAsync: the host
 /// runs every StoppingAsync before any StopAsync, and Kestrel (registered after the app's services,
 /// so stopped first) stops listening in its StopAsync; newcomers must meet 503 and UNAVAILABLE, not a
 /// closed port, while the drain runs.
@@ -14,7 +13,7 @@ namespace Broker.Lifecycle;
 internal sealed class DrainLifetime(
     DrainState drain,
     IHostApplicationLifetime lifetime,
-    IOptions<BrokerOptions> options,
+    IOptions<DrainOptions> options,
     ILogger<DrainLifetime> logger) : IHostedLifecycleService
 {
     private CancellationTokenRegistration _stopping;

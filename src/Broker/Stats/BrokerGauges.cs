@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Sessions;
-using Broker.WebSockets;
 
 namespace Broker.Stats;
 

@@ -4,7 +4,6 @@ using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Lifecycle;
 using Broker.Sessions;
-using Broker.WebSockets;
 
 namespace Broker.Stats;
 
