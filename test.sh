@@ -13,6 +13,9 @@ apt_needs=(
   /usr/lib/python3/dist-packages/grpc_tools:python3-grpc-tools
   # the load test (benchmarks/Broker.LoadTest) and its smoke test (tests/Broker.LoadTests): NATS, the peer it compares with.
   /usr/sbin/nats-server:nats-server
+  # the client package tests (tests/Broker.ClientPackageTests): npm pack, node and the TypeScript compiler.
+  node:nodejs
+  npm:npm
 )
 
 missing=()
@@ -25,6 +28,13 @@ if ((${#missing[@]})); then
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The TypeScript compiler the broker-js package tests compile with: the package's pinned dev dependency
+# (clients/broker-js/package-lock.json), installed here so the tests themselves never need the registry.
+if [[ ! -x clients/broker-js/node_modules/typescript/bin/tsc ]]; then
+  echo "test.sh: installing the broker-js dev dependencies (npm ci)"
+  (cd clients/broker-js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- tests ------------------------------------------------------------------------------------
