@@ -21,6 +21,8 @@ public sealed class ConfigurationDocTests
         ("Broker:Grpc", "GrpcServiceOptions"),
         ("Broker:Handlers", "HandlerOptions"),
         ("Broker:Demo", "DemoOptions"),
+        ("Broker:Dashboard", "DashboardOptions"),
+        ("Broker", "DrainOptions"),
     ];
 
     /// <summary>Options types of the broker that configuration does not bind (set in code), with the reason.</summary>
