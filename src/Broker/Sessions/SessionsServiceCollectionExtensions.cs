@@ -9,8 +9,8 @@ public static class SessionsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="BrokerSessionOptions"/> (bound from the <c>Broker</c> section, validated at start),
-    /// Data Protection, the default <see cref="InMemorySessionStore"/> (unless an <see cref="ISessionStore"/> is
-    /// already registered), <see cref="SessionResolver"/>, <see cref="OriginPolicy"/>, <see cref="TicketService"/>
+    /// Data Protection, the default <see cref="InMemorySessionStore"/> and <see cref="InMemoryTicketStore"/> (each
+    /// unless an <see cref="ISessionStore"/> or <see cref="ITicketStore"/> is already registered), <see cref="SessionResolver"/>, <see cref="OriginPolicy"/>, <see cref="TicketService"/>
     /// and <see cref="TimeProvider.System"/> (unless a <see cref="TimeProvider"/> is already registered).
     /// </summary>
     public static IServiceCollection AddBrokerSessions(this IServiceCollection services, IConfiguration configuration)
@@ -27,6 +27,7 @@ public static class SessionsServiceCollectionExtensions
         services.AddDataProtection();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
+        services.TryAddSingleton<ITicketStore, InMemoryTicketStore>();
         services.TryAddSingleton<SessionResolver>();
         services.TryAddSingleton<OriginPolicy>();
         services.TryAddSingleton<TicketService>();
