@@ -183,7 +183,11 @@ public sealed class TicketService
     /// Consumes a ticket: succeeds once for a known, unused, unexpired ticket presented from the address it is
     /// bound to (if any). Any presentation of a known ticket uses it up, a failed one included.
     /// </summary>
-    /// <remarks>Blocks for a round trip when the ticket store is remote: prefer <see cref="TryConsumeAsync"/>.</remarks>
+    /// <remarks>
+    /// Blocks a thread for a round trip when the ticket store is remote, and the Redis client completes replies
+    /// on the thread pool: many concurrent blocked calls starve it (a burst of reconnecting sockets after a node
+    /// fails is exactly that). Callers on a cluster must use <see cref="TryConsumeAsync"/>.
+    /// </remarks>
     /// <param name="ticket">The ticket text from <c>hello</c>.</param>
     /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
     /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
