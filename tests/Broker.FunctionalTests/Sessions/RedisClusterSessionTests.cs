@@ -92,6 +92,17 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
     }
 
     [Fact]
+    public async Task AnEmptyPrefix_StopsTheBrokerAtStart_NamingTheSetting()
+    {
+        var settings = Cluster(RedisServer.NewPrefix());
+        settings["Broker:Redis:Prefix"] = "";
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BrokerServer.StartAsync(settings)).WaitAsync(Timeout);
+
+        Assert.Contains("Broker:Redis:Prefix", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WithoutEngineRedis_TheStoresStayInMemory()
     {
         await using var server = await BrokerServer.StartAsync();
