@@ -13,6 +13,14 @@ namespace Broker.Sessions;
 /// </remarks>
 public interface ISessionStore
 {
+    /// <summary>
+    /// How many sessions this broker counts, for <c>/stats</c> and the <c>broker.sessions</c> gauge; read
+    /// often, so it must be cheap (no round trip). <see langword="null"/> when the store cannot count cheaply or
+    /// has no per-node number: <c>/stats</c> is per node (PROTOCOL.md, cluster), and a shared store's sessions
+    /// are the cluster's.
+    /// </summary>
+    long? Count { get; }
+
     /// <summary>Stores a new session.</summary>
     /// <param name="session">The session; its <see cref="BrokerSession.SessionId"/> must be new.</param>
     /// <param name="cookieKey">The secret key carried (protected) by the browser's cookie, or <see langword="null"/> for a session no cookie points at (one made over gRPC, or an anonymous socket's).</param>

@@ -17,6 +17,9 @@ public sealed class InMemorySessionStore : ISessionStore
     public int Count => _byId.Count;
 
     /// <inheritdoc />
+    long? ISessionStore.Count => _byId.Count;
+
+    /// <inheritdoc />
     public ValueTask CreateAsync(BrokerSession session, string? cookieKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);

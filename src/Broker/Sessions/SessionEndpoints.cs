@@ -47,7 +47,7 @@ internal static class SessionEndpoints
         }
 
         var clientIp = options.Value.Tickets.BindToIp ? context.Connection.RemoteIpAddress : null;
-        var result = tickets.IssueForSession(session, clientIp);
+        var result = await tickets.IssueForSessionAsync(session, clientIp, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
     }

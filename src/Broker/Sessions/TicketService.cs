@@ -1,5 +1,4 @@
 using Broker.Diagnostics;
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -13,23 +12,25 @@ namespace Broker.Sessions;
 /// <remarks>
 /// <para>
 /// A ticket is 256 random bits (<see cref="System.Security.Cryptography.RandomNumberGenerator"/>) as 43
-/// base64url characters. It is valid once: consuming removes it from a <see cref="ConcurrentDictionary{TKey,TValue}"/>
-/// with a single <c>TryRemove</c>, which exactly one of any number of racing callers wins. The checks that
-/// follow (expiry, client IP) run on the removed entry, so a ticket presented late or from the wrong address
-/// is burnt as well: whoever holds a leaked ticket gets one try, never a retry.
+/// base64url characters. It is valid once: consuming takes it out of the <see cref="ITicketStore"/> with one
+/// atomic take (<see cref="ITicketStore.TryTake"/>), which exactly one of any number of racing callers wins, on
+/// any node that shares the store. The checks that follow (expiry, client IP) run on the taken entry, so a
+/// ticket presented late or from the wrong address is burnt as well: whoever holds a leaked ticket gets one
+/// try, never a retry.
 /// </para>
 /// <para>
-/// Tickets live in this process only. Expired ones are swept on issue, at most once per
-/// <c>Broker:Tickets:Ttl</c>, so the table holds at most about two TTLs' worth of issued tickets; no timer runs.
+/// With the default <see cref="InMemoryTicketStore"/>, tickets live in this process only. Expired ones are swept
+/// on issue, at most once per <c>Broker:Tickets:Ttl</c>, so the table holds at most about two TTLs' worth of
+/// issued tickets; no timer runs. A shared store lets its entries expire by themselves.
 /// </para>
 /// <para>Ticket text is never logged: log messages name the session, not the ticket.</para>
 /// </remarks>
 public sealed class TicketService
 {
-    // A ticket is 43 characters; a longer string is not one, and is refused before it touches the table.
+    // A ticket is 43 characters; a longer string is not one, and is refused before it touches the store.
     private const int MaxTicketLength = 64;
 
-    private readonly ConcurrentDictionary<string, Entry> _tickets = new(StringComparer.Ordinal);
+    private readonly ITicketStore _tickets;
     private readonly BrokerMetrics? _metrics;
     private readonly ISessionStore _store;
     private readonly SessionResolver _sessions;
@@ -39,7 +40,7 @@ public sealed class TicketService
     private readonly TimeSpan _purgeInterval;
     private long _nextPurgeUtcTicks;
 
-    /// <summary>Creates the service; the ticket settings are read once.</summary>
+    /// <summary>Creates the service with its own <see cref="InMemoryTicketStore"/>; the ticket settings are read once.</summary>
     public TicketService(
         ISessionStore store,
         SessionResolver sessions,
@@ -47,9 +48,24 @@ public sealed class TicketService
         TimeProvider time,
         ILogger<TicketService> logger,
         BrokerMetrics? metrics = null)
+        : this(store, new InMemoryTicketStore(), sessions, options, time, logger, metrics)
     {
-        _metrics = metrics;
+    }
+
+    /// <summary>Creates the service on <paramref name="tickets"/>; the ticket settings are read once.</summary>
+    public TicketService(
+        ISessionStore store,
+        ITicketStore tickets,
+        SessionResolver sessions,
+        IOptions<BrokerSessionOptions> options,
+        TimeProvider time,
+        ILogger<TicketService> logger,
+        BrokerMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(tickets);
         ArgumentNullException.ThrowIfNull(options);
+        _tickets = tickets;
+        _metrics = metrics;
         _store = store;
         _sessions = sessions;
         _time = time;
@@ -59,8 +75,11 @@ public sealed class TicketService
         _nextPurgeUtcTicks = time.GetUtcNow().UtcTicks + _purgeInterval.Ticks;
     }
 
-    /// <summary>How many issued tickets are neither consumed nor purged yet (expired ones included until the next sweep).</summary>
-    public int OutstandingCount => _tickets.Count;
+    /// <summary>
+    /// How many issued tickets are neither consumed nor purged yet (expired ones included until the next sweep);
+    /// -1 when the store cannot count them cheaply (a shared store).
+    /// </summary>
+    public int OutstandingCount => _tickets.Count ?? -1;
 
     /// <summary>The default time to live of a ticket, <c>Broker:Tickets:Ttl</c>.</summary>
     public TimeSpan DefaultTtl => _defaultTtl;
@@ -76,7 +95,7 @@ public sealed class TicketService
     /// <param name="claims">Claims for the socket; <see langword="null"/>/empty: the session's own claims.</param>
     /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
     /// <param name="ttl">How long the ticket is valid; <see langword="null"/>: <c>Broker:Tickets:Ttl</c>. Must be positive.</param>
-    /// <param name="cancellationToken">Cancels the session-store calls.</param>
+    /// <param name="cancellationToken">Cancels the session-store and ticket-store calls.</param>
     public async ValueTask<TicketIssueResult> IssueAsync(
         string? sessionId,
         string? userId = null,
@@ -125,101 +144,150 @@ public sealed class TicketService
             return TicketIssueResult.Failed(TicketIssueStatus.SessionNotFound);
         }
 
-        return Issue(session, claims, clientIp, ttl ?? _defaultTtl);
+        return await IssueCoreAsync(session, claims, clientIp, ttl ?? _defaultTtl, cancellationToken);
     }
 
     /// <summary>
     /// Issues a ticket for a session already in hand (<c>POST /tickets</c> resolved it from the cookie): the
     /// grant names the session's id, user and claims.
     /// </summary>
+    /// <remarks>Blocks for a round trip when the ticket store is remote: prefer <see cref="IssueForSessionAsync"/>.</remarks>
     /// <param name="session">The session.</param>
     /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
     public TicketIssueResult IssueForSession(BrokerSession session, IPAddress? clientIp)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return Issue(session, claims: null, clientIp, _defaultTtl);
-    }
-
-    /// <summary>
-    /// Consumes a ticket: succeeds once for a known, unused, unexpired ticket presented from the address it is
-    /// bound to (if any). Any presentation of a known ticket uses it up, a failed one included.
-    /// </summary>
-    /// <param name="ticket">The ticket text from <c>hello</c>.</param>
-    /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
-    /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
-    public bool TryConsume(string? ticket, IPAddress? clientIp, [NotNullWhen(true)] out TicketGrant? grant)
-    {
-        grant = null;
-        if (string.IsNullOrEmpty(ticket) || ticket.Length > MaxTicketLength || !_tickets.TryRemove(ticket, out var entry))
-        {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
-            _metrics?.RecordTicket(TicketOutcome.Replayed);
-            return false;
-        }
-
-        if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
-        {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
-            _metrics?.RecordTicket(TicketOutcome.Expired);
-            return false;
-        }
-
-        if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
-        {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
-            _metrics?.RecordTicket(TicketOutcome.WrongIp);
-            return false;
-        }
-
-        grant = entry.Grant;
-        SessionsLog.TicketConsumed(_logger, grant.SessionId);
-        _metrics?.RecordTicket(TicketOutcome.Used);
-        return true;
-    }
-
-    /// <summary>Removes every expired ticket now, rather than at the next sweep.</summary>
-    /// <returns>How many were removed.</returns>
-    public int PurgeExpired()
-    {
-        var now = _time.GetUtcNow();
-        var removed = 0;
-        // Enumerating a ConcurrentDictionary is safe during writes; removing by key-and-value leaves alone an
-        // entry that a racing consume has already taken.
-        foreach (var pair in _tickets)
-        {
-            if (now >= pair.Value.Grant.ExpiresAt && _tickets.TryRemove(pair))
-            {
-                removed++;
-                _metrics?.RecordTicket(TicketOutcome.Expired);
-            }
-        }
-
-        if (removed > 0)
-        {
-            SessionsLog.TicketsPurged(_logger, removed, _tickets.Count);
-        }
-
-        return removed;
-    }
-
-    private TicketIssueResult Issue(BrokerSession session, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan ttl)
-    {
-        PurgeIfDue();
-        var expiresAt = _time.GetUtcNow() + ttl;
-        var grantClaims = claims is { Count: > 0 } ? new Dictionary<string, string>(claims, StringComparer.Ordinal) : session.Claims;
-        var entry = new Entry(new TicketGrant(session.SessionId, session.UserId, grantClaims, expiresAt), clientIp is null ? null : Normalize(clientIp));
-
+        var entry = NewEntry(session, claims: null, clientIp, _defaultTtl);
         string ticket;
         // 256 random bits never collide in practice; the loop only makes "unique" a guarantee instead of a bet.
         do
         {
             ticket = SessionIdentifiers.NewSecret();
         }
-        while (!_tickets.TryAdd(ticket, entry));
+        while (!_tickets.TryAdd(ticket, entry, _defaultTtl));
 
-        SessionsLog.TicketIssued(_logger, session.SessionId, session.UserId, expiresAt, entry.BoundIp);
+        return Issued(ticket, entry, session);
+    }
+
+    /// <inheritdoc cref="IssueForSession"/>
+    /// <param name="session">The session.</param>
+    /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
+    /// <param name="cancellationToken">Cancels the ticket-store call.</param>
+    public async ValueTask<TicketIssueResult> IssueForSessionAsync(BrokerSession session, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return await IssueCoreAsync(session, claims: null, clientIp, _defaultTtl, cancellationToken);
+    }
+
+    /// <summary>
+    /// Consumes a ticket: succeeds once for a known, unused, unexpired ticket presented from the address it is
+    /// bound to (if any). Any presentation of a known ticket uses it up, a failed one included.
+    /// </summary>
+    /// <remarks>
+    /// Blocks a thread for a round trip when the ticket store is remote, and the Redis client completes replies
+    /// on the thread pool: many concurrent blocked calls starve it (a burst of reconnecting sockets after a node
+    /// fails is exactly that). Callers on a cluster must use <see cref="TryConsumeAsync"/>.
+    /// </remarks>
+    /// <param name="ticket">The ticket text from <c>hello</c>.</param>
+    /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
+    /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
+    public bool TryConsume(string? ticket, IPAddress? clientIp, [NotNullWhen(true)] out TicketGrant? grant)
+    {
+        var entry = IsTicketShaped(ticket) ? _tickets.TryTake(ticket) : null;
+        grant = Check(entry, clientIp);
+        return grant is not null;
+    }
+
+    /// <summary>
+    /// Consumes a ticket as <see cref="TryConsume"/> does, without blocking on a remote store.
+    /// </summary>
+    /// <param name="ticket">The ticket text from <c>hello</c>.</param>
+    /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
+    /// <param name="cancellationToken">Cancels the ticket-store call; a take that reached a remote store may have burnt the ticket.</param>
+    /// <returns>What the ticket grants, or <see langword="null"/> when it is refused.</returns>
+    public async ValueTask<TicketGrant?> TryConsumeAsync(string? ticket, IPAddress? clientIp, CancellationToken cancellationToken = default)
+    {
+        var entry = IsTicketShaped(ticket) ? await _tickets.TryTakeAsync(ticket, cancellationToken) : null;
+        return Check(entry, clientIp);
+    }
+
+    /// <summary>Removes every expired ticket now, rather than at the next sweep.</summary>
+    /// <returns>How many were removed (0 with a store whose entries expire by themselves).</returns>
+    public int PurgeExpired()
+    {
+        var removed = _tickets.PurgeExpired(_time.GetUtcNow());
+        for (var i = 0; i < removed; i++)
+        {
+            _metrics?.RecordTicket(TicketOutcome.Expired);
+        }
+
+        if (removed > 0)
+        {
+            SessionsLog.TicketsPurged(_logger, removed, OutstandingCount);
+        }
+
+        return removed;
+    }
+
+    private static bool IsTicketShaped([NotNullWhen(true)] string? ticket) =>
+        !string.IsNullOrEmpty(ticket) && ticket.Length <= MaxTicketLength;
+
+    private TicketGrant? Check(TicketEntry? entry, IPAddress? clientIp)
+    {
+        if (entry is null)
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
+            _metrics?.RecordTicket(TicketOutcome.Replayed);
+            return null;
+        }
+
+        if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
+            _metrics?.RecordTicket(TicketOutcome.Expired);
+            return null;
+        }
+
+        if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
+            _metrics?.RecordTicket(TicketOutcome.WrongIp);
+            return null;
+        }
+
+        SessionsLog.TicketConsumed(_logger, entry.Grant.SessionId);
+        _metrics?.RecordTicket(TicketOutcome.Used);
+        return entry.Grant;
+    }
+
+    private async ValueTask<TicketIssueResult> IssueCoreAsync(
+        BrokerSession session, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var entry = NewEntry(session, claims, clientIp, ttl);
+        string ticket;
+        // As in IssueForSession: the loop makes uniqueness a guarantee.
+        do
+        {
+            ticket = SessionIdentifiers.NewSecret();
+        }
+        while (!await _tickets.TryAddAsync(ticket, entry, ttl, cancellationToken));
+
+        return Issued(ticket, entry, session);
+    }
+
+    private TicketEntry NewEntry(BrokerSession session, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan ttl)
+    {
+        PurgeIfDue();
+        var expiresAt = _time.GetUtcNow() + ttl;
+        var grantClaims = claims is { Count: > 0 } ? new Dictionary<string, string>(claims, StringComparer.Ordinal) : session.Claims;
+        return new TicketEntry(new TicketGrant(session.SessionId, session.UserId, grantClaims, expiresAt), clientIp is null ? null : Normalize(clientIp));
+    }
+
+    private TicketIssueResult Issued(string ticket, TicketEntry entry, BrokerSession session)
+    {
+        SessionsLog.TicketIssued(_logger, session.SessionId, session.UserId, entry.Grant.ExpiresAt, entry.BoundIp);
         _metrics?.RecordTicket(TicketOutcome.Issued);
-        return TicketIssueResult.Issued(ticket, expiresAt, session);
+        return TicketIssueResult.Issued(ticket, entry.Grant.ExpiresAt, session);
     }
 
     private void PurgeIfDue()
@@ -235,6 +303,4 @@ public sealed class TicketService
 
     // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; compare the IPv4 form so both spellings match.
     private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-
-    private sealed record Entry(TicketGrant Grant, IPAddress? BoundIp);
 }

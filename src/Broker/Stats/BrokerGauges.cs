@@ -32,9 +32,9 @@ public sealed class BrokerGauges
         meter.CreateObservableUpDownCounter("broker.connections", ObserveConnections, "{connection}", "Open connections by transport: WebSockets that said hello; gRPC streams (Subscribe, Handle, PublishStream).");
         meter.CreateObservableUpDownCounter("broker.channels", () => (long)_hub.ChannelCount, "{channel}", "Channels with at least one local subscription.");
         meter.CreateObservableUpDownCounter("broker.subscriptions", () => _hub.SubscriptionCount, "{subscription}", "Local exact-channel subscriptions.");
-        if (_sessions is InMemorySessionStore store)
+        if (_sessions.Count is not null)
         {
-            meter.CreateObservableUpDownCounter("broker.sessions", () => (long)store.Count, "{session}", "Sessions this broker knows.");
+            meter.CreateObservableUpDownCounter("broker.sessions", () => _sessions.Count ?? 0, "{session}", "Sessions this broker knows.");
         }
 
         meter.CreateObservableCounter("broker.publications", () => _hub.PublicationCount, "{publication}", "Publications fanned out by this broker.");

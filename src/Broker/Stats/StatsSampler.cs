@@ -75,7 +75,7 @@ public sealed class StatsSampler : IDisposable
             EngineHealthy: _hub.Engine.IsHealthy,
             WebSocketConnections: _connections.Count,
             GrpcStreams: _metrics.GrpcStreams,
-            Sessions: _sessions is InMemorySessionStore store ? store.Count : -1,
+            Sessions: (int)(_sessions.Count ?? -1),
             Channels: _hub.ChannelCount,
             Subscriptions: _hub.SubscriptionCount,
             Publications: now.Publications,

@@ -129,7 +129,9 @@ internal sealed partial class ClientSession
         string? userId;
         if (hello.Ticket is { } ticket)
         {
-            if (!_services.Tickets.TryConsume(ticket, _remoteIp, out var grant))
+            // Asynchronously: a cluster's ticket store is remote, and a blocked reader loop per hello
+            // starves the thread pool under a burst of connections.
+            if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
             {
                 RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.");
                 return;
