@@ -28,7 +28,7 @@ public static class CoreServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddSingleton<NamespaceRegistry>();
-        services.TryAddSingleton<IEngine, InMemoryEngine>();
+        services.AddBrokerEngine(configuration);
         services.TryAddSingleton<Hub>();
         services.AddOptions<HandlerOptions>().Bind(configuration.GetSection(HandlerOptions.SectionName))
             .Validate(static o => o.Timeout > TimeSpan.Zero, "Broker:Handlers:Timeout must be a positive TimeSpan.")
