@@ -13,6 +13,8 @@ apt_needs=(
   /usr/lib/python3/dist-packages/grpc_tools:python3-grpc-tools
   # the load test (benchmarks/Broker.LoadTest) and its smoke test (tests/Broker.LoadTests): NATS, the peer it compares with.
   /usr/sbin/nats-server:nats-server
+  # the Redis engine tests (tests/Broker.Tests/Engines/Redis): each run starts its own redis-server on a free port.
+  /usr/bin/redis-server:redis-server
 )
 
 missing=()

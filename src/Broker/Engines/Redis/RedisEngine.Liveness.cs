@@ -23,11 +23,12 @@ public sealed partial class RedisEngine
 
     private async Task WaitForFirstProbeAsync(CancellationToken cancellationToken)
     {
-        long deadline = Environment.TickCount64 + (long)_options.OperationTimeout.TotalMilliseconds;
+        // 5 s, as long as a connect attempt may take: a busy machine may need it to see the first probe.
+        long deadline = Environment.TickCount64 + 5000;
         while (!_healthy && Environment.TickCount64 < deadline)
         {
             await _subscriber.PublishAsync(_keys.Probe, 0).ConfigureAwait(false);
-            // A poll, not a signal: it runs once at start, for at most OperationTimeout.
+            // A poll, not a signal: it runs once at start, for at most 5 s.
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);
         }
     }

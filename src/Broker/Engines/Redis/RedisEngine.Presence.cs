@@ -34,7 +34,8 @@ public sealed partial class RedisEngine
                 await _db.SetAddAsync(_keys.ChannelsOfNode(_keys.NodeId), channel).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await EvaluateAsync(RedisScripts.Join, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
+            var frame = await EvaluateAsync(RedisScripts.Join, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
+            DeliverLocally(channel, frame);
         }
         catch (Exception e) when (IsUnavailable(e) || e is EngineUnavailableException)
         {
@@ -56,7 +57,8 @@ public sealed partial class RedisEngine
         }
 
         ChangeLocal(channel, field, -1);
-        await EvaluateAsync(RedisScripts.Leave, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
+        var frame = await EvaluateAsync(RedisScripts.Leave, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
+        DeliverLocally(channel, frame);
     }
 
     /// <inheritdoc/>

@@ -28,8 +28,6 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
     /// <summary>No probe back for this long means Redis is unreachable: three missed probes, inside PROTOCOL.md's 5 s.</summary>
     private const int UnhealthyAfterMs = 3000;
 
-    private static readonly RedisValue[] NoValues = [];
-
     private readonly RedisEngineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -73,6 +71,9 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
     /// <summary>This node's id in Redis (changes if the cluster took the node for dead and it came back).</summary>
     public string NodeId => _keys.NodeId;
 
+    /// <summary>False makes <see cref="DisposeAsync"/> stop like a crashed node: no leaves, no deregistration (tests).</summary>
+    internal bool LeaveClusterOnDispose { get; set; } = true;
+
     /// <inheritdoc/>
     public bool IsHealthy => _healthy && _redis is { IsConnected: true };
 
@@ -108,6 +109,14 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
 
         try
         {
+            // With AbortOnConnectFail off the multiplexer connects in the background: give it the connect
+            // timeout to come up (a poll: the multiplexer has no awaitable "connected"), then start anyway.
+            long connectDeadline = Environment.TickCount64 + config.ConnectTimeout;
+            while (!_redis.IsConnected && Environment.TickCount64 < connectDeadline)
+            {
+                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            }
+
             await EnsureProbeSubscribedAsync().ConfigureAwait(false);
             await RegisterNodeAsync().ConfigureAwait(false);
             await WaitForFirstProbeAsync(cancellationToken).ConfigureAwait(false);
@@ -149,7 +158,16 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
 
         var result = (RedisResult[])(await EvaluateAsync(RedisScripts.Publish, keys, args, cancellationToken).ConfigureAwait(false))!;
         var position = new StreamPosition((string)result[0]!, (ulong)(long)result[1]);
-        return new PublishResult(position, Duplicate: (long)result[2] == 1);
+        bool duplicate = (long)result[2] == 1;
+        if (!duplicate && !((IDeliveryHost)this).IsWatched(channel))
+        {
+            // Nobody here subscribed, so pub/sub will not bring it back: hand it to the shard ourselves
+            // (the contract: the handler gets every publication made on this node). Concurrent
+            // publishers may hand them over out of order; the shard orders them from history.
+            ShardOf(channel).Enqueue(new DeliveryItem(DeliveryKind.Frame, channel, PublicationCodec.Frame(PublicationCodec.KindPublication, position, body), Local: true));
+        }
+
+        return new PublishResult(position, duplicate);
     }
 
     /// <inheritdoc/>
@@ -178,7 +196,7 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
 
         if (_redis is { } redis)
         {
-            if (IsHealthy)
+            if (IsHealthy && LeaveClusterOnDispose)
             {
                 await LeaveClusterAsync().ConfigureAwait(false);
             }
@@ -265,6 +283,15 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
         Span<byte> bytes = stackalloc byte[6];
         RandomNumberGenerator.Fill(bytes);
         return Base64Url.EncodeToString(bytes);
+    }
+
+    /// <summary>Gives a presence frame a script returned to the shard when pub/sub will not bring it (see <see cref="PublishAsync"/>).</summary>
+    private void DeliverLocally(string channel, RedisResult frame)
+    {
+        if (!frame.IsNull && !((IDeliveryHost)this).IsWatched(channel))
+        {
+            ShardOf(channel).Enqueue(new DeliveryItem(DeliveryKind.Frame, channel, (byte[])frame!, Local: true));
+        }
     }
 
     private DeliveryShard ShardOf(string channel) =>

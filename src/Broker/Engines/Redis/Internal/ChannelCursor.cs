@@ -14,4 +14,13 @@ internal sealed class ChannelCursor
 
     /// <summary>When the channel last had a message, from <see cref="Environment.TickCount64"/>: idle cursors of pattern channels are swept.</summary>
     public long LastUsedMs;
+
+    /// <summary>
+    /// Local hand-overs that came ahead of their turn, by offset, waiting a moment for the ones before
+    /// them (which are usually a few microseconds behind on another thread) before history fills them.
+    /// </summary>
+    public SortedDictionary<ulong, byte[]>? Parked;
+
+    /// <summary>True while a flush of <see cref="Parked"/> is scheduled.</summary>
+    public bool FlushScheduled;
 }

@@ -17,6 +17,14 @@ internal sealed class DeliveryShard
     /// <summary>Pattern-only cursors idle this long are forgotten (their channel may never come back). 10 minutes: well past any burst.</summary>
     private const long IdleCursorMs = 10 * 60 * 1000;
 
+    /// <summary>
+    /// How long a local hand-over that came early waits for those before it. Concurrent publishers'
+    /// replies reach the shard out of order by thread-pool jitter (microseconds, a few ms when busy); 50 ms
+    /// covers that, and filling each such gap from Redis instead costs a round trip per frame, which is
+    /// slower than the publishers and falls behind history.
+    /// </summary>
+    private const int ParkMs = 50;
+
     private readonly Channel<DeliveryItem> _queue = Channel.CreateUnbounded<DeliveryItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, ChannelCursor> _cursors = new(StringComparer.Ordinal);
     private readonly IDeliveryHost _host;
@@ -68,7 +76,7 @@ internal sealed class DeliveryShard
         switch (item.Kind)
         {
             case DeliveryKind.Frame:
-                return OnFrameAsync(item.Channel, item.Frame!);
+                return OnFrameAsync(item.Channel, item.Frame!, item.Local);
             case DeliveryKind.Baseline:
                 OnBaseline(item.Channel, item.Position);
                 return ValueTask.CompletedTask;
@@ -78,6 +86,8 @@ internal sealed class DeliveryShard
                 return _cursors.TryGetValue(item.Channel, out var cursor) && cursor.Epoch is not null
                     ? CatchUpAsync(item.Channel, cursor)
                     : ValueTask.CompletedTask;
+            case DeliveryKind.Flush:
+                return _cursors.TryGetValue(item.Channel, out var parked) ? FlushAsync(item.Channel, parked) : ValueTask.CompletedTask;
             case DeliveryKind.Forget:
                 if (!_host.IsWatched(item.Channel))
                 {
@@ -97,7 +107,7 @@ internal sealed class DeliveryShard
     /// </summary>
     public void CatchUpAll() => _queue.Writer.TryWrite(new DeliveryItem(DeliveryKind.CatchUp, string.Empty));
 
-    private async ValueTask OnFrameAsync(string channel, byte[] frame)
+    private async ValueTask OnFrameAsync(string channel, byte[] frame, bool local)
     {
         if (!PublicationCodec.TryParseFrame(frame, out byte kind, out ulong offset, out string epoch, out var payload))
         {
@@ -111,10 +121,14 @@ internal sealed class DeliveryShard
         {
             if (!string.Equals(cursor.Epoch, epoch, StringComparison.Ordinal))
             {
-                // First message, or a new life of the numbering: everything before offset 1 of it is nothing.
+                // A new life of the numbering: deliver it from offset 1 (what history kept of it). The first
+                // frame of a channel starts the cursor just before it, unless it is a local hand-over: those
+                // may come out of order, so the cursor starts at 0 and history fills what came before (a
+                // read that is cheap, and delivers nothing, unless history still holds offset 1).
                 bool first = cursor.Epoch is null;
                 cursor.Epoch = epoch;
-                cursor.Offset = first ? offset - 1 : 0;
+                cursor.Offset = first && !local ? offset - 1 : 0;
+                cursor.Parked?.Clear();
             }
 
             if (offset <= cursor.Offset)
@@ -124,6 +138,13 @@ internal sealed class DeliveryShard
 
             if (offset > cursor.Offset + 1)
             {
+                if (local)
+                {
+                    Park(channel, cursor, offset, frame);
+                    return;
+                }
+
+                // Pub/sub keeps a subscription's order, so this gap is a real loss: fill it now.
                 await FillAsync(channel, cursor, offset - 1).ConfigureAwait(false);
                 if (offset <= cursor.Offset)
                 {
@@ -133,6 +154,7 @@ internal sealed class DeliveryShard
 
             cursor.Offset = offset;
             _host.Handler.OnPublication(PublicationCodec.DecodeBody(channel, new StreamPosition(epoch, offset), payload));
+            DeliverParked(channel, cursor, untilGap: true);
             return;
         }
 
@@ -151,6 +173,55 @@ internal sealed class DeliveryShard
         }
 
         RedisEngineLog.MalformedFrame(_logger, channel);
+    }
+
+    private void Park(string channel, ChannelCursor cursor, ulong offset, byte[] frame)
+    {
+        (cursor.Parked ??= [])[offset] = frame;
+        if (!cursor.FlushScheduled)
+        {
+            cursor.FlushScheduled = true;
+            _ = Task.Delay(ParkMs).ContinueWith(
+                static (_, state) => { var (shard, name) = ((DeliveryShard, string))state!; shard.Enqueue(new DeliveryItem(DeliveryKind.Flush, name)); },
+                (this, channel),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Delivers parked frames that continue the cursor: all of them, or only up to the first gap.</summary>
+    private void DeliverParked(string channel, ChannelCursor cursor, bool untilGap)
+    {
+        var parked = cursor.Parked;
+        while (parked is { Count: > 0 })
+        {
+            var (offset, frame) = parked.First();
+            if (untilGap && offset > cursor.Offset + 1)
+            {
+                return;
+            }
+
+            parked.Remove(offset);
+            if (offset > cursor.Offset && PublicationCodec.TryParseFrame(frame, out _, out _, out var epoch, out var payload)
+                && string.Equals(epoch, cursor.Epoch, StringComparison.Ordinal))
+            {
+                cursor.Offset = offset;
+                _host.Handler.OnPublication(PublicationCodec.DecodeBody(channel, new StreamPosition(epoch, offset), payload));
+            }
+        }
+    }
+
+    private async ValueTask FlushAsync(string channel, ChannelCursor cursor)
+    {
+        cursor.FlushScheduled = false;
+        if (cursor.Parked is not { Count: > 0 } parked)
+        {
+            return;
+        }
+
+        await FillAsync(channel, cursor, parked.First().Key - 1).ConfigureAwait(false);
+        DeliverParked(channel, cursor, untilGap: false);
     }
 
     private void OnBaseline(string channel, StreamPosition position)

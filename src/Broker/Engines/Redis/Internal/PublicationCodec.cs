@@ -95,6 +95,16 @@ internal static class PublicationCodec
         return new Publication(channel, @event, body[at..], position, time, from);
     }
 
+    /// <summary>The frame the publish script sends for <paramref name="body"/> at <paramref name="position"/>, made locally.</summary>
+    public static byte[] Frame(byte kind, StreamPosition position, ReadOnlySpan<byte> body)
+    {
+        var header = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(char)kind}{position.Offset} {position.Epoch} ");
+        var frame = new byte[header.Length + body.Length];
+        Encoding.ASCII.GetBytes(header, frame);
+        body.CopyTo(frame.AsSpan(header.Length));
+        return frame;
+    }
+
     /// <summary>A pub/sub frame split into its parts (see the class remarks).</summary>
     public static bool TryParseFrame(ReadOnlyMemory<byte> frame, out byte kind, out ulong offset, out string epoch, out ReadOnlyMemory<byte> payload)
     {

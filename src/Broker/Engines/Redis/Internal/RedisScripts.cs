@@ -167,7 +167,7 @@ internal static class RedisScripts
     /// <summary>
     /// Join. KEYS: presence, presence users, presence of this node, meta.
     /// ARGV: member field, user id ('' when none), has user (0/1), pub/sub channel, connections to add.
-    /// Publishes a join frame when the user's count goes from 0. Returns 1.
+    /// Publishes a join frame when the user's count goes from 0, and returns it (else nil).
     /// </summary>
     public const string Join = """
         local by = tonumber(ARGV[5])
@@ -175,28 +175,32 @@ internal static class RedisScripts
         redis.call('HINCRBY', KEYS[1], ARGV[1], by)
         if ARGV[3] == '1' and redis.call('HINCRBY', KEYS[2], ARGV[2], by) == by then
           local m = redis.call('HMGET', KEYS[4], 'e', 'o')
-          redis.call('PUBLISH', ARGV[4], 'J' .. (m[2] or '0') .. ' ' .. (m[1] or '.') .. ' ' .. ARGV[2])
+          local frame = 'J' .. (m[2] or '0') .. ' ' .. (m[1] or '.') .. ' ' .. ARGV[2]
+          redis.call('PUBLISH', ARGV[4], frame)
+          return frame
         end
-        return 1
+        return false
         """;
 
     /// <summary>
     /// Leave. KEYS and ARGV as <see cref="Join"/> (without the count). A member this node does not hold
-    /// is ignored, as a leave without its join. Publishes a leave frame with the user's last connection.
+    /// is ignored, as a leave without its join. Publishes a leave frame with the user's last connection, and returns it (else nil).
     /// </summary>
     public const string Leave = """
         local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
         if held < 1 then
-          return 0
+          return false
         end
         if held == 1 then redis.call('HDEL', KEYS[3], ARGV[1]) else redis.call('HINCRBY', KEYS[3], ARGV[1], -1) end
         if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) < 1 then redis.call('HDEL', KEYS[1], ARGV[1]) end
         if ARGV[3] == '1' and redis.call('HINCRBY', KEYS[2], ARGV[2], -1) < 1 then
           redis.call('HDEL', KEYS[2], ARGV[2])
           local m = redis.call('HMGET', KEYS[4], 'e', 'o')
-          redis.call('PUBLISH', ARGV[4], 'L' .. (m[2] or '0') .. ' ' .. (m[1] or '.') .. ' ' .. ARGV[2])
+          local frame = 'L' .. (m[2] or '0') .. ' ' .. (m[1] or '.') .. ' ' .. ARGV[2]
+          redis.call('PUBLISH', ARGV[4], frame)
+          return frame
         end
-        return 1
+        return false
         """;
 
     /// <summary>
