@@ -23,7 +23,14 @@ public sealed partial class BrokerNode
             return refused;
         }
 
-        return await SubscribeOwnFeedAsync(caller, channel!, policy!, since, listener, cancellationToken);
+        try
+        {
+            return await SubscribeOwnFeedAsync(caller, channel!, policy!, since, listener, cancellationToken);
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
     }
 
     /// <summary>
@@ -61,7 +68,15 @@ public sealed partial class BrokerNode
         }
 
         var subscription = new Subscription(channel, feed.Queue, caller.Client, receivesPresence: caller.IsBrowser && policy!.Presence);
-        await _hub.SubscribeAsync(subscription, since, cancellationToken);
+        try
+        {
+            await _hub.SubscribeAsync(subscription, since, cancellationToken);
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
+
         feed.Add(subscription);
         await JoinAsync(subscription, cancellationToken);
         return null;
@@ -90,7 +105,15 @@ public sealed partial class BrokerNode
         }
 
         var prefix = new PrefixSubscription(entries, exactChannels, feed.Queue);
-        await _hub.AddPrefixAsync(prefix, cancellationToken);
+        try
+        {
+            await _hub.AddPrefixAsync(prefix, cancellationToken);
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
+
         foreach (var entry in entries)
         {
             feed.AddPrefix(prefix, entry);
@@ -122,7 +145,16 @@ public sealed partial class BrokerNode
         await _hub.SubscribeAsync(subscription, since, cancellationToken);
         var feed = new SubscriptionFeed(_hub, queue, _metrics);
         feed.Add(subscription);
-        await JoinAsync(subscription, cancellationToken);
+        try
+        {
+            await JoinAsync(subscription, cancellationToken);
+        }
+        catch
+        {
+            await feed.CloseAsync(reason: null);  // subscribed but not counted in: take it back whole
+            throw;
+        }
+
         return feed;
     }
 

@@ -65,7 +65,14 @@ public sealed partial class BrokerNode
         }
 
         var command = new PublishCommand(channel!, name, data!.Value, caller.Client, idempotencyKey, policy!.History);
-        return await _hub.PublishAsync(command, cancellationToken);
+        try
+        {
+            return await _hub.PublishAsync(command, cancellationToken);
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
     }
 
     /// <summary><c>history</c>: a channel's publications after <paramref name="since"/> (or the last <paramref name="limit"/>), with its position.</summary>
@@ -85,7 +92,14 @@ public sealed partial class BrokerNode
             return unavailable;
         }
 
-        return await _hub.ReadHistoryAsync(channel!, new HistoryQuery(since, limit), cancellationToken);
+        try
+        {
+            return await _hub.ReadHistoryAsync(channel!, new HistoryQuery(since, limit), cancellationToken);
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
     }
 
     /// <summary><c>presence</c>: the channel's members, where its namespace keeps them.</summary>
@@ -107,7 +121,14 @@ public sealed partial class BrokerNode
             return unavailable;
         }
 
-        return Result<IReadOnlyList<PresenceEntry>>.Ok(await _hub.GetPresenceAsync(channel!, cancellationToken));
+        try
+        {
+            return Result<IReadOnlyList<PresenceEntry>>.Ok(await _hub.GetPresenceAsync(channel!, cancellationToken));
+        }
+        catch (EngineUnavailableException)
+        {
+            return BrokerError.EngineUnavailable;
+        }
     }
 
     /// <summary>

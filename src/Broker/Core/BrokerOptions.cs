@@ -13,6 +13,13 @@ public sealed class BrokerOptions
     /// <summary>The namespace key that configures channels without a <c>:</c>.</summary>
     public const string DefaultNamespace = "default";
 
+    /// <summary>
+    /// Where publications, history and presence live: <c>InMemory</c> (one broker, the default) or
+    /// <c>Redis</c> (several brokers on one Redis, <c>Broker:Redis</c>; sessions and tickets then live there
+    /// too). Read when the services are registered (<c>AddBrokerEngine</c>, <c>AddBrokerSessions</c>).
+    /// </summary>
+    public string Engine { get; set; } = "InMemory";
+
     /// <summary>Largest <c>data</c> of one publication or <c>send</c>, in bytes of UTF-8 JSON. Default 65,536.</summary>
     public int MaxMessageBytes { get; set; } = 65_536;
 

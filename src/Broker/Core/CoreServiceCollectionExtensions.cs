@@ -29,7 +29,7 @@ public static class CoreServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddSingleton<NamespaceRegistry>();
-        services.TryAddSingleton<IEngine, InMemoryEngine>();
+        services.AddBrokerEngine(configuration);
         services.TryAddSingleton<Hub>();
         services.TryAddSingleton<ConnectionRegistry>();
         services.TryAddSingleton<BrokerNode>();
