@@ -1,5 +1,5 @@
-using Broker.Core;
 using Broker.Core.Handlers;
+using Broker.Core;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Benchmarks;

@@ -1,8 +1,8 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Broker.Core;
-using Broker.Engines;
 using Broker.Engines.InMemory;
+using Broker.Engines;
 
 namespace Broker.Benchmarks;
 

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Broker.Core;
 using Broker.Engines.InMemory;
 using Broker.Engines;
+using Broker.WebSockets.Internal;
 using Broker.WebSockets;
 
 namespace Broker.Benchmarks;

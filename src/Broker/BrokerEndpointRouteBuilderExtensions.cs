@@ -2,6 +2,7 @@ using Broker.Core;
 using Broker.Demo;
 using Broker.Diagnostics;
 using Broker.Engines;
+using Broker.Lifecycle.Internal;
 using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.Stats;
@@ -19,7 +20,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(app);
         // First: every request is counted for the drain; then gRPC calls are refused while draining.
         app.UseMiddleware<DrainMiddleware>();
-        app.UseMiddleware<Broker.Grpc.GrpcDrainMiddleware>();
+        app.UseMiddleware<Broker.Grpc.Internal.GrpcDrainMiddleware>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();

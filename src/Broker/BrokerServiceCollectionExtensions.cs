@@ -1,11 +1,11 @@
 using Broker.Core;
 using Broker.Dashboard;
 using Broker.Demo;
+using Broker.Diagnostics;
 using Broker.Grpc;
 using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.Stats;
-using Broker.Diagnostics;
 using Broker.WebSockets;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using Broker.BrowserTests.Infrastructure;
 using Broker.Sessions;
 using Microsoft.Extensions.DependencyInjection;

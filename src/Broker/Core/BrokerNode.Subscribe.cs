@@ -1,3 +1,4 @@
+using Broker.Core.Internal;
 using Broker.Engines;
 
 namespace Broker.Core;

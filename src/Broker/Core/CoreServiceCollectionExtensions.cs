@@ -1,7 +1,8 @@
 using Broker.Core.Handlers;
-using Broker.Engines;
-using Broker.Engines.InMemory;
+using Broker.Core.Internal;
 using Broker.Diagnostics;
+using Broker.Engines.InMemory;
+using Broker.Engines;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

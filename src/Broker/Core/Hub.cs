@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using Broker.Engines;
+using Broker.Core.Internal;
 using Broker.Diagnostics;
+using Broker.Engines;
 
 namespace Broker.Core;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Broker.Core.Internal;
 using Broker.Diagnostics;
 using Broker.Engines;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Broker.Core.Internal;
 using Broker.Diagnostics;
 using Broker.Engines;
 

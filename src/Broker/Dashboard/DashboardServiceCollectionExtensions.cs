@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Dashboard.Internal;
 using Broker.Stats;
 using Microsoft.Extensions.Options;
 

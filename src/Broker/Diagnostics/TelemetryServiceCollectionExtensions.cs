@@ -1,3 +1,4 @@
+using Broker.Diagnostics.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Broker.Diagnostics;

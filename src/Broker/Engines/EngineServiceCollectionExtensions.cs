@@ -1,6 +1,6 @@
 using Broker.Engines.InMemory;
-using Broker.Engines.Redis;
 using Broker.Engines.Redis.Internal;
+using Broker.Engines.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

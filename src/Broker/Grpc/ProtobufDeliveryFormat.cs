@@ -1,5 +1,6 @@
 using Broker.Core;
 using Broker.Engines;
+using Broker.Grpc.Internal;
 using Google.Protobuf;
 using WireFormat = Broker.Engines.WireFormat;
 

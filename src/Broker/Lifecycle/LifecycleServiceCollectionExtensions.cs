@@ -1,3 +1,4 @@
+using Broker.Lifecycle.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Broker.Sessions.Internal;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Sessions;

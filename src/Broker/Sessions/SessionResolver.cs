@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Broker.Sessions.Internal;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace Broker.Sessions;

@@ -1,3 +1,4 @@
+using Broker.Sessions.Internal;
 namespace Broker.Sessions;
 
 /// <summary>Maps the session endpoints.</summary>

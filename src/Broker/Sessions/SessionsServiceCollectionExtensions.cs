@@ -1,3 +1,4 @@
+using Broker.Sessions.Internal;
 using Broker.Sessions.Redis;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,6 +1,7 @@
-using Broker.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
+using Broker.Diagnostics;
+using Broker.Sessions.Internal;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Sessions;

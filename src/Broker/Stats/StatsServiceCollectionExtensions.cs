@@ -1,3 +1,4 @@
+using Broker.Stats.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Broker.Stats;

@@ -1,5 +1,6 @@
 using Broker.Core;
 using Broker.Engines;
+using Broker.WebSockets.Internal;
 
 namespace Broker.WebSockets;
 

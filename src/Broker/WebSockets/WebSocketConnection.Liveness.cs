@@ -1,3 +1,4 @@
+using Broker.WebSockets.Internal;
 namespace Broker.WebSockets;
 
 public sealed partial class WebSocketConnection

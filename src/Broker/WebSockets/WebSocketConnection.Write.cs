@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Broker.Diagnostics;
+using Broker.WebSockets.Internal;
 
 namespace Broker.WebSockets;
 

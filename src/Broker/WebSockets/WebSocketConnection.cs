@@ -1,9 +1,10 @@
-using System.Net;
 using System.Net.WebSockets;
+using System.Net;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
 using Broker.Sessions;
+using Broker.WebSockets.Internal;
 
 namespace Broker.WebSockets;
 

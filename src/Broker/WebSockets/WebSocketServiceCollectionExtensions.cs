@@ -1,3 +1,4 @@
+using Broker.WebSockets.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Broker.WebSockets;

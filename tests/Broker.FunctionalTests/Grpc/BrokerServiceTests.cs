@@ -176,6 +176,30 @@ public class BrokerServiceTests
     }
 
     [Fact]
+    public async Task AReplayLongerThanOneFlushIsWrittenWholeBeforeAnythingLive()
+    {
+        // The drain loop flushes every 256 deliveries; a replay is not in the queue, so the loop must go on
+        // reading it without waiting for the queue (it once waited, and a long replay stalled until the
+        // next publication).
+        const int kept = 900;
+        await using var server = await BrokerServer.StartAsync(With(("Broker:Namespaces:long:HistorySize", "1000")));
+        using var client = new GrpcTestClient(server);
+        await Broker.FunctionalTests.Infrastructure.BrokerClients.FloodAsync(server, "long:replay", kept, payloadBytes: 10);
+        var position = await client.Invoker.AsyncUnaryCall(BrokerMethods.History, client.Options(), new HistoryRequest { Channel = "long:replay", Limit = 1 }).ResponseAsync;
+
+        var request = new SubscribeRequest { Channels = { "long:replay" } };
+        request.Since["long:replay"] = new V1.StreamPosition { Epoch = position.Position.Epoch, Offset = 0 };
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(TimeSpan.FromSeconds(60)), request);
+        Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+        Assert.True(subscribe.ResponseStream.Current.Subscribed.Recovered);
+        for (ulong expected = 1; expected <= kept; expected++)
+        {
+            Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
+            Assert.Equal(expected, subscribe.ResponseStream.Current.Publication.Offset);
+        }
+    }
+
+    [Fact]
     public async Task ASubscriberThatFallsBehindGetsLaggedWithTheLastDroppedPosition()
     {
         await using var server = await BrokerServer.StartAsync(With());

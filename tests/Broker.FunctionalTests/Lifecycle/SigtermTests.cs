@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.GrpcTransport;
 using Broker.Sdk.Transport;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Broker.FunctionalTests.Infrastructure;
-using Broker.Sessions;
 using Broker.Sessions.Redis;
+using Broker.Sessions;
 
 namespace Broker.FunctionalTests.Sessions;
 

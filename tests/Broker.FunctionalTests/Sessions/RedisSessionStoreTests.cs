@@ -1,5 +1,5 @@
-using Broker.Sessions;
 using Broker.Sessions.Redis;
+using Broker.Sessions;
 using StackExchange.Redis;
 
 namespace Broker.FunctionalTests.Sessions;

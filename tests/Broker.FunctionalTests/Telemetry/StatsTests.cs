@@ -1,8 +1,8 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Broker.Core;
-using Broker.Engines;
 using Broker.Engines.InMemory;
+using Broker.Engines;
 using Broker.FunctionalTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;

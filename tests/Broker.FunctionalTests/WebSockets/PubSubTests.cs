@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Broker.Core;
 using Broker.Engines;
 using Broker.FunctionalTests.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Broker.Core;
 using Broker.Core.Handlers;
+using Broker.Core;
 using Broker.FunctionalTests.Infrastructure;
 using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
 

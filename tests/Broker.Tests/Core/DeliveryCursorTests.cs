@@ -1,3 +1,4 @@
+using Broker.Core.Internal;
 using Broker.Core;
 using Broker.Engines;
 using Broker.Tests.Infrastructure;

@@ -1,8 +1,9 @@
 using System.Text;
-using Broker.Core;
 using Broker.Core.Handlers;
-using Broker.Engines;
+using Broker.Core.Internal;
+using Broker.Core;
 using Broker.Engines.InMemory;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using Broker.Core;
-using Broker.Engines;
 using Broker.Engines.InMemory;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 
 namespace Broker.Tests.Engines;

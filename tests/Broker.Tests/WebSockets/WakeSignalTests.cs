@@ -1,3 +1,4 @@
+using Broker.WebSockets.Internal;
 using Broker.WebSockets;
 
 namespace Broker.Tests.WebSockets;

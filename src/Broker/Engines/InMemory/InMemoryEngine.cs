@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Broker.Engines.InMemory.Internal;
 
 namespace Broker.Engines.InMemory;
 

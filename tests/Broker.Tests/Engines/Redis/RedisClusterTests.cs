@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using Broker.Engines;
 using Broker.Engines.Redis;
+using Broker.Engines;
 using Broker.Tests.Infrastructure;
 using ClientInfo = Broker.Engines.ClientInfo;
 

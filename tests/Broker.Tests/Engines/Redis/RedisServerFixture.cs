@@ -1,10 +1,10 @@
-using Microsoft.Extensions.Logging;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using Broker.Engines;
+using System.Net;
 using Broker.Engines.Redis;
+using Broker.Engines;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

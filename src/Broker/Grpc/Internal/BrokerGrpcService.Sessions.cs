@@ -1,0 +1,54 @@
+using System.Net;
+using Broker.Grpc.Transport;
+using Broker.Grpc;
+using Broker.GrpcTransport;
+using Broker.Sessions;
+using Broker.V1;
+
+namespace Broker.Grpc.Internal;
+
+internal sealed partial class BrokerGrpcService
+{
+    /// <summary><c>IssueTicket</c>: a one-time WebSocket ticket for a known session (or a new one), optionally binding a user.</summary>
+    private async Task<IssueTicketReply> IssueTicketAsync(IssueTicketRequest request, ServerCallContext context)
+    {
+        _auth.Check(context);
+        IPAddress? clientIp = null;
+        if (request.ClientIp.Length > 0 && !IPAddress.TryParse(request.ClientIp, out clientIp))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "'client_ip' is not an IP address."));
+        }
+
+        var result = await _tickets.IssueAsync(
+            ProtoConvert.NullIfEmpty(request.SessionId),
+            ProtoConvert.NullIfEmpty(request.UserId),
+            request.Claims.Count == 0 ? null : new Dictionary<string, string>(request.Claims),
+            clientIp,
+            request.TtlSeconds == 0 ? null : TimeSpan.FromSeconds(request.TtlSeconds),
+            context.CancellationToken);
+        return result.Status switch
+        {
+            TicketIssueStatus.Issued => new IssueTicketReply
+            {
+                Ticket = result.Ticket!,
+                ExpiresUnixMs = result.ExpiresAt.ToUnixTimeMilliseconds(),
+                SessionId = result.Session!.SessionId,
+            },
+            TicketIssueStatus.SessionNotFound => throw new RpcException(new Status(StatusCode.NotFound, $"No session '{request.SessionId}' is known.")),
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, result.ToString())),
+        };
+    }
+
+    /// <summary><c>Disconnect</c>: closes the session's, the user's, or that user's-in-that-session sockets with 4002.</summary>
+    private Task<DisconnectReply> DisconnectAsync(DisconnectRequest request, ServerCallContext context)
+    {
+        _auth.Check(context);
+        if (request.SessionId.Length == 0 && request.UserId.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "Name a 'session_id', a 'user_id', or both."));
+        }
+
+        int count = _node.Connections.Disconnect(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect);
+        return Task.FromResult(new DisconnectReply { Connections = (uint)count });
+    }
+}

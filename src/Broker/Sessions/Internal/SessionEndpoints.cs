@@ -1,0 +1,65 @@
+using Broker.Core;
+using Broker.Sessions;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Sessions.Internal;
+
+/// <summary>The HTTP endpoints <c>POST /session</c> and <c>POST /tickets</c> (PROTOCOL.md, "HTTP endpoints").</summary>
+internal static class SessionEndpoints
+{
+    public static async Task<IResult> PostSession(
+        HttpContext context, OriginPolicy origins, SessionResolver sessions)
+    {
+        if (origins.Evaluate(context.Request) != OriginDecision.Allowed)
+        {
+            return Results.StatusCode(StatusCodes.Status403Forbidden);
+        }
+
+        var session = await sessions.GetOrCreateAsync(context, context.RequestAborted);
+        // The reply names the session and may carry its cookie: no cache may keep it.
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(new SessionReply(session.SessionId, session.UserId));
+    }
+
+    public static async Task<IResult> PostTickets(
+        HttpContext context,
+        OriginPolicy origins,
+        SessionResolver sessions,
+        TicketService tickets,
+        IOptions<BrokerSessionOptions> options,
+        ILoggerFactory loggerFactory)
+    {
+        if (origins.Evaluate(context.Request) != OriginDecision.Allowed)
+        {
+            return Results.StatusCode(StatusCodes.Status403Forbidden);
+        }
+
+        var session = await sessions.ResolveAsync(context, context.RequestAborted);
+        if (session is null)
+        {
+            var logger = loggerFactory.CreateLogger(typeof(SessionEndpoints).FullName!);
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                SessionsLog.RequestRefused(logger, context.Request.Method, context.Request.Path.Value ?? "/tickets",
+                    StatusCodes.Status401Unauthorized, "no valid session cookie");
+            }
+
+            return Results.StatusCode(StatusCodes.Status401Unauthorized);
+        }
+
+        var clientIp = options.Value.Tickets.BindToIp ? context.Connection.RemoteIpAddress : null;
+        var result = await tickets.IssueForSessionAsync(session, clientIp, context.RequestAborted);
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
+    }
+
+    /// <summary>The body of <c>POST /session</c>: <c>{"sessionId":"…","userId":null}</c>.</summary>
+    internal sealed record SessionReply(string SessionId, string? UserId);
+
+    /// <summary>The body of <c>POST /tickets</c>: <c>{"ticket":"…","expiresAt":"…"}</c>.</summary>
+    internal sealed record TicketReply(string Ticket, string ExpiresAt)
+    {
+        // The generated ToString would print the ticket.
+        public override string ToString() => $"TicketReply {{ ExpiresAt = {ExpiresAt} }}";
+    }
+}

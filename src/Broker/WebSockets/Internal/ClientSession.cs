@@ -1,0 +1,242 @@
+using System.Net;
+using Broker.Core;
+using Broker.Engines;
+using Broker.Sessions;
+using Broker.WebSockets;
+
+namespace Broker.WebSockets.Internal;
+
+/// <summary>
+/// The client half of one browser socket (PROTOCOL.md, "Client to server"): <c>hello</c> and the
+/// binding to a session, the dispatch of every later frame to the core, and the socket's subscription
+/// table. The socket half (<see cref="WebSocketConnection"/>: loops, liveness, close) calls it from its
+/// reader loop only, so nothing here needs a lock. Partial file <c>.Requests</c> holds the handlers.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    /// <summary>A connection refused by the rate limit this long without a break is closed (PROTOCOL.md).</summary>
+    private static readonly TimeSpan AbuseAfter = TimeSpan.FromSeconds(5);
+
+    private readonly WebSocketConnection _connection;
+    private readonly WebSocketServices _services;
+    private readonly BrokerNode _node;
+    private readonly BrokerSession? _cookieSession;
+    private readonly IPAddress? _remoteIp;
+    private readonly Dictionary<string, ConnectionSubscription> _subscriptions = new(StringComparer.Ordinal);
+    private int _regularSubscriptions;
+    private PublishRateLimiter? _rate;
+    private Caller? _caller;
+
+    public ClientSession(WebSocketConnection connection, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
+    {
+        _connection = connection;
+        _services = services;
+        _node = services.Node;
+        _cookieSession = cookieSession;
+        _remoteIp = remoteIp;
+    }
+
+    /// <summary>Who the socket belongs to, once it said hello.</summary>
+    public Caller? Caller => Volatile.Read(ref _caller);
+
+    private CancellationToken Closing => _connection.Closing;
+
+    /// <summary>Handles one frame; the first must be <c>hello</c>.</summary>
+    public async ValueTask HandleFrameAsync(ReadOnlyMemory<byte> json)
+    {
+        bool parsed = ClientFrameParser.TryParse(json.Span, out var frame, out var parseError);
+        if (Caller is not { } caller)
+        {
+            // Before hello, anything else ends the socket: error unauthorized, close 1008.
+            if (!parsed || frame.Type != ClientFrameType.Hello)
+            {
+                _connection.Violation(WebSocketCloseCodes.Policy, "a frame before hello", ServerFrames.Error(frame.Id, ErrorCodes.Unauthorized, "The first frame must be hello."));
+                return;
+            }
+
+            await HelloAsync(frame);
+            return;
+        }
+
+        if (!parsed)
+        {
+            BadRequest(frame.Id, parseError!);
+            return;
+        }
+
+        try
+        {
+            await DispatchAsync(frame, caller);
+        }
+        catch (OperationCanceledException) when (Closing.IsCancellationRequested)
+        {
+            // The socket is closing; the request dies with it.
+        }
+        catch (Exception exception)
+        {
+            WebSocketLog.RequestFault(_services.Logger, _connection.ConnectionId, frame.Type.ToString(), exception);
+            _connection.EnqueueReply(ServerFrames.Error(frame.Id, ErrorCodes.Internal, "The broker failed to handle the request."));
+        }
+    }
+
+    /// <summary>Ends every subscription (the socket closed): what was still queued counts as dropped for <paramref name="reason"/>.</summary>
+    public async ValueTask CloseAsync(Diagnostics.DropReason reason)
+    {
+        foreach (var subscription in _subscriptions.Values)
+        {
+            await RemoveSubscriptionAsync(subscription, reason);
+        }
+
+        _subscriptions.Clear();
+    }
+
+    private ValueTask DispatchAsync(ClientFrame frame, Caller caller)
+    {
+        switch (frame.Type)
+        {
+            case ClientFrameType.Hello:
+                BadRequest(frame.Id, "hello was already said on this socket.");
+                break;
+            case ClientFrameType.Subscribe:
+                return SubscribeAsync(frame.Id, frame.Channel, frame.Since, fromResume: false);
+            case ClientFrameType.Unsubscribe:
+                return UnsubscribeAsync(frame);
+            case ClientFrameType.Publish:
+                return PublishAsync(frame, caller);
+            case ClientFrameType.Send:
+                Send(frame, caller);
+                break;
+            case ClientFrameType.History:
+                return HistoryAsync(frame, caller);
+            case ClientFrameType.Presence:
+                return PresenceAsync(frame, caller);
+            case ClientFrameType.Ping:
+                _connection.EnqueueReply(ServerFrames.Pong);
+                break;
+            case ClientFrameType.Pong:
+                break;  // its arrival already counted as a sign of life
+            default:
+                BadRequest(frame.Id, $"Unknown frame type '{frame.TypeText}'.");
+                break;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask HelloAsync(ClientFrame hello)
+    {
+        _connection.HelloReceived();
+        string sessionId;
+        string? userId;
+        if (hello.Ticket is { } ticket)
+        {
+            // Asynchronously: a cluster's ticket store is remote, and a blocked reader loop per hello
+            // starves the thread pool under a burst of connections.
+            if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
+            {
+                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.");
+                return;
+            }
+
+            (sessionId, userId) = (grant.SessionId, grant.UserId);
+        }
+        else if (_cookieSession is { } session)
+        {
+            (sessionId, userId) = (session.SessionId, session.UserId);
+        }
+        else if (_services.AllowAnonymous)
+        {
+            var created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+            (sessionId, userId) = (created.SessionId, null);
+        }
+        else
+        {
+            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.");
+            return;
+        }
+
+        var caller = Core.Caller.Browser(new ClientInfo(sessionId, userId, _connection.ConnectionId));
+        _rate = new PublishRateLimiter(_services.Options.PublishRate, _services.Time);
+
+        // Personal channels first: welcome lists them with their positions.
+        var personal = new List<SubscriptionFeed>(2) { await SubscribePersonalAsync(caller, ChannelNames.ForSession(sessionId), hello.Resume) };
+        if (userId is not null)
+        {
+            personal.Add(await SubscribePersonalAsync(caller, ChannelNames.ForUser(userId), hello.Resume));
+        }
+
+        Volatile.Write(ref _caller, caller);
+        _connection.Bound(caller.Client!);
+
+        var listed = new SubscriptionStart[personal.Count];
+        for (int i = 0; i < personal.Count; i++)
+        {
+            listed[i] = personal[i].Start;
+        }
+
+        _connection.EnqueueReply(ServerFrames.Welcome(hello.Id, _connection.ConnectionId, caller.Client!, _services.Options.PingInterval.TotalSeconds, _node.MaxDataBytes, listed));
+        foreach (var feed in personal)
+        {
+            _connection.StartFeed(feed, id: null);
+        }
+
+        if (hello.Resume is { } resume)
+        {
+            foreach (var (channel, position) in resume)
+            {
+                if (_subscriptions.TryGetValue(channel, out var existing) && existing.Personal)
+                {
+                    continue;  // resumed above, with its position
+                }
+
+                await SubscribeAsync(null, channel, position, fromResume: true);
+            }
+        }
+
+        _connection.StartPings();
+    }
+
+    private void RefuseHello(long? id, string reason)
+    {
+        WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, reason);
+        _connection.Violation(WebSocketCloseCodes.Policy, "hello refused", ServerFrames.Error(id, ErrorCodes.Unauthorized, reason));
+    }
+
+    private async ValueTask<SubscriptionFeed> SubscribePersonalAsync(Caller caller, string channel, Dictionary<string, StreamPosition>? resume)
+    {
+        StreamPosition? since = resume is not null && resume.TryGetValue(channel, out var position) ? position : null;
+        var feed = await _node.SubscribePersonalAsync(caller, channel, since, _connection, Closing);
+        _subscriptions[channel] = new ConnectionSubscription(feed, Personal: true);
+        return feed;
+    }
+
+    /// <summary>A connection refused publishes and sends over the rate; refused for long, it is closed (1008).</summary>
+    private bool TakeToken(long? id)
+    {
+        if (_rate!.TryTake())
+        {
+            return true;
+        }
+
+        Refuse(id, new BrokerError(ErrorCode.RateLimited, $"Over {_services.Options.PublishRate} publishes and sends per second."));
+        if (_rate.RefusingFor > AbuseAfter)
+        {
+            _connection.Violation(WebSocketCloseCodes.Policy, "rate limit exceeded for over 5 s");
+        }
+
+        return false;
+    }
+
+    private void BadRequest(long? id, string message, string? about = null) => Refuse(id, new BrokerError(ErrorCode.BadRequest, message, about));
+
+    /// <summary>Answers a refused request with its <c>error</c>; a bad request is logged as the client's fault.</summary>
+    private void Refuse(long? id, BrokerError error)
+    {
+        if (error.Code == ErrorCode.BadRequest)
+        {
+            WebSocketLog.BadFrame(_services.Logger, _connection.ConnectionId, error.Name, error.Message);
+        }
+
+        _connection.EnqueueReply(ServerFrames.Error(id, error));
+    }
+}

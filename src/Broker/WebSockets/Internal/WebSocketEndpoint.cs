@@ -1,0 +1,64 @@
+using System.Net.WebSockets;
+using Broker.Sessions;
+using Broker.WebSockets;
+
+namespace Broker.WebSockets.Internal;
+
+/// <summary>
+/// <c>GET /ws</c>: refuses a foreign <c>Origin</c> with 403 before the upgrade, binds the session cookie
+/// when the upgrade is same-origin, accepts <c>broker.v1.json</c> when offered, and runs the connection.
+/// </summary>
+internal static class WebSocketEndpoint
+{
+    /// <summary>The subprotocol the broker speaks.</summary>
+    public const string SubProtocol = "broker.v1.json";
+
+    public static async Task HandleAsync(HttpContext context)
+    {
+        var services = context.RequestServices.GetRequiredService<WebSocketServices>();
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            services.Metrics.RecordUpgradeRefused("not_websocket");
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("A WebSocket upgrade is expected here.");
+            return;
+        }
+
+        // Draining: the client should go to another broker (PROTOCOL.md, "Running the broker").
+        if (services.Drain.IsDraining)
+        {
+            WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            services.Metrics.RecordUpgradeRefused("draining");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        // PROTOCOL.md refuses an upgrade only for its Origin; a page of another allowed site may connect
+        // with a ticket its backend minted.
+        if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
+        {
+            WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed");
+            services.Metrics.RecordUpgradeRefused("origin");
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        // The cookie binds a ticketless hello only when the upgrade passes the full same-origin check.
+        BrokerSession? cookieSession = null;
+        if (services.Origins.Evaluate(context.Request, checkFetchSite: true) == OriginDecision.Allowed)
+        {
+            cookieSession = await services.Sessions.ResolveAsync(context, context.RequestAborted);
+        }
+
+        var accept = new WebSocketAcceptContext
+        {
+            SubProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol) ? SubProtocol : null,
+            // The protocol's own ping/pong proves liveness; RFC 6455 keep-alive frames would only add traffic.
+            KeepAliveInterval = TimeSpan.Zero,
+        };
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
+        var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
+        await connection.RunAsync();
+    }
+}

@@ -1,0 +1,46 @@
+using Broker.Core.Handlers;
+using Broker.Core;
+using Broker.Diagnostics;
+using Broker.Lifecycle;
+using Broker.Sessions;
+using Broker.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace Broker.WebSockets.Internal;
+
+/// <summary>What every browser connection needs, resolved once and shared: keeps a connection's constructor small.</summary>
+internal sealed class WebSocketServices(
+    BrokerNode node,
+    TicketService tickets,
+    SessionResolver sessions,
+    OriginPolicy origins,
+    ConnectionRegistry connections,
+    BrokerMetrics metrics,
+    DrainState drain,
+    TimeProvider time,
+    ILoggerFactory loggerFactory,
+    IOptions<WebSocketTransportOptions> options,
+    IOptions<BrokerSessionOptions> sessionOptions)
+{
+    public BrokerNode Node { get; } = node;
+
+    public TicketService Tickets { get; } = tickets;
+
+    public SessionResolver Sessions { get; } = sessions;
+
+    public OriginPolicy Origins { get; } = origins;
+
+    public ConnectionRegistry Connections { get; } = connections;
+
+    public BrokerMetrics Metrics { get; } = metrics;
+
+    public DrainState Drain { get; } = drain;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger Logger { get; } = loggerFactory.CreateLogger("Broker.WebSockets");
+
+    public WebSocketTransportOptions Options { get; } = options.Value;
+
+    public bool AllowAnonymous { get; } = sessionOptions.Value.AllowAnonymous;
+}
