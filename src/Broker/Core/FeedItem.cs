@@ -33,7 +33,8 @@ public readonly struct FeedItem
     public ulong Dropped { get; }
 
     /// <summary>The message itself, whatever its kind (null for <see cref="FeedItemKind.Subscribed"/>).</summary>
-    public ChannelMessage? Message => _item as ChannelMessage;
+    // Unsafe.As, not a cast: the kind already says what the item holds, and this is read once per delivery.
+    public ChannelMessage? Message => Kind == FeedItemKind.Subscribed ? null : System.Runtime.CompilerServices.Unsafe.As<ChannelMessage>(_item);
 
     internal static FeedItem Subscribed(SubscriptionStart start) => new(FeedItemKind.Subscribed, start, 0);
 

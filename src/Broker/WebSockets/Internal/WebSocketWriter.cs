@@ -233,12 +233,11 @@ internal sealed class WebSocketWriter : IDisposable
             int count;
             while (batch.Length < _batchBytes && (count = feed.Read(items, _batchBytes - batch.Length)) > 0)
             {
+                // No clearing after: the items live on this frame's stack, which is gone when the batch is.
                 for (int m = 0; m < count; m++)
                 {
                     Append(ref batch, items[m], ref first);
                 }
-
-                items[..count].Clear();  // the stack buffer must not keep a delivered publication alive
             }
         }
     }
