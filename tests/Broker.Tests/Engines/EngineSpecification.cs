@@ -29,7 +29,11 @@ public abstract class EngineSpecification : IAsyncLifetime
     {
         Engine = await CreateEngineAsync(Time);
         await Engine.StartAsync(Handler, None);
+        await WhenReadyAsync(Engine);
     }
+
+    /// <summary>Waits, after start, until the engine can serve (a cluster engine: its backend answered).</summary>
+    protected virtual Task WhenReadyAsync(IEngine engine) => Task.CompletedTask;
 
     public async Task DisposeAsync() => await Engine.DisposeAsync();
 
