@@ -40,12 +40,6 @@ public sealed partial class BrokerNode
     /// <summary>The connections of this broker, by session and user.</summary>
     public ConnectionRegistry Connections { get; }
 
-    /// <summary>The fan-out under the node (counts for stats; publications of the broker's own).</summary>
-    public Hub Hub => _hub;
-
-    /// <summary>True while the engine can serve.</summary>
-    public bool IsHealthy => _hub.Engine.IsHealthy;
-
     /// <summary>
     /// <c>publish</c>: checks the channel, the caller's permission, the event and the data, then numbers,
     /// keeps and fans out the publication. <paramref name="data"/> null is a publish without data.
