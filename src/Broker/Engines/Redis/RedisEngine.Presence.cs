@@ -193,6 +193,7 @@ public sealed partial class RedisEngine
         var old = _keys.NodeId;
         _keys = new RedisKeys(_options.Prefix, NewId());
         await RegisterNodeAsync().ConfigureAwait(false);
+        await EnsureNodeChannelSubscribedAsync().ConfigureAwait(false);
         List<(string Channel, string Field, int Count)> held = [];
         lock (_localPresence)
         {
