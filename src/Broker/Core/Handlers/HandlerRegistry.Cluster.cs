@@ -157,7 +157,10 @@ public sealed partial class HandlerRegistry
 
             if (result.Lost)
             {
-                TakeBackLocked(holder, (ulong)result.Id);
+                // The handler is gone on its node (its table update may still be on its way): stop routing
+                // to it now, and hand on every call it held, this one included, to another handler once.
+                table.Handlers.Remove(holder.HandlerId);
+                UnregisterLocked(holder);
                 return;
             }
 
