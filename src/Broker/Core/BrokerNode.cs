@@ -56,7 +56,7 @@ public sealed partial class BrokerNode
         }
 
         string name = string.IsNullOrEmpty(eventName) ? ChannelNames.DefaultEvent : eventName;
-        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine()) is { } invalid)
+        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine("publish")) is { } invalid)
         {
             return invalid;
         }
@@ -68,7 +68,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("publish");
         }
     }
 
@@ -84,7 +84,7 @@ public sealed partial class BrokerNode
             return refused;
         }
 
-        if ((CheckEngine()) is { } unavailable)
+        if ((CheckEngine("history")) is { } unavailable)
         {
             return unavailable;
         }
@@ -95,7 +95,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("history");
         }
     }
 
@@ -113,7 +113,7 @@ public sealed partial class BrokerNode
             return new BrokerError(ErrorCode.NotFound, $"Presence is not kept in namespace '{policy.Name}'.");
         }
 
-        if ((CheckEngine()) is { } unavailable)
+        if ((CheckEngine("presence")) is { } unavailable)
         {
             return unavailable;
         }
@@ -124,7 +124,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("presence");
         }
     }
 

@@ -117,9 +117,24 @@ public sealed class Hub : IEngineHandler
     internal async ValueTask AddPrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
-        foreach (var entry in subscription.Entries)
+        int subscribed = 0;
+        try
         {
-            await _engine.SubscribeAsync(entry, cancellationToken);
+            foreach (var entry in subscription.Entries)
+            {
+                await _engine.SubscribeAsync(entry, cancellationToken);
+                subscribed++;
+            }
+        }
+        catch
+        {
+            // Take back the entries already made: a failed prefix subscribe leaves no interest behind.
+            foreach (var entry in subscription.Entries.Take(subscribed))
+            {
+                await _engine.UnsubscribeAsync(entry, CancellationToken.None);
+            }
+
+            throw;
         }
 
         lock (_prefixGate)

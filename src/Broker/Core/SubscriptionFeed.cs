@@ -121,7 +121,15 @@ public sealed class SubscriptionFeed
         {
             if (subscription.ReceivesPresence)
             {
-                await _engine.LeaveAsync(subscription.Channel, subscription.Client!, CancellationToken.None);
+                try
+                {
+                    await _engine.LeaveAsync(subscription.Channel, subscription.Client!, CancellationToken.None);
+                }
+                catch (EngineUnavailableException)
+                {
+                    // A close must finish whatever the engine's state. (The Redis engine never throws here: it
+                    // keeps the leave and applies it when Redis is back.)
+                }
             }
         }
     }

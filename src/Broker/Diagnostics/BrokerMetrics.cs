@@ -133,7 +133,7 @@ public sealed class BrokerMetrics
     /// <summary>Counts a subscribed channel whose epoch changed under its subscribers.</summary>
     public void RecordEpochChange() => _epochChanges.Add(1);
 
-    /// <summary>Counts a request answered <c>unavailable</c> for an unreachable engine; <paramref name="operation"/> is a constant (publish, subscribe, history, presence, disconnect, send).</summary>
+    /// <summary>Counts a request answered <c>unavailable</c> for an unreachable engine; <paramref name="operation"/> is a constant (publish, subscribe, history, presence, disconnect).</summary>
     public void RecordEngineUnavailable(string operation) => _engineUnavailable.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>Counts a node that did not answer a node-to-node request in time; <paramref name="operation"/> is a constant.</summary>

@@ -253,6 +253,27 @@ public sealed class RedisClusterTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Equal(2, (await _onB.WaitForPublicationsAsync(channel, 2)).Count);
     }
 
+    [Fact]
+    public async Task ALeaveWhileRedisIsStopped_DoesNotFail_AndIsAppliedWhenRedisIsBack()
+    {
+        var channel = Unique();
+        await Subscribe(_b, channel);
+        var member = new ClientInfo("s7", "u7", "c7");
+        await _a.JoinAsync(channel, member, CancellationToken.None).AsTask().WaitAsync(Timeout);
+        Assert.True((await _onB.WaitForPresenceAsync(channel, 1))[0].Joined);
+
+        redis.Stop();
+        await WaitUntil(() => !_a.IsHealthy, TimeSpan.FromSeconds(5));
+        await _a.LeaveAsync(channel, member, CancellationToken.None).AsTask().WaitAsync(Timeout);
+        redis.Continue();
+
+        // The next heartbeat after Redis is back (every NodeTimeout / 6 here) applies it, with its leave event.
+        var events = await _onB.WaitForPresenceAsync(channel, 2);
+        Assert.False(events[1].Joined);
+        Assert.Equal("u7", events[1].UserId);
+        Assert.Empty(await _b.GetPresenceAsync(channel, CancellationToken.None).AsTask().WaitAsync(Timeout));
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds, failing after <paramref name="within"/>: for "within N seconds" checks.</summary>
     private static async Task WaitUntil(Func<bool> condition, TimeSpan within)
     {

@@ -50,4 +50,7 @@ internal static partial class RedisEngineLog
 
     [LoggerMessage(EventId = 8015, EventName = "RedisEpochChanged", Level = LogLevel.Warning, Message = "Channel {Channel} lost its numbering in Redis: epoch {OldEpoch} is now {Epoch}, live delivery continues after offset {Offset}.")]
     public static partial void EpochChanged(ILogger logger, string channel, string oldEpoch, string epoch, ulong offset);
+
+    [LoggerMessage(EventId = 8016, EventName = "RedisLeaveDeferred", Level = LogLevel.Information, Message = "A presence leave of {Channel} could not reach Redis; it is applied when Redis is back.")]
+    public static partial void LeaveDeferred(ILogger logger, string channel);
 }
