@@ -47,14 +47,20 @@ public sealed partial class HandlerRegistry
         _defaultMaxInFlight = options.Value.DefaultMaxInFlight;
     }
 
-    /// <summary>Live handlers.</summary>
+    /// <summary>Live handlers whose streams are on this node (other nodes' handlers it knows are not counted).</summary>
     public int Count
     {
         get
         {
             lock (_gate)
             {
-                return _handlers.Count;
+                int count = 0;
+                foreach (var handler in _handlers)
+                {
+                    count += handler.IsLocal ? 1 : 0;
+                }
+
+                return count;
             }
         }
     }

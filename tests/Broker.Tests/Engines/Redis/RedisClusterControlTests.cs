@@ -59,6 +59,31 @@ public sealed class RedisClusterControlTests(RedisServerFixture redis) : IAsyncL
     }
 
     [Fact]
+    public async Task TheGroupIsChosenAcrossNodes_AndInsideItALocalHandlerGoesFirst()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var exactOnB = new QueueEndpoint();
+        var broadOnA = new QueueEndpoint();
+        var broadOnB = new QueueEndpoint();
+        await b.Handlers.RegisterAsync("exact", ["order.place"], 0, exactOnB).AsTask().WaitAsync(Timeout);
+        await b.Handlers.RegisterAsync("broad", ["order.*"], 0, broadOnB).AsTask().WaitAsync(Timeout);
+        await a.Handlers.RegisterAsync("broad", ["order.*"], 0, broadOnA).AsTask().WaitAsync(Timeout);
+
+        // The exact group on B beats the prefix group that A has locally.
+        _ = a.Handlers.SendAsync("order.place", Json.Of("1"), Alice, default);
+        Assert.Equal("order.place", (await exactOnB.NextAsync()).Event);
+
+        // Inside the prefix group, A's own handler takes A's calls, B's takes B's: no hop while one has room.
+        _ = a.Handlers.SendAsync("order.cancel", Json.Of("2"), Alice, default);
+        _ = b.Handlers.SendAsync("order.cancel", Json.Of("3"), Alice, default);
+        Assert.Equal("2", Json.Text((await broadOnA.NextAsync()).Data));
+        Assert.Equal("3", Json.Text((await broadOnB.NextAsync()).Data));
+        Assert.Equal(1, a.Handlers.Count);
+        Assert.Equal(2, b.Handlers.Count);
+    }
+
+    [Fact]
     public async Task DisconnectCountsEveryNodeThatAnswers_AndLeavesOutOneThatDoesNotWithinTheBound()
     {
         var a = await StartNodeAsync();
