@@ -136,6 +136,23 @@ public class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APrefixSubscriberIsToldOfAnEpochChangeOnceByTheChannelsName()
+    {
+        var feed = _node.OpenFeed(16, 1 << 20);
+        Assert.Null(await _node.SubscribePrefixesAsync(["chat:epoch-*"], [], feed, None));
+        Drain(feed);
+
+        var position = new StreamPosition("new-epoch", 0);
+        _hub.OnEpochChanged("chat:epoch-one", position);
+        _hub.OnEpochChanged("chat:epoch-one", position);  // a second notice of the same change tells nothing new
+        _hub.OnEpochChanged("room:other", position);
+
+        var item = Assert.Single(Drain(feed));
+        Assert.Equal(FeedItemKind.Subscribed, item.Kind);
+        Assert.Equal(new SubscriptionStart("chat:epoch-one", position, Recovered: false), item.Start);
+    }
+
+    [Fact]
     public async Task PublicationsOfOtherChannelsAreNotDelivered()
     {
         var subscription = await Subscribe("chat:a");
