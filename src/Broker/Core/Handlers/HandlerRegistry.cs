@@ -137,12 +137,11 @@ public sealed partial class HandlerRegistry
         ArgumentNullException.ThrowIfNull(registration);
         lock (_gate)
         {
-            if (!UnregisterLocked(registration))
-            {
-                return;
-            }
+            UnregisterLocked(registration);
         }
 
+        // Also when it was gone already (Assign drops an endpoint that is closing): the other nodes may
+        // still list it until they get this node's table again.
         AnnounceLater();
     }
 

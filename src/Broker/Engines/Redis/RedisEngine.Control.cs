@@ -25,7 +25,7 @@ public sealed partial class RedisEngine
 
     private readonly SemaphoreSlim _nodeChannelGate = new(1, 1);
     private ChannelMessageQueue? _nodeQueue;
-    private string? _nodeQueueId;
+    private volatile string? _nodeQueueId;  // read without the gate on every probe: a fast path
 
     /// <inheritdoc/>
     public string NodeId => _keys.NodeId;
