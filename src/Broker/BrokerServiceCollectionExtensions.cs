@@ -28,7 +28,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
-        services.AddBrokerStats();
+        services.AddBrokerStats(configuration);
         services.AddBrokerDashboard(configuration);
         services.AddBrokerTelemetry(configuration);
         // One thread-pool hop less per send and per receive. At 100 publications/s to 1,000 sockets every
