@@ -15,7 +15,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static readonly TimeSpan SharedNodeTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>A killed node's presence leaves within this plus one sweep (a sixth of a survivor's timeout).</summary>
-    public static readonly TimeSpan ShortNodeTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan ShortNodeTimeout = TimeSpan.FromSeconds(3);
 
     private readonly string _prefix = "cluster-" + Guid.NewGuid().ToString("N")[..8];
 
