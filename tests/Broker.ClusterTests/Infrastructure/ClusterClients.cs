@@ -15,15 +15,27 @@ public static class ClusterClients
     /// <paramref name="ticketFrom"/> (default: the same node) for <paramref name="userId"/>; returns it after
     /// <c>welcome</c>.
     /// </summary>
-    public static async Task<(TestSocket Socket, JsonElement Welcome)> ConnectAsync(this BrokerProcess node, string? userId = "alice", BrokerProcess? ticketFrom = null, object? resume = null)
+    public static Task<(TestSocket Socket, JsonElement Welcome)> ConnectAsync(this BrokerProcess node, string? userId = "alice", BrokerProcess? ticketFrom = null, object? resume = null) =>
+        ConnectAsync(node.WebSocketAddress, (ticketFrom ?? node).Client, userId, resume);
+
+    /// <summary>As above, to any <c>ws://…/ws</c> (a balancer), with a ticket minted by <paramref name="tickets"/>.</summary>
+    public static async Task<(TestSocket Socket, JsonElement Welcome)> ConnectAsync(Uri address, Sdk.BrokerClient tickets, string? userId, object? resume = null)
     {
-        var ticket = await (ticketFrom ?? node).Client.IssueTicketAsync(userId: userId).WaitAsync(BrokerServer.DefaultTimeout);
-        var socket = await TestSocket.ConnectAsync(node.WebSocketAddress);
-        await socket.SendJsonAsync(resume is null
-            ? new { type = "hello", id = 1, ticket = ticket.Ticket }
-            : new { type = "hello", id = 1, ticket = ticket.Ticket, resume });
-        var welcome = await socket.ExpectAsync("welcome");
-        return (socket, welcome);
+        var ticket = await tickets.IssueTicketAsync(userId: userId).WaitAsync(BrokerServer.DefaultTimeout);
+        var socket = await TestSocket.ConnectAsync(address);
+        try
+        {
+            await socket.SendJsonAsync(resume is null
+                ? new { type = "hello", id = 1, ticket = ticket.Ticket }
+                : new { type = "hello", id = 1, ticket = ticket.Ticket, resume });
+            var welcome = await socket.ExpectAsync("welcome");
+            return (socket, welcome);
+        }
+        catch
+        {
+            await socket.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>As <see cref="ConnectAsync"/>, for a test that needs only the socket.</summary>
