@@ -28,7 +28,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
-        services.AddBrokerStats();
+        services.AddBrokerStats(configuration);
         services.AddBrokerDashboard(configuration);
         services.AddBrokerTelemetry(configuration);
         // HTTP replies (POST /session, /tickets, the demo sign-in) escape as the WebSocket frames do:
