@@ -68,7 +68,7 @@ internal sealed class Report
 
     public static string Line(RunResult r) => r.Failure is not null
         ? $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
-        : string.Create(Invariant, $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms{(r.CrossNodeP99Ms is { } x ? $" (cross-node {x:0.00} ms)" : "")}  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
+        : string.Create(Invariant, $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms{(r.CrossNodeP99Ms is { } x ? $" (cross-node {x:0.00} ms)" : "")}  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}{(r.Refused is { } refused ? $"  refused {refused}  duplicates {r.Duplicates}" : "")}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
 
     public string Markdown()
     {
@@ -97,17 +97,17 @@ internal sealed class Report
         md.AppendLine();
         md.AppendLine("Runs (each on a fresh server process; latency from the payload's send time, paced: from its scheduled send time):");
         md.AppendLine();
-        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection | Cross-node p99 ms |");
-        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection | Cross-node p99 ms | Refused | Duplicates |");
+        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
         foreach (var r in _runs)
         {
             if (r.Failure is not null)
             {
-                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | | |");
+                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | | | | |");
                 continue;
             }
 
-            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} | {(r.CrossNodeP99Ms is { } x ? x.ToString("0.00", Invariant) : "")} |");
+            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} | {(r.CrossNodeP99Ms is { } x ? x.ToString("0.00", Invariant) : "")} | {r.Refused?.ToString("N0", Invariant)} | {r.Duplicates?.ToString("N0", Invariant)} |");
         }
 
         md.AppendLine();

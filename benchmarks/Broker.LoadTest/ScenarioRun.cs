@@ -111,6 +111,17 @@ internal sealed class ScenarioRun
             var room = protocol.Channel(Room);
             var own = scenario == Scenario.Channels ? Enumerable.Range(0, subscribers).Select(i => protocol.Channel("s" + i)).ToArray() : [];
 
+            // In a cluster every subscriber gets every publication: count exactly which arrived, so a publication the
+            // server refused (its publisher was told) is told apart from one it acknowledged and lost.
+            bool exact = scenario.IsCluster();
+            if (exact)
+            {
+                foreach (var client in clients)
+                {
+                    client.TrackSequences(publications);
+                }
+            }
+
             // The blip: Redis stopped a third of the way into the run, continued BlipSeconds later.
             long blipAt = scenario == Scenario.ClusterBlip ? publications / 3 : -1;
             var blip = Task.CompletedTask;
@@ -140,7 +151,7 @@ internal sealed class ScenarioRun
                     }
 
                     var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
-                    await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken);
+                    await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken, seq);
                 }
             }
             finally
@@ -149,6 +160,12 @@ internal sealed class ScenarioRun
             }
 
             await publisher.DrainAsync(cancellationToken);
+            var refused = publisher.Refused();
+            if (exact)
+            {
+                expected = (publications - refused.Count) * subscribers;
+            }
+
             await WaitForDeliveriesAsync(() => clients.Sum(static c => c.Delivered + c.Dropped), expected, cancellationToken);
 
             var latency = new LatencyHistogram();
@@ -170,6 +187,10 @@ internal sealed class ScenarioRun
 
             long delivered = clients.Sum(static c => c.Delivered);
             long dropped = clients.Sum(static c => c.Dropped);
+            // Exact: the acknowledged publications that never arrived, less what the server said it dropped.
+            long lost = exact ? Math.Max(0, clients.Sum(c => c.Missing(publications, refused)) - dropped) : Math.Max(0, expected - delivered - dropped);
+            // In the blip a refusal is the contract at work (the publisher was told, PROTOCOL.md: unavailable), not an error.
+            long errors = publisher.Errors + clients.Sum(static c => c.Errors) - (scenario == Scenario.ClusterBlip ? refused.Count : 0);
             return measure.Complete(result, last, latency) with
             {
                 Subscribers = subscribers,
@@ -177,8 +198,10 @@ internal sealed class ScenarioRun
                 Expected = expected,
                 Delivered = delivered,
                 Dropped = dropped,
-                Lost = Math.Max(0, expected - delivered - dropped),
-                Errors = publisher.Errors + clients.Sum(static c => c.Errors),
+                Lost = lost,
+                Errors = errors,
+                Refused = exact ? refused.Count : null,
+                Duplicates = exact ? clients.Sum(static c => c.Duplicates) : null,
                 CrossNodeDelivered = nodes.Count > 1 ? crossNode.Count : null,
                 CrossNodeP99Ms = nodes.Count > 1 ? crossNode.Quantile(0.99) / 1000.0 : null,
             };
