@@ -72,7 +72,11 @@ internal sealed record LoadTestOptions
     /// <summary>Broker/peer pairs per scenario and peer.</summary>
     public int Pairs { get; init; } = 1;
 
-    public IReadOnlyList<Scenario> Scenarios { get; init; } = Enum.GetValues<Scenario>();
+    /// <summary>
+    /// What runs, in enum order. The single-node scenarios by default (the cluster ones add minutes and a Redis);
+    /// <c>--smoke</c> runs every one.
+    /// </summary>
+    public IReadOnlyList<Scenario> Scenarios { get; init; } = [.. Enum.GetValues<Scenario>().Where(static s => !s.IsCluster())];
 
     public IReadOnlyList<ServerKind> Servers { get; init; } = Enum.GetValues<ServerKind>();
 
@@ -85,6 +89,7 @@ internal sealed record LoadTestOptions
     public static readonly LoadTestOptions SmokeDefaults = new()
     {
         Smoke = true,
+        Scenarios = Enum.GetValues<Scenario>(),
         Subscribers = 10,
         Messages = 200,
         Rate = 200,
@@ -103,9 +108,9 @@ internal sealed record LoadTestOptions
         Broker.LoadTest: the broker against a plain SignalR hub and nats-server (WebSocket), one after another on loopback;
         in the cluster scenarios two broker nodes on one redis-server against two SignalR instances on its Redis backplane.
 
-          --smoke               seconds, tiny numbers, every scenario; exits 1 if any message was lost
-          --subs N              subscribers (fanout, paced, channels)             default 1000
-          --msgs N              publications per fanout / channels run            default 10000
+          --smoke               seconds, tiny numbers, every scenario (cluster too); exits 1 if a message was lost
+          --subs N              subscribers (fanout, paced, channels, cluster*)   default 1000
+          --msgs N              publications per (cluster)fanout / channels run   default 10000
           --payload N           payload bytes                                     default 100
           --rate N              paced publications per second                     default 100
           --seconds S           paced run length (clusterblip: S + blip)          default 5
@@ -120,11 +125,23 @@ internal sealed record LoadTestOptions
           --warmup N            publications before each measured part            default 2000
           --inflight N          publications in flight, at most                   default 64
           --pairs N             broker/peer pairs per scenario and peer           default 1
-          --scenarios a,b       fanout,paced,channels,grpc,idle,                  default all
-                                clusterfanout,clusterpaced,clusterblip
+          --scenarios a,b       fanout,paced,channels,grpc,idle,                  default the first five
+                                clusterfanout,clusterpaced,clusterblip;
+                                cluster: the last three; all: every one
           --servers a,b         broker,signalr,nats                               default all installed
           --out DIR             results folder                                    default benchmarks/results
         """;
+
+    /// <summary>Scenario names, <c>cluster</c> for the three cluster ones, <c>all</c> for every one; run in the order given, once each.</summary>
+    private static Scenario[] ParseScenarios(string list) =>
+    [
+        .. list.Split(',').SelectMany(static name => name.ToLowerInvariant() switch
+        {
+            "all" => Enum.GetValues<Scenario>(),
+            "cluster" => Enum.GetValues<Scenario>().Where(static s => s.IsCluster()),
+            _ => [Enum.Parse<Scenario>(name, ignoreCase: true)],
+        }).Distinct(),
+    ];
 
     public static LoadTestOptions Parse(IReadOnlyList<string> args)
     {
@@ -152,7 +169,7 @@ internal sealed record LoadTestOptions
                 "--warmup" => options with { Warmup = Int() },
                 "--inflight" => options with { InFlight = Int() },
                 "--pairs" => options with { Pairs = Int() },
-                "--scenarios" => options with { Scenarios = [.. Next().Split(',').Select(static s => Enum.Parse<Scenario>(s, ignoreCase: true))] },
+                "--scenarios" => options with { Scenarios = ParseScenarios(Next()) },
                 "--servers" => options with { Servers = [.. Next().Split(',').Select(static s => Enum.Parse<ServerKind>(s, ignoreCase: true))] },
                 "--out" => options with { OutputDirectory = Next() },
                 _ => throw new ArgumentException($"unknown argument {args[i]}"),

@@ -16,7 +16,7 @@ internal sealed partial class RedisServer : IAsyncDisposable
     private const int SigStop = 19;
 
     private readonly Process _process;
-    private readonly Queue<string> _output = new();
+    private readonly OutputTail _output = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private RedisServer(Process process, int port)
@@ -67,13 +67,7 @@ internal sealed partial class RedisServer : IAsyncDisposable
     /// <summary>Thaws the server (SIGCONT).</summary>
     public void Resume() => Signal(SigCont);
 
-    public string Output()
-    {
-        lock (_output)
-        {
-            return string.Join('\n', _output);
-        }
-    }
+    public string Output() => _output.ToString();
 
     public async ValueTask DisposeAsync()
     {
@@ -117,14 +111,7 @@ internal sealed partial class RedisServer : IAsyncDisposable
             _ready.TrySetResult();
         }
 
-        lock (_output)
-        {
-            _output.Enqueue(line);
-            if (_output.Count > 50)
-            {
-                _output.Dequeue();
-            }
-        }
+        _output.Add(line);
     }
 
     // .NET can send a process only SIGKILL (Process.Kill); stopping and continuing one takes libc's kill(2).

@@ -11,7 +11,7 @@ namespace Broker.LoadTest;
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly Queue<string> _output = new();
+    private readonly OutputTail _output = new();
     private readonly string? _tempDirectory;
 
     private ServerProcess(Process process, Uri webSocket, Uri? grpc, string? tempDirectory)
@@ -20,8 +20,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         WebSocket = webSocket;
         Grpc = grpc;
         _tempDirectory = tempDirectory;
-        process.OutputDataReceived += (_, e) => Remember(e.Data);
-        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.OutputDataReceived += (_, e) => _output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => _output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
@@ -173,13 +173,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Resident memory now (VmRSS), bytes.</summary>
     public long Rss() => ProcFs.Status(_process.Id, "VmRSS:");
 
-    public string Output()
-    {
-        lock (_output)
-        {
-            return string.Join('\n', _output);
-        }
-    }
+    public string Output() => _output.ToString();
 
     public async ValueTask DisposeAsync()
     {
@@ -255,9 +249,9 @@ internal sealed class ServerProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                // not answering yet
+                // not answering yet, or too slowly (the client's 5 s timeout): ask again until the deadline
             }
 
             if (deadline.Elapsed > TimeSpan.FromSeconds(30))
@@ -266,23 +260,6 @@ internal sealed class ServerProcess : IAsyncDisposable
             }
 
             await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    private void Remember(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Enqueue(line);
-            if (_output.Count > 50)
-            {
-                _output.Dequeue();
-            }
         }
     }
 }
