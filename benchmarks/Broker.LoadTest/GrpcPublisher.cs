@@ -16,6 +16,7 @@ internal sealed class GrpcPublisher : Publisher
     private readonly BrokerClient _client;
     private readonly BrokerPublisher _publisher;
     private readonly Task<PublishResult>?[] _ring;
+    private readonly long[] _sequences;
     private long _next;
 
     public GrpcPublisher(Uri address, int inFlight)
@@ -24,9 +25,10 @@ internal sealed class GrpcPublisher : Publisher
         _client = new BrokerClient(new BrokerClientOptions { Address = address });
         _publisher = _client.CreatePublisher(inFlight);
         _ring = new Task<PublishResult>?[inFlight];
+        _sequences = new long[inFlight];
     }
 
-    public override async Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken)
+    public override async Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken, long sequence = -1)
     {
         int slot = (int)(_next++ % _ring.Length);
         if (_ring[slot] is { } oldest)
@@ -34,13 +36,14 @@ internal sealed class GrpcPublisher : Publisher
             if (!oldest.IsCompleted && _ring[(slot + Math.Max(1, _ring.Length / 4) - 1) % _ring.Length] is { } later)
             {
                 // Replies come in order: once this one is answered, so are the ones before it, up to the oldest.
-                await AwaitAsync(later, cancellationToken, count: false);
+                await AwaitAsync(later, -1, cancellationToken, count: false);
             }
 
-            await AwaitAsync(oldest, cancellationToken);
+            await AwaitAsync(oldest, _sequences[slot], cancellationToken);
         }
 
         _ring[slot] = _publisher.PublishAsync(channel, payload);
+        _sequences[slot] = sequence;
     }
 
     public override async Task DrainAsync(CancellationToken cancellationToken)
@@ -49,7 +52,7 @@ internal sealed class GrpcPublisher : Publisher
         {
             if (_ring[i] is { } task)
             {
-                await AwaitAsync(task, cancellationToken);
+                await AwaitAsync(task, _sequences[i], cancellationToken);
                 _ring[i] = null;
             }
         }
@@ -62,14 +65,14 @@ internal sealed class GrpcPublisher : Publisher
     }
 
     /// <summary>Waits for a publication's reply; a failed one counts as an error when <paramref name="count"/>.</summary>
-    private async ValueTask AwaitAsync(Task<PublishResult> task, CancellationToken cancellationToken, bool count = true)
+    private async ValueTask AwaitAsync(Task<PublishResult> task, long sequence, CancellationToken cancellationToken, bool count = true)
     {
         if (task.IsCompleted)
         {
             // The usual case: no await, no exception thrown to count a failure.
             if (count && !task.IsCompletedSuccessfully)
             {
-                Failed();
+                Failed(sequence);
             }
 
             return;
@@ -83,7 +86,7 @@ internal sealed class GrpcPublisher : Publisher
         {
             if (count)
             {
-                Failed();
+                Failed(sequence);
             }
         }
     }

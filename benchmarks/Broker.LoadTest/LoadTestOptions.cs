@@ -53,13 +53,30 @@ internal sealed record LoadTestOptions
     /// </summary>
     public int GrpcWarmup { get; init; } = 50_000;
 
+    /// <summary>Publications per second of the paced cluster scenarios (<c>ClusterPaced</c>, <c>ClusterBlip</c>).</summary>
+    public int ClusterRate { get; init; } = 1000;
+
+    /// <summary>How long redis-server stays stopped (SIGSTOP) in <c>ClusterBlip</c>, seconds.</summary>
+    public double BlipSeconds { get; init; } = 1;
+
+    /// <summary>
+    /// Publications the broker keeps per channel of the <c>bench</c> namespace in the cluster scenarios
+    /// (<c>HistorySize</c>). A node fills a gap in what Redis delivered from this history, so the broker's no-loss
+    /// promise across a Redis blip needs it; 1,000 is one second at the default cluster rate. SignalR keeps none.
+    /// </summary>
+    public int ClusterHistory { get; init; } = 1000;
+
     /// <summary>Publications sent and not yet acknowledged, at most.</summary>
     public int InFlight { get; init; } = 64;
 
     /// <summary>Broker/peer pairs per scenario and peer.</summary>
     public int Pairs { get; init; } = 1;
 
-    public IReadOnlyList<Scenario> Scenarios { get; init; } = Enum.GetValues<Scenario>();
+    /// <summary>
+    /// What runs, in enum order. The single-node scenarios by default (the cluster ones add minutes and a Redis);
+    /// <c>--smoke</c> runs every one.
+    /// </summary>
+    public IReadOnlyList<Scenario> Scenarios { get; init; } = [.. Enum.GetValues<Scenario>().Where(static s => !s.IsCluster())];
 
     public IReadOnlyList<ServerKind> Servers { get; init; } = Enum.GetValues<ServerKind>();
 
@@ -72,10 +89,13 @@ internal sealed record LoadTestOptions
     public static readonly LoadTestOptions SmokeDefaults = new()
     {
         Smoke = true,
+        Scenarios = Enum.GetValues<Scenario>(),
         Subscribers = 10,
         Messages = 200,
         Rate = 200,
         Seconds = 0.5,
+        ClusterRate = 200,
+        BlipSeconds = 0.5,
         IdleConnections = 50,
         GrpcMessages = 2000,
         GrpcWarmup = 200,
@@ -85,15 +105,19 @@ internal sealed record LoadTestOptions
     };
 
     public const string Usage = """
-        Broker.LoadTest: the broker against a plain SignalR hub and nats-server (WebSocket), one after another on loopback.
+        Broker.LoadTest: the broker against a plain SignalR hub and nats-server (WebSocket), one after another on loopback;
+        in the cluster scenarios two broker nodes on one redis-server against two SignalR instances on its Redis backplane.
 
-          --smoke               seconds, tiny numbers, every scenario; exits 1 if any message was lost
-          --subs N              subscribers (fanout, paced, channels)             default 1000
-          --msgs N              publications per fanout / channels run            default 10000
+          --smoke               seconds, tiny numbers, every scenario (cluster too); exits 1 if a message was lost
+          --subs N              subscribers (fanout, paced, channels, cluster*)   default 1000
+          --msgs N              publications per (cluster)fanout / channels run   default 10000
           --payload N           payload bytes                                     default 100
           --rate N              paced publications per second                     default 100
-          --seconds S           paced run length                                  default 5
+          --seconds S           paced run length (clusterblip: S + blip)          default 5
           --idle N              idle sockets                                      default 10000
+          --cluster-rate N      paced rate of clusterpaced and clusterblip        default 1000
+          --blip S              seconds redis-server is stopped (clusterblip)     default 1
+          --cluster-history N   broker history per channel, cluster runs          default 1000
           --grpc-subs N         SDK gRPC subscribers                              default 1
           --grpc-msgs N         publications of the gRPC run                      default 200000
           --grpc-buffer N       broker-side buffer per gRPC subscriber (0: broker) default 65536
@@ -101,10 +125,23 @@ internal sealed record LoadTestOptions
           --warmup N            publications before each measured part            default 2000
           --inflight N          publications in flight, at most                   default 64
           --pairs N             broker/peer pairs per scenario and peer           default 1
-          --scenarios a,b       fanout,paced,channels,grpc,idle                   default all
+          --scenarios a,b       fanout,paced,channels,grpc,idle,                  default the first five
+                                clusterfanout,clusterpaced,clusterblip;
+                                cluster: the last three; all: every one
           --servers a,b         broker,signalr,nats                               default all installed
           --out DIR             results folder                                    default benchmarks/results
         """;
+
+    /// <summary>Scenario names, <c>cluster</c> for the three cluster ones, <c>all</c> for every one; run in the order given, once each.</summary>
+    private static Scenario[] ParseScenarios(string list) =>
+    [
+        .. list.Split(',').SelectMany(static name => name.ToLowerInvariant() switch
+        {
+            "all" => Enum.GetValues<Scenario>(),
+            "cluster" => Enum.GetValues<Scenario>().Where(static s => s.IsCluster()),
+            _ => [Enum.Parse<Scenario>(name, ignoreCase: true)],
+        }).Distinct(),
+    ];
 
     public static LoadTestOptions Parse(IReadOnlyList<string> args)
     {
@@ -122,6 +159,9 @@ internal sealed record LoadTestOptions
                 "--rate" => options with { Rate = Int() },
                 "--seconds" => options with { Seconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--idle" => options with { IdleConnections = Int() },
+                "--cluster-rate" => options with { ClusterRate = Int() },
+                "--blip" => options with { BlipSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--cluster-history" => options with { ClusterHistory = Int() },
                 "--grpc-subs" => options with { GrpcSubscribers = Int() },
                 "--grpc-msgs" => options with { GrpcMessages = Int() },
                 "--grpc-buffer" => options with { GrpcBuffer = Int() },
@@ -129,14 +169,15 @@ internal sealed record LoadTestOptions
                 "--warmup" => options with { Warmup = Int() },
                 "--inflight" => options with { InFlight = Int() },
                 "--pairs" => options with { Pairs = Int() },
-                "--scenarios" => options with { Scenarios = [.. Next().Split(',').Select(static s => Enum.Parse<Scenario>(s, ignoreCase: true))] },
+                "--scenarios" => options with { Scenarios = ParseScenarios(Next()) },
                 "--servers" => options with { Servers = [.. Next().Split(',').Select(static s => Enum.Parse<ServerKind>(s, ignoreCase: true))] },
                 "--out" => options with { OutputDirectory = Next() },
                 _ => throw new ArgumentException($"unknown argument {args[i]}"),
             };
         }
 
-        if (options.Subscribers < 1 || options.Messages < 1 || options.InFlight < 1 || options.Rate < 1 || options.Pairs < 1 || options.IdleConnections < 2 || options.PayloadBytes < 1 || options.GrpcBuffer < 0 || options.GrpcWarmup < 0)
+        if (options.Subscribers < 1 || options.Messages < 1 || options.InFlight < 1 || options.Rate < 1 || options.Pairs < 1 || options.IdleConnections < 2 || options.PayloadBytes < 1 || options.GrpcBuffer < 0 || options.GrpcWarmup < 0
+            || options.ClusterRate < 1 || options.ClusterHistory < 0 || !(options.BlipSeconds > 0))
         {
             throw new ArgumentException("counts must be positive");
         }

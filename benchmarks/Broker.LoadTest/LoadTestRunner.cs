@@ -48,6 +48,12 @@ internal static class LoadTestRunner
             return 1;
         }
 
+        if (!paths.HasRedis && options.Scenarios.Any(static s => s.IsCluster()))
+        {
+            await output.WriteLineAsync($"skipping the cluster scenarios: {paths.RedisServer} not found (Debian's redis-server package)");
+            options = options with { Scenarios = [.. options.Scenarios.Where(static s => !s.IsCluster())] };
+        }
+
         var clock = Stopwatch.StartNew();
         var loadAtStart = Report.LoadAverage();
         var runs = new List<RunResult>();
@@ -55,7 +61,7 @@ internal static class LoadTestRunner
         await using (var progress = new ProgressLine(!Console.IsErrorRedirected && !options.Smoke))
         {
             var run = new ScenarioRun(options, paths, progress);
-            int total = options.Scenarios.Sum(s => s == Scenario.Grpc ? options.Pairs : options.Pairs * 2 * servers.Count(k => k != ServerKind.Broker));
+            int total = options.Scenarios.Sum(s => options.Pairs * Math.Max(1, 2 * servers.Count(k => s.HasPeer(k))));
             async Task<RunResult> One(Scenario scenario, ServerKind kind, int pair)
             {
                 progress.Begin($"run {runs.Count + 1}/{total}: {scenario} on {kind} (pair {pair})");
@@ -80,13 +86,14 @@ internal static class LoadTestRunner
             {
                 for (int pair = 1; pair <= options.Pairs; pair++)
                 {
-                    if (scenario == Scenario.Grpc)
+                    var peers = servers.Where(k => scenario.HasPeer(k)).ToList();
+                    if (peers.Count == 0)
                     {
-                        await One(scenario, ServerKind.Broker, pair);  // the peers have no gRPC subscribers
+                        await One(scenario, ServerKind.Broker, pair);  // gRPC: the peers have no gRPC subscribers
                         continue;
                     }
 
-                    foreach (var peer in servers.Where(static k => k != ServerKind.Broker))
+                    foreach (var peer in peers)
                     {
                         var broker = await One(scenario, ServerKind.Broker, pair);
                         var other = await One(scenario, peer, pair);

@@ -7,7 +7,8 @@ internal sealed record PairResult(Scenario Scenario, int Pair, ServerKind Peer, 
     {
         (string metric, Func<RunResult, double> value, bool higher) = broker.Scenario switch
         {
-            Scenario.Paced => ("p99 latency, ms", (Func<RunResult, double>)(static r => r.P99Ms), false),
+            Scenario.Paced or Scenario.ClusterPaced => ("p99 latency, ms", (Func<RunResult, double>)(static r => r.P99Ms), false),
+            Scenario.ClusterBlip => ("messages lost", static r => r.Lost, false),
             Scenario.Idle => ("server KiB per connection", static r => r.KiBPerConnection ?? 0, false),
             _ => ("deliveries/s", static r => r.DeliveriesPerSecond, true),
         };

@@ -12,6 +12,9 @@ internal static class Payload
 {
     public static readonly byte[] Marker = "\"lt\":"u8.ToArray();
 
+    /// <summary>What follows the timestamp: the publication's sequence number comes next.</summary>
+    public static readonly byte[] SequenceMarker = ",\"seq\":"u8.ToArray();
+
     /// <summary>A warm-up payload of the same size: no timestamp, so the receive loops do not count it.</summary>
     public static byte[] Warmup(int size) => Encoding.UTF8.GetBytes("{\"warmup\":\"" + new string('x', Math.Max(0, size - 14)) + "\"}");
 

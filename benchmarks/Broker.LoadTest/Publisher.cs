@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Broker.LoadTest;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace Broker.LoadTest;
 internal abstract class Publisher : IAsyncDisposable
 {
     private readonly int _inFlight;
+    private readonly ConcurrentDictionary<long, byte> _refused = new();
     private long _errors;
 
     protected Publisher(int inFlight)
@@ -17,12 +20,18 @@ internal abstract class Publisher : IAsyncDisposable
 
     public long Errors => Interlocked.Read(ref _errors) + ProtocolErrors;
 
+    /// <summary>
+    /// The sequence numbers of publications the server answered with a failure (the publisher was told): a subset of
+    /// <see cref="Errors"/>. In the Redis blip a refusal is the contract at work, not a lost message.
+    /// </summary>
+    public IReadOnlySet<long> Refused() => _refused.Keys.ToHashSet();
+
     protected SemaphoreSlim Window { get; }
 
     protected virtual long ProtocolErrors => 0;
 
-    /// <summary>Waits for room in the window, then sends.</summary>
-    public abstract Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken);
+    /// <summary>Waits for room in the window, then sends; <paramref name="sequence"/> (the payload's <c>seq</c>, -1 for none) names it in <see cref="Refused()"/>.</summary>
+    public abstract Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken, long sequence = -1);
 
     /// <summary>Waits until every publication sent has been acknowledged.</summary>
     public virtual async Task DrainAsync(CancellationToken cancellationToken)
@@ -37,5 +46,19 @@ internal abstract class Publisher : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    protected void Failed() => Interlocked.Increment(ref _errors);
+    /// <summary>Counts a failed publication; one with a sequence number is remembered in <see cref="Refused()"/>.</summary>
+    protected void Failed(long sequence = -1)
+    {
+        Interlocked.Increment(ref _errors);
+        Refuse(sequence);
+    }
+
+    /// <summary>Remembers a refused publication whose failure is already counted (a protocol error reply).</summary>
+    protected void Refuse(long sequence)
+    {
+        if (sequence >= 0)
+        {
+            _refused.TryAdd(sequence, 0);
+        }
+    }
 }

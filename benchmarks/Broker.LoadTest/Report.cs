@@ -67,8 +67,8 @@ internal sealed class Report
     }
 
     public static string Line(RunResult r) => r.Failure is not null
-        ? $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
-        : string.Create(Invariant, $"{r.Scenario,-8} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
+        ? $"{r.Scenario,-13} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
+        : string.Create(Invariant, $"{r.Scenario,-13} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms{(r.CrossNodeP99Ms is { } x ? $" (cross-node {x:0.00} ms)" : "")}  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}{(r.Refused is { } refused ? $"  refused {refused}  duplicates {r.Duplicates}" : "")}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
 
     public string Markdown()
     {
@@ -79,6 +79,11 @@ internal sealed class Report
         md.AppendLine(Invariant, $"- Load average (1, 5, 15 min) at start {_loadAtStart}, at end {_loadAtEnd}: other work on the machine shares the cores, so compare the ratios of a pair, not absolute rates.");
         md.AppendLine(Invariant, $"- Command: `{Command}`");
         md.AppendLine(Invariant, $"- Subscribers {_options.Subscribers:N0}, publications {_options.Messages:N0} (fan-out; twice that, half on own channels, in many-channels), payload {_options.PayloadBytes} B, at most {_options.InFlight} in flight; paced {_options.Rate}/s for {_options.Seconds} s; {_options.IdleConnections:N0} idle sockets; {_options.GrpcSubscribers} gRPC subscriber(s), {_options.GrpcMessages:N0} publications.");
+        if (_runs.Any(static r => r.Scenario.IsCluster()))
+        {
+            md.AppendLine(Invariant, $"- Cluster: {ServerCluster.NodeCount} nodes on one redis-server, subscribers split evenly, the publisher on the first node; paced {_options.ClusterRate}/s for {_options.Seconds} s; blip: Redis stopped {_options.BlipSeconds} s a third into a {_options.Seconds + _options.BlipSeconds} s paced run; broker history {_options.ClusterHistory} per channel. Server CPU is both nodes and Redis, peak RSS both nodes. Cross-node: the subscribers of the node that did not receive the publish.");
+        }
+
         md.AppendLine();
         md.AppendLine("Pairs (a broker run, then the peer run right after it):");
         md.AppendLine();
@@ -92,21 +97,21 @@ internal sealed class Report
         md.AppendLine();
         md.AppendLine("Runs (each on a fresh server process; latency from the payload's send time, paced: from its scheduled send time):");
         md.AppendLine();
-        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection |");
-        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
+        md.AppendLine("| Scenario | Server | Pair | Subscribers | Publications | Deliveries/s | p50 ms | p99 ms | max ms | Lost | Dropped | Errors | Server CPU s | Server CPU µs/delivery | Server peak RSS MiB | Client CPU s | KiB/connection | Cross-node p99 ms | Refused | Duplicates |");
+        md.AppendLine("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |");
         foreach (var r in _runs)
         {
             if (r.Failure is not null)
             {
-                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | |");
+                md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | failed: {r.Failure.Split('\n')[0].Replace("|", "/", StringComparison.Ordinal)} | | | | | | | | | | | | | | | | |");
                 continue;
             }
 
-            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} |");
+            md.AppendLine(Invariant, $"| {r.Scenario} | {r.Server} | {r.Pair} | {r.Subscribers:N0} | {r.Publications:N0} | {r.DeliveriesPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.MaxMs:0.00} | {r.Lost:N0} | {r.Dropped:N0} | {r.Errors:N0} | {r.ServerCpuSeconds:0.00} | {(r.ServerCpuMicrosecondsPerDelivery is { } us ? us.ToString("0.00", Invariant) : "")} | {r.ServerPeakRssMiB:0} | {r.ClientCpuSeconds:0.00} | {(r.KiBPerConnection is { } k ? k.ToString("0.0", Invariant) : "")} | {(r.CrossNodeP99Ms is { } x ? x.ToString("0.00", Invariant) : "")} | {r.Refused?.ToString("N0", Invariant)} | {r.Duplicates?.ToString("N0", Invariant)} |");
         }
 
         md.AppendLine();
-        md.AppendLine("Targets of issue 6, checked on this run:");
+        md.AppendLine("Targets of issues 6 and 12, checked on this run:");
         md.AppendLine();
         md.AppendLine("| Target | Measured | Met |");
         md.AppendLine("| --- | --- | --- |");
@@ -150,7 +155,8 @@ internal sealed class Report
     /// <summary>Two panels: deliveries/s and p99 latency per scenario, a bar per server (mean over its runs).</summary>
     public string Svg()
     {
-        var scenarios = new[] { Scenario.FanOut, Scenario.Channels, Scenario.Grpc, Scenario.Paced, Scenario.Idle }
+        // The blip is left out: its p99 is the stop itself, and its number is what was lost (the tables).
+        var scenarios = new[] { Scenario.FanOut, Scenario.Channels, Scenario.ClusterFanOut, Scenario.Grpc, Scenario.Paced, Scenario.ClusterPaced, Scenario.Idle }
             .Where(s => _runs.Any(r => r.Scenario == s && r.Failure is null)).ToArray();
         var servers = Enum.GetValues<ServerKind>();
         string[] colors = ["#2b6cb0", "#805ad5", "#2f855a"];
@@ -261,6 +267,48 @@ internal sealed class Report
         yield return ("One SDK gRPC subscriber ≥ 1,000,000 deliveries/s" + At(_options.GrpcSubscribers, 1),
             f is null ? "not measured" : $"median {Number(f.Value)}/s (runs: {Each(grpc.Select(static r => r.DeliveriesPerSecond), Number)}){(grpcDropped > 0 ? string.Create(Invariant, $"; the broker dropped {grpcDropped:N0} for the slow subscriber (DropOldest, reported as lagged)") : "")}",
             Met(f >= 1_000_000, f));
+
+        foreach (var target in ClusterTargets())
+        {
+            yield return target;
+        }
+    }
+
+    /// <summary>Issue 12's targets for the two-node cluster on Redis.</summary>
+    private IEnumerable<(string Target, string Measured, string Met)> ClusterTargets()
+    {
+        string Each(IEnumerable<double> values, Func<double, string> format) => string.Join(", ", values.Select(format));
+        List<RunResult> Runs(Scenario scenario, ServerKind server) => [.. _runs.Where(r => r.Scenario == scenario && r.Server == server && r.Failure is null)];
+
+        var fanSignalR = _pairs.Where(static p => p.Scenario == Scenario.ClusterFanOut && p.Peer == ServerKind.SignalR && p.Ratio is not null).ToList();
+        double? a = Median(fanSignalR.Select(static p => p.Ratio!.Value));
+        yield return ("Two-node cluster fan-out ≥ 1.5× two SignalR instances on Redis (deliveries/s)",
+            a is null ? "not measured" : $"median {Ratio(a.Value)} (pairs: {Each(fanSignalR.Select(static p => p.Ratio!.Value), Ratio)}; broker {Each(fanSignalR.Select(static p => p.Broker), Number)}, SignalR {Each(fanSignalR.Select(static p => p.Other), Number)})",
+            Met(a >= 1.5, a));
+
+        // Medians of the runs of one report: the single node's fan-out and the cluster's run at different moments.
+        var cluster = Runs(Scenario.ClusterFanOut, ServerKind.Broker);
+        var single = Runs(Scenario.FanOut, ServerKind.Broker);
+        double? clusterRate = Median(cluster.Select(static r => r.DeliveriesPerSecond));
+        double? singleRate = Median(single.Select(static r => r.DeliveriesPerSecond));
+        double? b = clusterRate / singleRate;
+        yield return ("Two-node cluster fan-out ≥ 0.7× one broker node (deliveries/s)",
+            b is null ? "not measured (needs the fanout and clusterfanout scenarios)" : $"{Ratio(b.Value)}: cluster median {Number(clusterRate!.Value)} (runs: {Each(cluster.Select(static r => r.DeliveriesPerSecond), Number)}), one node median {Number(singleRate!.Value)} (runs: {Each(single.Select(static r => r.DeliveriesPerSecond), Number)})",
+            Met(b >= 0.7, b));
+
+        var paced = Runs(Scenario.ClusterPaced, ServerKind.Broker).Where(static r => r.CrossNodeP99Ms is not null).ToList();
+        double? c = Median(paced.Select(static r => r.CrossNodeP99Ms!.Value));
+        var pacedSignalR = Runs(Scenario.ClusterPaced, ServerKind.SignalR).Where(static r => r.CrossNodeP99Ms is not null).ToList();
+        yield return (string.Create(Invariant, $"Cluster, paced {_options.ClusterRate:N0}/s to {_options.Subscribers:N0} subscribers: cross-node p99 ≤ 5 ms"),
+            c is null ? "not measured" : $"median {Ms(c.Value)} (runs: {Each(paced.Select(static r => r.CrossNodeP99Ms!.Value), Ms)}){(pacedSignalR.Count > 0 ? $"; SignalR on Redis {Each(pacedSignalR.Select(static r => r.CrossNodeP99Ms!.Value), Ms)}" : "")}",
+            Met(c <= 5, c));
+
+        var brokerRuns = _runs.Where(static r => r.Scenario.IsCluster() && r.Server == ServerKind.Broker && r.Failure is null).ToList();
+        var blipPeers = _runs.Where(static r => r.Scenario == Scenario.ClusterBlip && r.Server != ServerKind.Broker && r.Failure is null).ToList();
+        long lost = brokerRuns.Sum(static r => r.Lost);
+        yield return (string.Create(Invariant, $"Cluster: 0 messages lost by the broker, Redis blip ({_options.BlipSeconds} s SIGSTOP) included"),
+            brokerRuns.Count == 0 ? "not measured" : string.Create(Invariant, $"{lost:N0} lost in {brokerRuns.Count} runs ({brokerRuns.Count(static r => r.Scenario == Scenario.ClusterBlip)} with the blip){(blipPeers.Count > 0 ? $"; SignalR on Redis lost {Each(blipPeers.Select(static r => (double)r.Lost), static v => v.ToString("N0", Invariant))} in the blip" : "")}"),
+            Met(lost == 0, brokerRuns.Count == 0 ? null : lost));
     }
 
     private static double? Median(IEnumerable<double> values)

@@ -17,4 +17,16 @@ internal enum Scenario
 
     /// <summary>N sockets connected and idle: server memory per connection.</summary>
     Idle,
+
+    /// <summary>
+    /// Two nodes on one redis-server (the broker's Redis engine; SignalR's Redis backplane), the subscribers split
+    /// evenly over both, the publisher on the first: as <see cref="FanOut"/>.
+    /// </summary>
+    ClusterFanOut,
+
+    /// <summary>The two-node cluster, publications at <c>--cluster-rate</c>; latency of the second node's subscribers reported apart (cross-node).</summary>
+    ClusterPaced,
+
+    /// <summary>As <see cref="ClusterPaced"/>, with redis-server stopped (SIGSTOP) for <c>--blip</c> seconds a third of the way in, then continued: what each server lost.</summary>
+    ClusterBlip,
 }

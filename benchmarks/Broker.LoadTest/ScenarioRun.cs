@@ -26,6 +26,20 @@ internal sealed class ScenarioRun
             // No run may hang the load test: five minutes is far beyond any run the options allow in 10 minutes.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromMinutes(5));
+            if (scenario.IsCluster())
+            {
+                await using var cluster = await ServerCluster.StartAsync(kind, _paths, _options.ClusterHistory, timeout.Token);
+                try
+                {
+                    var result = await WebSocketAsync(cluster.Nodes, cluster.CpuTime, cluster.Redis, kind, scenario, empty, timeout.Token);
+                    return result with { ServerPeakRssMiB = cluster.PeakRss() / 1048576.0 };
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    return empty with { Failure = ex.GetType().Name + ": " + ex.Message + Tail(cluster.Output()) };
+                }
+            }
+
             await using var server = await ServerProcess.StartAsync(kind, _paths, timeout.Token);
             try
             {
@@ -33,7 +47,7 @@ internal sealed class ScenarioRun
                 {
                     Scenario.Idle => await IdleAsync(server, kind, empty, timeout.Token),
                     Scenario.Grpc => await GrpcAsync(server, empty, timeout.Token),
-                    _ => await WebSocketAsync(server, kind, scenario, empty, timeout.Token),
+                    _ => await WebSocketAsync([server], server.CpuTime, null, kind, scenario, empty, timeout.Token),
                 };
                 return result with { ServerPeakRssMiB = server.PeakRss() / 1048576.0 };
             }
@@ -50,7 +64,12 @@ internal sealed class ScenarioRun
 
     private static string Tail(string output) => output.Length == 0 ? "" : "\n  server output: " + output[Math.Max(0, output.Length - 1000)..];
 
-    private async Task<RunResult> WebSocketAsync(ServerProcess server, ServerKind kind, Scenario scenario, RunResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// The WebSocket scenarios on one server or on a cluster's nodes: subscriber i connects to node i mod nodes, the
+    /// publisher to the first node; deliveries to the other nodes' subscribers are also counted apart (cross-node).
+    /// <paramref name="redis"/> is the cluster's Redis, stopped for a while in the blip scenario.
+    /// </summary>
+    private async Task<RunResult> WebSocketAsync(IReadOnlyList<ServerProcess> nodes, Func<TimeSpan> serverCpu, RedisServer? redis, ServerKind kind, Scenario scenario, RunResult result, CancellationToken cancellationToken)
     {
         var protocol = WireProtocol.For(kind);
         int subscribers = _options.Subscribers;
@@ -58,7 +77,7 @@ internal sealed class ScenarioRun
         var clients = new WsClient[subscribers];
         try
         {
-            await ConnectAsync(clients, server.WebSocket, protocol, invoker, cancellationToken);
+            await ConnectAsync(clients, [.. nodes.Select(static n => n.WebSocket)], protocol, invoker, cancellationToken);
 
             // Subscribe: the shared room, and in the many-channels scenario each subscriber's own channel too.
             int perClient = scenario == Scenario.Channels ? 2 : 1;
@@ -74,14 +93,17 @@ internal sealed class ScenarioRun
             });
             await Until.TrueAsync(() => clients.Sum(static c => c.Acks) - acksBefore >= (long)subscribers * perClient, TimeSpan.FromSeconds(120), "subscriptions", cancellationToken);
 
+            var first = nodes[0];
             await using Publisher publisher = kind == ServerKind.Broker
-                ? new GrpcPublisher(server.Grpc!, _options.InFlight)
-                : await WsPublisher.ConnectAsync(server.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
+                ? new GrpcPublisher(first.Grpc!, _options.InFlight)
+                : await WsPublisher.ConnectAsync(first.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
 
             await WarmUpAsync(publisher, protocol.Channel(Room), cancellationToken);
+            int rate = scenario == Scenario.Paced ? _options.Rate : _options.ClusterRate;
+            double seconds = scenario == Scenario.ClusterBlip ? _options.Seconds + _options.BlipSeconds : _options.Seconds;
             long publications = scenario switch
             {
-                Scenario.Paced => Math.Max(1, (long)(_options.Rate * _options.Seconds)),
+                _ when scenario.IsPaced() => Math.Max(1, (long)(rate * seconds)),
                 Scenario.Channels => 2L * _options.Messages,
                 _ => _options.Messages,
             };
@@ -89,45 +111,93 @@ internal sealed class ScenarioRun
             var room = protocol.Channel(Room);
             var own = scenario == Scenario.Channels ? Enumerable.Range(0, subscribers).Select(i => protocol.Channel("s" + i)).ToArray() : [];
 
-            var measure = Measurement.Start(server);
+            // In a cluster every subscriber gets every publication: count exactly which arrived, so a publication the
+            // server refused (its publisher was told) is told apart from one it acknowledged and lost.
+            bool exact = scenario.IsCluster();
+            if (exact)
+            {
+                foreach (var client in clients)
+                {
+                    client.TrackSequences(publications);
+                }
+            }
+
+            // The blip: Redis stopped a third of the way into the run, continued BlipSeconds later.
+            long blipAt = scenario == Scenario.ClusterBlip ? publications / 3 : -1;
+            var blip = Task.CompletedTask;
+            var measure = Measurement.Start(serverCpu);
             _progress.Set(() => Status("publishing", clients.Sum(static c => c.Delivered), expected, measure));
             long start = measure.Started;
-            long interval = Stopwatch.Frequency / _options.Rate;
-            for (long seq = 0; seq < publications; seq++)
+            long interval = Stopwatch.Frequency / rate;
+            try
             {
-                long stamp = Stopwatch.GetTimestamp();
-                if (scenario == Scenario.Paced)
+                for (long seq = 0; seq < publications; seq++)
                 {
-                    // Latency counts from the scheduled send time, so a publisher held back by a slow server shows it.
-                    stamp = start + (seq * interval);
-                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), stamp);
-                    if (wait > TimeSpan.Zero)
+                    long stamp = Stopwatch.GetTimestamp();
+                    if (scenario.IsPaced())
                     {
-                        await Task.Delay(wait, cancellationToken);
+                        // Latency counts from the scheduled send time, so a publisher held back by a slow server shows it.
+                        stamp = start + (seq * interval);
+                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), stamp);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            await Task.Delay(wait, cancellationToken);
+                        }
                     }
-                }
 
-                var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
-                await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken);
+                    if (seq == blipAt)
+                    {
+                        blip = BlipAsync(redis!, cancellationToken);
+                    }
+
+                    var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
+                    await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken, seq);
+                }
+            }
+            finally
+            {
+                await blip;
             }
 
             await publisher.DrainAsync(cancellationToken);
+            var refused = publisher.Refused();
+            if (exact)
+            {
+                expected = (publications - refused.Count) * subscribers;
+            }
+
             await WaitForDeliveriesAsync(() => clients.Sum(static c => c.Delivered + c.Dropped), expected, cancellationToken);
+            if (exact && refused.Count > 0)
+            {
+                // A refused publication may still have been delivered (docs/cluster.md), so the count can reach the
+                // expected one early: then wait for the acknowledged publications themselves (a full count per poll,
+                // affordable in this rare case only).
+                await WaitForDeliveriesAsync(() => expected - clients.Sum(c => c.Missing(publications, refused)) + clients.Sum(static c => c.Dropped), expected, cancellationToken);
+            }
 
             var latency = new LatencyHistogram();
+            var crossNode = new LatencyHistogram();
             long last = start;
-            foreach (var client in clients)
+            for (int i = 0; i < clients.Length; i++)
             {
-                if (client.Latency is { } histogram)
+                if (clients[i].Latency is { } histogram)
                 {
                     latency.Add(histogram);
+                    if (i % nodes.Count != 0)
+                    {
+                        crossNode.Add(histogram);
+                    }
                 }
 
-                last = Math.Max(last, client.LastDelivery);
+                last = Math.Max(last, clients[i].LastDelivery);
             }
 
             long delivered = clients.Sum(static c => c.Delivered);
             long dropped = clients.Sum(static c => c.Dropped);
+            // Exact: the acknowledged publications that never arrived, less what the server said it dropped.
+            long lost = exact ? Math.Max(0, clients.Sum(c => c.Missing(publications, refused)) - dropped) : Math.Max(0, expected - delivered - dropped);
+            // In the blip a refusal is the contract at work (the publisher was told, PROTOCOL.md: unavailable), not an error.
+            long errors = publisher.Errors + clients.Sum(static c => c.Errors) - (scenario == Scenario.ClusterBlip ? refused.Count : 0);
             return measure.Complete(result, last, latency) with
             {
                 Subscribers = subscribers,
@@ -135,8 +205,12 @@ internal sealed class ScenarioRun
                 Expected = expected,
                 Delivered = delivered,
                 Dropped = dropped,
-                Lost = Math.Max(0, expected - delivered - dropped),
-                Errors = publisher.Errors + clients.Sum(static c => c.Errors),
+                Lost = lost,
+                Errors = errors,
+                Refused = exact ? refused.Count : null,
+                Duplicates = exact ? clients.Sum(static c => c.Duplicates) : null,
+                CrossNodeDelivered = nodes.Count > 1 ? crossNode.Count : null,
+                CrossNodeP99Ms = nodes.Count > 1 ? crossNode.Quantile(0.99) / 1000.0 : null,
             };
         }
         finally
@@ -149,6 +223,20 @@ internal sealed class ScenarioRun
                     await c.DisposeAsync();
                 }
             });
+        }
+    }
+
+    /// <summary>Stops Redis (SIGSTOP) for <c>--blip</c> seconds, then continues it; continued even when the run is cancelled.</summary>
+    private async Task BlipAsync(RedisServer redis, CancellationToken cancellationToken)
+    {
+        redis.Pause();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(_options.BlipSeconds), cancellationToken);
+        }
+        finally
+        {
+            redis.Resume();
         }
     }
 
@@ -218,7 +306,7 @@ internal sealed class ScenarioRun
             }
 
             long expected = publications * subscribers;
-            var measure = Measurement.Start(server);
+            var measure = Measurement.Start(server.CpuTime);
             _progress.Set(() => Status("publishing", counts.Sum(), expected, measure));
             for (long seq = 0; seq < publications; seq++)
             {
@@ -269,11 +357,11 @@ internal sealed class ScenarioRun
         var clients = new WsClient[total];
         try
         {
-            var measure = Measurement.Start(server);
-            await ConnectAsync(clients.AsMemory(0, warm), server.WebSocket, protocol, invoker, cancellationToken);
+            var measure = Measurement.Start(server.CpuTime);
+            await ConnectAsync(clients.AsMemory(0, warm), [server.WebSocket], protocol, invoker, cancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 1), cancellationToken);
             long baseline = server.Rss();
-            await ConnectAsync(clients.AsMemory(warm), server.WebSocket, protocol, invoker, cancellationToken);
+            await ConnectAsync(clients.AsMemory(warm), [server.WebSocket], protocol, invoker, cancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 2), cancellationToken);
             long after = server.Rss();
             int open = clients.Count(static c => !c.Closed);
@@ -320,8 +408,8 @@ internal sealed class ScenarioRun
         await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.1 : 2), cancellationToken);
     }
 
-    /// <summary>Opens a socket per slot and waits for every handshake.</summary>
-    private async Task ConnectAsync(Memory<WsClient> slots, Uri server, WireProtocol protocol, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    /// <summary>Opens a socket per slot, slot i to server i mod servers, and waits for every handshake.</summary>
+    private async Task ConnectAsync(Memory<WsClient> slots, Uri[] servers, WireProtocol protocol, HttpMessageInvoker invoker, CancellationToken cancellationToken)
     {
         int connected = 0;
         _progress.Set(() => $"connecting {Volatile.Read(ref connected)}/{slots.Length}");
@@ -329,7 +417,7 @@ internal sealed class ScenarioRun
         {
             var client = new WsClient(protocol);
             slots.Span[i] = client;
-            await client.ConnectAsync(server, invoker, ct);
+            await client.ConnectAsync(servers[i % servers.Length], invoker, ct);
             Interlocked.Increment(ref connected);
         });
         var all = slots;
@@ -385,24 +473,24 @@ internal sealed class ScenarioRun
     private static ParallelOptions Parallelism(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken };
 
-    /// <summary>CPU of both processes and the clock, from the start of the measured part of a run.</summary>
+    /// <summary>CPU of the server (or the cluster) and of the client, and the clock, from the start of the measured part of a run.</summary>
     private sealed class Measurement
     {
-        private readonly ServerProcess _server;
+        private readonly Func<TimeSpan> _server;
         private readonly TimeSpan _serverCpu;
         private readonly TimeSpan _clientCpu;
 
-        private Measurement(ServerProcess server)
+        private Measurement(Func<TimeSpan> serverCpu)
         {
-            _server = server;
-            _serverCpu = server.CpuTime();
+            _server = serverCpu;
+            _serverCpu = serverCpu();
             _clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
             Started = Stopwatch.GetTimestamp();
         }
 
         public long Started { get; }
 
-        public static Measurement Start(ServerProcess server) => new(server);
+        public static Measurement Start(Func<TimeSpan> serverCpu) => new(serverCpu);
 
         public RunResult Complete(RunResult result, long lastDelivery, LatencyHistogram latency)
         {
@@ -414,7 +502,7 @@ internal sealed class ScenarioRun
                 P50Ms = latency.Quantile(0.50) / 1000.0,
                 P99Ms = latency.Quantile(0.99) / 1000.0,
                 MaxMs = latency.Max / 1000.0,
-                ServerCpuSeconds = (_server.CpuTime() - _serverCpu).TotalSeconds,
+                ServerCpuSeconds = (_server() - _serverCpu).TotalSeconds,
                 ClientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _clientCpu).TotalSeconds,
             };
         }

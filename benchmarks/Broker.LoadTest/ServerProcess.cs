@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Net;
 
@@ -11,10 +10,8 @@ namespace Broker.LoadTest;
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
-    // USER_HZ: /proc/<pid>/stat counts CPU time in clock ticks, 100 per second on every Linux the runtime supports.
-    private const double ClockTicksPerSecond = 100;
     private readonly Process _process;
-    private readonly Queue<string> _output = new();
+    private readonly OutputTail _output = new();
     private readonly string? _tempDirectory;
 
     private ServerProcess(Process process, Uri webSocket, Uri? grpc, string? tempDirectory)
@@ -23,8 +20,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         WebSocket = webSocket;
         Grpc = grpc;
         _tempDirectory = tempDirectory;
-        process.OutputDataReceived += (_, e) => Remember(e.Data);
-        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.OutputDataReceived += (_, e) => _output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => _output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
@@ -38,7 +35,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     public int Id => _process.Id;
 
     /// <summary>Where the servers come from: the repository's build output in the load test's own configuration.</summary>
-    public sealed record Paths(string Root, string BrokerDll, string SignalRDll, string NatsServer)
+    public sealed record Paths(string Root, string BrokerDll, string SignalRDll, string NatsServer, string RedisServer)
     {
         public static Paths Find()
         {
@@ -62,8 +59,12 @@ internal sealed class ServerProcess : IAsyncDisposable
                 dir.FullName,
                 Path.Combine(dir.FullName, "src", "Broker", "bin", configuration, "net10.0", "Broker.dll"),
                 Path.Combine(dir.FullName, "benchmarks", "SignalRServer", "bin", configuration, "net10.0", "SignalRServer.dll"),
-                File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "/usr/bin/nats-server");
+                File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "/usr/bin/nats-server",
+                "/usr/bin/redis-server");  // Debian's (test.sh installs it); never a Redis already running
         }
+
+        /// <summary>Whether the cluster scenarios can run: they start a redis-server of their own.</summary>
+        public bool HasRedis => File.Exists(RedisServer);
 
         public bool Has(ServerKind kind) => File.Exists(kind switch
         {
@@ -73,8 +74,18 @@ internal sealed class ServerProcess : IAsyncDisposable
         });
     }
 
-    public static async Task<ServerProcess> StartAsync(ServerKind kind, Paths paths, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts <paramref name="kind"/> and waits until it listens. With <paramref name="redis"/> (a StackExchange.Redis
+    /// configuration string) it is a cluster node on that Redis: the broker with <c>Broker:Engine=Redis</c> and
+    /// <paramref name="historySize"/> kept per channel of the <c>bench</c> namespace, SignalR on its Redis backplane.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(ServerKind kind, Paths paths, CancellationToken cancellationToken, string? redis = null, int historySize = 0)
     {
+        if (redis is not null && kind == ServerKind.Nats)
+        {
+            throw new ArgumentException("nats-server has no Redis backplane", nameof(kind));
+        }
+
         int web = FreePort();
         int grpc = FreePort();
         string? temp = null;
@@ -91,11 +102,24 @@ internal sealed class ServerProcess : IAsyncDisposable
                 start.Environment["Broker__AllowAnonymous"] = "true";
                 start.Environment["Broker__Namespaces__bench__Subscribe"] = "anyone";
                 start.Environment["Logging__LogLevel__Default"] = "Warning";
+                if (redis is not null)
+                {
+                    start.Environment["Broker__Engine"] = "Redis";
+                    start.Environment["Broker__Redis__Configuration"] = redis;
+                    start.Environment["Broker__Namespaces__bench__HistorySize"] = historySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
                 break;
             case ServerKind.SignalR:
                 start.FileName = "dotnet";
                 start.ArgumentList.Add(paths.SignalRDll);
                 start.ArgumentList.Add($"http://127.0.0.1:{web}");
+                if (redis is not null)
+                {
+                    start.ArgumentList.Add("--redis");
+                    start.ArgumentList.Add(redis);
+                }
+
                 start.WorkingDirectory = Path.GetDirectoryName(paths.SignalRDll);
                 start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
                 break;
@@ -123,6 +147,12 @@ internal sealed class ServerProcess : IAsyncDisposable
             if (kind == ServerKind.Broker)
             {
                 await server.WaitForPortAsync(grpc, cancellationToken);
+                if (redis is not null)
+                {
+                    // A node on Redis listens before its engine is healthy (the first liveness probe has to come
+                    // back); until then it answers unavailable, so the run starts at /readyz 200.
+                    await server.WaitForReadyAsync(web, cancellationToken);
+                }
             }
         }
         catch
@@ -135,28 +165,15 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>User plus system CPU time so far.</summary>
-    public TimeSpan CpuTime()
-    {
-        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
-        // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14, stime 15.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
-    }
+    public TimeSpan CpuTime() => ProcFs.CpuTime(_process.Id);
 
     /// <summary>Peak resident memory (VmHWM), bytes.</summary>
-    public long PeakRss() => ReadStatus("VmHWM:");
+    public long PeakRss() => ProcFs.Status(_process.Id, "VmHWM:");
 
     /// <summary>Resident memory now (VmRSS), bytes.</summary>
-    public long Rss() => ReadStatus("VmRSS:");
+    public long Rss() => ProcFs.Status(_process.Id, "VmRSS:");
 
-    public string Output()
-    {
-        lock (_output)
-        {
-            return string.Join('\n', _output);
-        }
-    }
+    public string Output() => _output.ToString();
 
     public async ValueTask DisposeAsync()
     {
@@ -182,25 +199,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free right now (the OS picks it; the server binds it a moment later).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private long ReadStatus(string key)
-    {
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
-        {
-            if (line.StartsWith(key, StringComparison.Ordinal))
-            {
-                var kib = line[key.Length..].Trim().Split(' ')[0];
-                return long.Parse(kib, CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        return 0;
     }
 
     private async Task WaitForPortAsync(int port, CancellationToken cancellationToken)
@@ -226,20 +230,36 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private void Remember(string? line)
+    private async Task WaitForReadyAsync(int port, CancellationToken cancellationToken)
     {
-        if (line is null)
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (true)
         {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Enqueue(line);
-            if (_output.Count > 50)
+            if (_process.HasExited)
             {
-                _output.Dequeue();
+                throw new InvalidOperationException($"the server exited with {_process.ExitCode}:\n{Output()}");
             }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz"), cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                // not answering yet, or too slowly (the client's 5 s timeout): ask again until the deadline
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"/readyz did not say ready within 30 s:\n{Output()}");
+            }
+
+            await Task.Delay(50, cancellationToken);
         }
     }
 }

@@ -23,6 +23,9 @@ internal sealed class SignalRWireProtocol : WireProtocol
 
     public override byte[] ErrorMarker { get; } = "\"error\":"u8.ToArray();
 
+    // A completion writes its invocation id before its error.
+    public override byte[]? ReplyIdMarker { get; } = "\"invocationId\":\""u8.ToArray();
+
     public override string Channel(string logical) => logical;
 
     public override byte[] Subscribe(string channel, int id) =>

@@ -32,6 +32,12 @@ internal abstract class WireProtocol
     /// <summary>A server-side error: counted, reported.</summary>
     public abstract byte[] ErrorMarker { get; }
 
+    /// <summary>
+    /// Where a reply names the request it answers, the text before that request's id (SignalR's
+    /// <c>"invocationId":"</c>): an error reply's id says which publication failed. Null when replies carry none.
+    /// </summary>
+    public virtual byte[]? ReplyIdMarker => null;
+
     /// <summary>Followed by a count of publications the server dropped by policy, or null when it never says.</summary>
     public virtual byte[]? DroppedMarker => null;
 

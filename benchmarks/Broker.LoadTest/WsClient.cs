@@ -22,6 +22,8 @@ internal sealed class WsClient : IAsyncDisposable
     private long _delivered;
     private long _acks;
     private long _handshakes;
+    private ulong[]? _seen;
+    private long _duplicates;
 
     public WsClient(WireProtocol protocol)
     {
@@ -57,6 +59,34 @@ internal sealed class WsClient : IAsyncDisposable
 
     /// <summary>Called on the receive loop with the number of acks just seen (publisher connections).</summary>
     public Action<int>? OnAcks { get; set; }
+
+    /// <summary>Called on the receive loop with the request id of an error reply, where the protocol names it (<see cref="WireProtocol.ReplyIdMarker"/>).</summary>
+    public Action<long>? OnFailedReply { get; set; }
+
+    /// <summary>Deliveries of a sequence number already delivered (with <see cref="TrackSequences"/>).</summary>
+    public long Duplicates => Volatile.Read(ref _duplicates);
+
+    /// <summary>
+    /// From now on, remembers which of the sequence numbers 0 to <paramref name="publications"/> − 1 arrived (one bit
+    /// each), so <see cref="Missing"/> can say exactly which did not. Call before those publications are sent.
+    /// </summary>
+    public void TrackSequences(long publications) => Volatile.Write(ref _seen, new ulong[(publications + 63) / 64]);
+
+    /// <summary>How many sequence numbers below <paramref name="publications"/> and not in <paramref name="except"/> never arrived.</summary>
+    public long Missing(long publications, IReadOnlySet<long> except)
+    {
+        var seen = Volatile.Read(ref _seen) ?? throw new InvalidOperationException("sequences are not tracked");
+        long missing = 0;
+        for (long seq = 0; seq < publications; seq++)
+        {
+            if ((seen[seq >> 6] & (1UL << (int)(seq & 63))) == 0 && !except.Contains(seq))
+            {
+                missing++;
+            }
+        }
+
+        return missing;
+    }
 
     /// <summary>Connects, starts the receive loop and sends the handshake (its completion shows in <see cref="Handshakes"/>).</summary>
     public async Task ConnectAsync(Uri server, HttpMessageInvoker invoker, CancellationToken cancellationToken)
@@ -158,6 +188,29 @@ internal sealed class WsClient : IAsyncDisposable
                 break;
             }
 
+            if (_seen is { } seen)
+            {
+                // The sequence number follows the timestamp: read it whole, or wait for the next receive.
+                if (data.Length - end <= Payload.SequenceMarker.Length)
+                {
+                    pending = start;
+                    break;
+                }
+
+                if (data[end..].StartsWith(Payload.SequenceMarker))
+                {
+                    int seqEnd = ReadNumber(data, end + Payload.SequenceMarker.Length, out long seq);
+                    if (seqEnd == data.Length)
+                    {
+                        pending = start;
+                        break;
+                    }
+
+                    Mark(seen, seq);
+                    end = seqEnd;
+                }
+            }
+
             Latency ??= new LatencyHistogram();
             Latency.Record((long)((now - timestamp) / TicksPerMicrosecond));
             delivered++;
@@ -198,7 +251,7 @@ internal sealed class WsClient : IAsyncDisposable
         }
 
         ping = Count(region, _protocol.PingMarker, ref consumed) > 0;
-        Errors += Count(region, _protocol.ErrorMarker, ref consumed);
+        Errors += CountErrors(region, ref consumed);
         int handshakes = Count(region, _protocol.HandshakeMarker, ref consumed);
         if (handshakes > 0)
         {
@@ -214,6 +267,56 @@ internal sealed class WsClient : IAsyncDisposable
 
         // Keep what may hold the start of a marker: never a whole one, which was counted above.
         return Math.Min(pending, Math.Max(consumed, data.Length - (_maxMarker - 1)));
+    }
+
+    private void Mark(ulong[] seen, long seq)
+    {
+        if ((ulong)seq >= (ulong)seen.Length * 64)
+        {
+            return;  // not one of the tracked publications
+        }
+
+        ref ulong word = ref seen[seq >> 6];
+        ulong bit = 1UL << (int)(seq & 63);
+        if ((word & bit) != 0)
+        {
+            Interlocked.Increment(ref _duplicates);
+        }
+
+        word |= bit;
+    }
+
+    /// <summary>Counts error replies; hands the id of each (when the protocol names it) to <see cref="OnFailedReply"/>.</summary>
+    private int CountErrors(ReadOnlySpan<byte> data, ref int consumed)
+    {
+        var idMarker = _protocol.ReplyIdMarker;
+        if (idMarker is null || OnFailedReply is not { } failed)
+        {
+            return Count(data, _protocol.ErrorMarker, ref consumed);
+        }
+
+        int count = 0;
+        int at = 0;
+        while (true)
+        {
+            int found = data[at..].IndexOf(_protocol.ErrorMarker);
+            if (found < 0)
+            {
+                return count;
+            }
+
+            // The reply's id comes before its error; one that began in an earlier receive goes unnamed (still counted).
+            int id = data[at..(at + found)].LastIndexOf(idMarker);
+            if (id >= 0)
+            {
+                ReadNumber(data, at + id + idMarker.Length, out long value);
+                failed(value);
+            }
+
+            count++;
+            at += found + _protocol.ErrorMarker.Length;
+            consumed = Math.Max(consumed, at);
+        }
     }
 
     private static int Count(ReadOnlySpan<byte> data, ReadOnlySpan<byte> marker, ref int consumed)

@@ -16,6 +16,7 @@ internal sealed class WsPublisher : Publisher
     private readonly bool _nats;
     private readonly int _natsBatch;
     private readonly ConcurrentQueue<int> _batches = new();
+    private readonly ConcurrentDictionary<int, long> _sequences = new();
     private int _id;
     private int _batch;
 
@@ -27,6 +28,7 @@ internal sealed class WsPublisher : Publisher
         _protocol = protocol;
         _nats = protocol is NatsWireProtocol;
         client.OnAcks = OnAcks;
+        client.OnFailedReply = OnFailedReply;
     }
 
     protected override long ProtocolErrors => _client.Errors;
@@ -39,10 +41,16 @@ internal sealed class WsPublisher : Publisher
         return new WsPublisher(client, protocol, inFlight);
     }
 
-    public override async Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken)
+    public override async Task PublishAsync(string channel, byte[] payload, CancellationToken cancellationToken, long sequence = -1)
     {
         await Window.WaitAsync(cancellationToken);
-        await _client.SendAsync(_protocol.Publish(channel, payload, ++_id), cancellationToken);
+        int id = ++_id;
+        if (sequence >= 0 && _protocol.ReplyIdMarker is not null)
+        {
+            _sequences[id] = sequence;  // an error reply names the invocation: this says which publication it was
+        }
+
+        await _client.SendAsync(_protocol.Publish(channel, payload, id), cancellationToken);
         if (_nats && ++_batch == _natsBatch)
         {
             await PingAsync(cancellationToken);
@@ -66,6 +74,14 @@ internal sealed class WsPublisher : Publisher
         _batches.Enqueue(_batch);
         _batch = 0;
         await _client.SendAsync(NatsPing, cancellationToken);
+    }
+
+    private void OnFailedReply(long id)
+    {
+        if (id <= int.MaxValue && _sequences.TryGetValue((int)id, out long sequence))
+        {
+            Refuse(sequence);  // already counted as an error by the client
+        }
     }
 
     private void OnAcks(int acks)

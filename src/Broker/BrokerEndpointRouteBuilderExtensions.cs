@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Dashboard;
 using Broker.Demo;
 using Broker.Diagnostics;
 using Broker.Engines;
@@ -29,10 +30,7 @@ public static class BrokerEndpointRouteBuilderExtensions
             drain.IsDraining ? Results.Text("draining", statusCode: StatusCodes.Status503ServiceUnavailable)
             : !engine.IsHealthy ? Results.Text("engine unreachable", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready"));
-        app.MapGet("/dashboard", static (IOptions<Broker.Dashboard.DashboardOptions> options, IWebHostEnvironment environment) =>
-            options.Value.Enabled && environment.WebRootFileProvider.GetFileInfo("dashboard.html") is { Exists: true, PhysicalPath: { } path }
-                ? Results.File(path, "text/html; charset=utf-8")
-                : Results.NotFound());
+        app.MapBrokerDashboard();
         app.MapGet("/stats", static (StatsSampler stats) => Results.Bytes(stats.Current().ToJson(), "application/json"));
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();

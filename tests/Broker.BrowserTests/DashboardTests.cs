@@ -13,7 +13,9 @@ namespace Broker.BrowserTests;
 [Collection(BrowserCollection.Name)]
 public sealed partial class DashboardTests(BrowserFixture browser) : BrowserTest(browser)
 {
-    public override Task InitializeAsync() => StartBrokerAsync(new Dictionary<string, string?> { ["Broker:Dashboard:Enabled"] = "true" });
+    private const string NodeName = "dash-node";
+
+    public override Task InitializeAsync() => StartBrokerAsync(new Dictionary<string, string?> { ["Broker:Dashboard:Enabled"] = "true", ["Broker:NodeName"] = NodeName });
 
     [Fact]
     public async Task The_dashboard_draws_live_charts_and_says_the_broker_is_healthy()
@@ -38,6 +40,8 @@ public sealed partial class DashboardTests(BrowserFixture browser) : BrowserTest
             await page.Page.GotoAsync("/dashboard");
             var p = page.Page;
             await Expect(p.GetByTestId("status")).ToHaveAttributeAsync("data-status", "healthy");
+            await Expect(p.GetByTestId("node")).ToHaveTextAsync($"node {NodeName}");
+            await Expect(p.GetByTestId("nodes")).ToBeHiddenAsync();  // one broker: no other node to offer
             // Non-empty charts: several snapshots drawn, and messages flowing in and out.
             await Expect(p.GetByTestId("chart-messages")).ToHaveAttributeAsync("data-points", ManyPoints());
             await Expect(p.GetByTestId("chart-connections")).ToHaveAttributeAsync("data-points", ManyPoints());
@@ -58,6 +62,34 @@ public sealed partial class DashboardTests(BrowserFixture browser) : BrowserTest
             await stop.CancelAsync();
             await load.WaitAsync(BrowserFixture.Timeout);
         }
+    }
+
+    [Fact]
+    public async Task In_a_cluster_the_dashboard_draws_the_node_that_served_it_and_links_to_the_others()
+    {
+        // Every node of a cluster publishes its snapshots to the one shared $broker:stats: here a snapshot of
+        // another node, as its broker would have published it, with a connection count this one does not have.
+        using var web = Server.CreateWebClient();
+        var other = System.Text.Json.Nodes.JsonNode.Parse(await web.GetStringAsync("/stats").WaitAsync(BrowserFixture.Timeout))!;
+        other["node"] = "other-node";
+        other["connections"]!["total"] = 777;
+        await Server.PublishAsync("$broker:stats", other, "stats");
+
+        await using var page = await NewPageAsync();
+        var p = page.Page;
+        await p.GotoAsync("/dashboard");
+        await Expect(p.GetByTestId("node")).ToHaveTextAsync($"node {NodeName}");
+        await Expect(p.GetByTestId("status")).ToHaveAttributeAsync("data-status", "healthy");
+        var link = p.GetByTestId("nodes").GetByRole(AriaRole.Link, new() { Name = "other-node" });
+        await Expect(link).ToBeVisibleAsync();
+        await Expect(p.GetByTestId("tile-connections")).Not.ToHaveTextAsync("777");
+
+        // Following the link draws the other node's snapshots, and offers this one.
+        await link.ClickAsync();
+        await Expect(p).ToHaveURLAsync(new Regex(@"[?&]node=other-node$"));
+        await Expect(p.GetByTestId("node")).ToHaveTextAsync("node other-node");
+        await Expect(p.GetByTestId("tile-connections")).ToHaveTextAsync("777");
+        await Expect(p.GetByTestId("nodes").GetByRole(AriaRole.Link, new() { Name = NodeName })).ToBeVisibleAsync();
     }
 
     [Fact]

@@ -23,6 +23,7 @@ public sealed class ConfigurationDocTests
         ("Broker:Demo", "DemoOptions"),
         ("Broker:Dashboard", "DashboardOptions"),
         ("Broker", "DrainOptions"),
+        ("Broker", "NodeOptions"),
         ("Broker:Redis", "RedisEngineOptions"),
     ];
 

@@ -33,18 +33,18 @@ public sealed partial class BrokerNode
         var kind = ChannelNames.Classify(channel);
         if (kind == ChannelKind.Invalid)
         {
-            return BadRequest($"'{ChannelNames.Shorten(channel)}' is not a channel name.");
+            return BadRequest(ChannelNames.NotAChannel(channel));
         }
 
         if (caller.IsBrowser && kind is ChannelKind.Session or ChannelKind.User)
         {
-            return new BrokerError(ErrorCode.Forbidden, "Personal channels are not open to browsers.");
+            return new BrokerError(ErrorCode.Forbidden, "Personal channels ('$session:…', '$user:…') are written by backends; browsers receive their own and cannot subscribe or publish to any.");
         }
 
         policy = _namespaces.Resolve(channel);
         if (policy is null)
         {
-            return new BrokerError(ErrorCode.NotFound, $"The namespace of '{channel}' is not configured.");
+            return new BrokerError(ErrorCode.NotFound, $"The namespace of '{ChannelNames.Shorten(channel)}' is not configured; namespaces are set under Broker:Namespaces (the default namespace, for names without ':', under Broker:Namespaces:default).");
         }
 
         if (caller.IsBrowser)
@@ -52,7 +52,7 @@ public sealed partial class BrokerNode
             bool publish = access == Access.Publish;
             if (!NamespacePolicy.Allows(publish ? policy.Publish : policy.Subscribe, caller.HasUser))
             {
-                return new BrokerError(ErrorCode.Forbidden, $"Namespace '{policy.Name}' does not let this session {(publish ? "publish" : "subscribe")}.");
+                return NotPermitted(policy, publish, caller.HasUser);
             }
         }
         else if (access == Access.Publish && kind == ChannelKind.BrokerStats)
@@ -65,7 +65,7 @@ public sealed partial class BrokerNode
 
     /// <summary>An event name (<c>bad_request</c>).</summary>
     public static BrokerError? CheckEvent(string eventName) =>
-        ChannelNames.IsValidEvent(eventName) ? null : BadRequest($"'{ChannelNames.Shorten(eventName)}' is not an event name.");
+        ChannelNames.IsValidEvent(eventName) ? null : BadRequest(ChannelNames.NotAnEvent(eventName));
 
     /// <summary>
     /// <c>data</c>: present when <paramref name="required"/> (<c>bad_request</c>), at most
@@ -81,10 +81,10 @@ public sealed partial class BrokerNode
 
         if (bytes.Length > _maxDataBytes)
         {
-            return new BrokerError(ErrorCode.TooLarge, $"'data' is over {_maxDataBytes} bytes.");
+            return new BrokerError(ErrorCode.TooLarge, $"'data' is {bytes.Length} bytes; at most {_maxDataBytes} are allowed (Broker:MaxMessageBytes).");
         }
 
-        return JsonValue.IsSingle(bytes.Span) ? null : BadRequest("'data' must be one JSON value, UTF-8.");
+        return JsonValue.IsSingle(bytes.Span) ? null : BadRequest("'data' must be one JSON value (object, array, string, number, true, false or null) in valid UTF-8.");
     }
 
     /// <summary>
@@ -101,4 +101,18 @@ public sealed partial class BrokerNode
     }
 
     private static BrokerError BadRequest(string message) => new(ErrorCode.BadRequest, message);
+
+    // Says who the namespace lets in, so a refused caller knows whether signing in would help.
+    private static BrokerError NotPermitted(NamespacePolicy policy, bool publish, bool hasUser)
+    {
+        var permission = publish ? policy.Publish : policy.Subscribe;
+        string action = publish ? "publish" : "subscribe";
+        string who = permission switch
+        {
+            Permission.None => $"no browser may {action} (backends may)",
+            Permission.Authenticated => hasUser ? $"only sessions with a user may {action}" : $"only sessions with a user may {action}, and this one has none",
+            _ => $"anyone may {action}",
+        };
+        return new BrokerError(ErrorCode.Forbidden, $"Namespace '{policy.Name}' does not let this session {action}: {who}.");
+    }
 }

@@ -129,14 +129,14 @@ public sealed partial class BrokerNode
         ArgumentNullException.ThrowIfNull(entry);
         if (!entry.EndsWith('*'))
         {
-            return BadRequest($"'{ChannelNames.Shorten(entry)}' is not a channel prefix.");
+            return BadRequest(ChannelNames.NotAPrefix(entry));
         }
 
         var stem = entry.AsSpan(0, entry.Length - 1);
         // A prefix is the start of a channel name: its characters must be channel characters.
         return stem.IsEmpty || ChannelNames.Classify(string.Concat(stem, "x")) != ChannelKind.Invalid
             ? null
-            : BadRequest($"'{ChannelNames.Shorten(entry)}' is not a channel prefix.");
+            : BadRequest(ChannelNames.NotAPrefix(entry));
     }
 
     private async ValueTask<SubscriptionFeed> SubscribeOwnFeedAsync(Caller caller, string channel, NamespacePolicy policy, StreamPosition? since, ISubscriberQueueListener? listener, CancellationToken cancellationToken)

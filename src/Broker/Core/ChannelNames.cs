@@ -92,6 +92,25 @@ public static class ChannelNames
     /// <summary>The personal channel of a user.</summary>
     public static string ForUser(string userId) => UserPrefix + userId;
 
+    /// <summary>The channel name rule as error messages state it (PROTOCOL.md, "Terms").</summary>
+    public const string ChannelRule =
+        "A channel name is 1-255 characters of A-Z, a-z, 0-9 and _ . - : @ # / =, optionally 'namespace:name'; names starting with '$' are the broker's.";
+
+    /// <summary>The event name rule as error messages state it.</summary>
+    public const string EventRule = "An event name is 1-64 characters of A-Z, a-z, 0-9 and _ . - :.";
+
+    /// <summary>The prefix rule as error messages state it.</summary>
+    public const string PrefixRule = "A prefix is the start of a channel name followed by '*' ('chat:*'), or '*' alone.";
+
+    /// <summary>The error message for a name that is not a channel name: the name, then the rule.</summary>
+    public static string NotAChannel(string name) => $"'{Shorten(name)}' is not a channel name. {ChannelRule}";
+
+    /// <summary>The error message for a name that is not an event name: the name, then the rule.</summary>
+    public static string NotAnEvent(string name) => $"'{Shorten(name)}' is not an event name. {EventRule}";
+
+    /// <summary>The error message for an entry that is not a channel prefix: the entry, then the rule.</summary>
+    public static string NotAPrefix(string entry) => $"'{Shorten(entry)}' is not a channel prefix. {PrefixRule}";
+
     /// <summary>
     /// A name as error messages quote it: cut to 64 characters, since a bad name may be as long as the
     /// message that carried it.

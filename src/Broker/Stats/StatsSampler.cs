@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Lifecycle;
@@ -25,6 +23,7 @@ public sealed class StatsSampler : IDisposable
     private readonly ConnectionRegistry _connections;
     private readonly ISessionStore _sessions;
     private readonly DrainState _drain;
+    private readonly NodeIdentity _node;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Sample[] _ring = new Sample[WindowIntervals + 1];
@@ -34,13 +33,14 @@ public sealed class StatsSampler : IDisposable
     private ITimer? _timer;
 
     /// <summary>Creates the sampler; <see cref="Start"/> begins sampling.</summary>
-    public StatsSampler(Hub hub, BrokerMetrics metrics, ConnectionRegistry connections, ISessionStore sessions, DrainState drain, TimeProvider time)
+    public StatsSampler(Hub hub, BrokerMetrics metrics, ConnectionRegistry connections, ISessionStore sessions, DrainState drain, NodeIdentity node, TimeProvider time)
     {
         _hub = hub;
         _metrics = metrics;
         _connections = connections;
         _sessions = sessions;
         _drain = drain;
+        _node = node;
         _time = time;
         _started = time.GetTimestamp();
     }
@@ -69,6 +69,8 @@ public sealed class StatsSampler : IDisposable
 
         double Rate(long later, long earlier) => seconds > 0 ? (later - earlier) / seconds : 0;
         return new StatsSnapshot(
+            Node: _node.Name,
+            EngineNode: _node.EngineNodeId,
             Time: _time.GetUtcNow(),
             UptimeSeconds: _time.GetElapsedTime(_started).TotalSeconds,
             Draining: _drain.IsDraining,
@@ -154,73 +156,4 @@ public sealed class StatsSampler : IDisposable
     }
 
     private readonly record struct Sample(long Timestamp, long Publications, long Deliveries, long Drops, long[] FanOut);
-}
-
-/// <summary>What <c>/stats</c> answers and the dashboard draws: counts now, rates over the last seconds.</summary>
-public sealed record StatsSnapshot(
-    DateTimeOffset Time,
-    double UptimeSeconds,
-    bool Draining,
-    bool EngineHealthy,
-    int WebSocketConnections,
-    long GrpcStreams,
-    int Sessions,
-    int Channels,
-    long Subscriptions,
-    long Publications,
-    double PublicationsPerSecond,
-    long Deliveries,
-    double DeliveriesPerSecond,
-    long Drops,
-    double DropsPerSecond,
-    long DropsOverflow,
-    long DropsSlowConsumer,
-    long DropsClosed,
-    long DropsShutdown,
-    long MaxPendingBytes,
-    double FanOutP99Ms)
-{
-    /// <summary>The snapshot as <c>/stats</c> serves it (PROTOCOL.md, "HTTP endpoints"), UTF-8 JSON.</summary>
-    public byte[] ToJson()
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("time", Time);
-            json.WriteNumber("uptimeSeconds", Math.Round(UptimeSeconds, 1));
-            json.WriteBoolean("ready", !Draining && EngineHealthy);
-            json.WriteBoolean("draining", Draining);
-            json.WriteBoolean("engineHealthy", EngineHealthy);
-            json.WriteStartObject("connections");
-            json.WriteNumber("total", WebSocketConnections + GrpcStreams);
-            json.WriteNumber("websocket", WebSocketConnections);
-            json.WriteNumber("grpc", GrpcStreams);
-            json.WriteEndObject();
-            if (Sessions >= 0)
-            {
-                json.WriteNumber("sessions", Sessions);
-            }
-
-            json.WriteNumber("channels", Channels);
-            json.WriteNumber("subscriptions", Subscriptions);
-            json.WriteNumber("publications", Publications);
-            json.WriteNumber("publicationsPerSecond", Math.Round(PublicationsPerSecond, 1));
-            json.WriteNumber("deliveries", Deliveries);
-            json.WriteNumber("deliveriesPerSecond", Math.Round(DeliveriesPerSecond, 1));
-            json.WriteStartObject("drops");
-            json.WriteNumber("total", Drops);
-            json.WriteNumber("perSecond", Math.Round(DropsPerSecond, 1));
-            json.WriteNumber("overflow", DropsOverflow);
-            json.WriteNumber("slowConsumer", DropsSlowConsumer);
-            json.WriteNumber("closed", DropsClosed);
-            json.WriteNumber("shutdown", DropsShutdown);
-            json.WriteEndObject();
-            json.WriteNumber("maxPendingBytes", MaxPendingBytes);
-            json.WriteNumber("fanOutP99Ms", FanOutP99Ms);
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }

@@ -1,6 +1,10 @@
 // Broker dashboard: the broker's own stats feed ($broker:stats, one snapshot a second, five minutes of
 // history) over broker.js, drawn on hand-made canvas charts. This file is UI only.
 //
+// One node at a time: in a cluster every node publishes its snapshots to the one shared channel, each
+// naming its node; the page draws those of ?node=…, else of the node that served the page (its
+// <meta name="broker-node">), else of the first node heard from, and links to the others it hears.
+//
 // Flow: POST /session (cookie) -> BrokerClient with a fresh ticket from POST /tickets before every
 // (re)connect -> subscribe $broker:stats, then history fills the last 5 minutes at once.
 import { BrokerClient } from './broker.js';
@@ -16,15 +20,28 @@ const P99_DEGRADED_MS = 250;
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
+/** The node whose snapshots are drawn; null until known. */
+let node = new URLSearchParams(location.search).get('node')
+  || document.querySelector('meta[name="broker-node"]')?.content
+  || null;
+/** Every node heard from, drawn or not. */
+const nodes = new Set();
+
 /** Snapshots by time (ms), oldest first. */
 let points = [];
 let lastArrival = 0;
 let live = false;
 
+/** Keeps the snapshot if it is the drawn node's; true when kept. */
 function add(snapshot) {
-  if (!snapshot || typeof snapshot.time !== 'string') return;
+  if (!snapshot || typeof snapshot.time !== 'string') return false;
+  if (typeof snapshot.node === 'string') {
+    nodes.add(snapshot.node);
+    node ??= snapshot.node;
+    if (snapshot.node !== node) return false;
+  }
   const t = Date.parse(snapshot.time);
-  if (Number.isNaN(t)) return;
+  if (Number.isNaN(t)) return false;
   const last = points.length ? points[points.length - 1].t : -Infinity;
   if (t > last) points.push({ t, s: snapshot });
   else if (!points.some((p) => p.t === t)) {
@@ -33,6 +50,7 @@ function add(snapshot) {
   }
   const cutoff = points[points.length - 1].t - WINDOW_MS;
   while (points.length && points[0].t < cutoff) points.shift();
+  return true;
 }
 
 function fmt(n, digits = 0) {
@@ -148,7 +166,24 @@ function draw(figure, series) {
   figure.dataset.max = String(max);
 }
 
+/** The drawn node's name, and links to the other nodes heard from (none with one broker). */
+function renderNodes() {
+  $('node').textContent = node ? `node ${node}` : 'node –';
+  const others = [...nodes].filter((n) => n !== node).sort();
+  const nav = $('nodes');
+  if (nav.dataset.list === others.join(' ')) return;
+  nav.dataset.list = others.join(' ');
+  nav.hidden = others.length === 0;
+  nav.replaceChildren(document.createTextNode('Other nodes: '), ...others.map((n) => {
+    const a = document.createElement('a');
+    a.href = `?node=${encodeURIComponent(n)}`;
+    a.textContent = n;
+    return a;
+  }));
+}
+
 function render() {
+  renderNodes();
   const st = status();
   const head = $('status');
   head.dataset.status = st.key;
@@ -195,14 +230,14 @@ async function start() {
   });
   const sub = client.subscribe(CHANNEL);
   sub.on('stats', (pub) => {
-    lastArrival = Date.now();
-    add(pub.data);
+    if (add(pub.data)) lastArrival = Date.now();
     render();
   });
   // Every (re)subscribe: fill the window from history (duplicates are dropped by time).
   sub.on('subscribed', async () => {
     try {
       const h = await client.history(CHANNEL, { limit: 300 });
+      // A cluster's nodes share the channel: the last 300 are spread over them all.
       for (const p of h.publications) add(p.data);
       lastArrival = Date.now();
       render();

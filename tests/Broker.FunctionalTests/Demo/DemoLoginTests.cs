@@ -40,6 +40,19 @@ public class DemoLoginTests
     }
 
     [Fact]
+    public async Task ABadNameIsToldTheRuleInPlainJson()
+    {
+        await using var server = await BrokerServer.StartAsync(new Dictionary<string, string?> { ["Broker:Demo:Enabled"] = "true" });
+        using var http = server.CreateWebClient(new CookieContainer());
+        var reply = await http.PostAsync("/demo/login", new StringContent("""{"name":"has space"}""", System.Text.Encoding.UTF8, "application/json")).WaitAsync(BrokerServer.DefaultTimeout);
+        string body = await reply.Content.ReadAsStringAsync().WaitAsync(BrokerServer.DefaultTimeout);
+
+        // The rule, with its apostrophes written as apostrophes (no \u0027).
+        Assert.Contains("'name' must be 1-", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WhenDisabledThereIsNoLogin()
     {
         // Said explicitly: the test server runs as Development, whose appsettings turn the demo on.

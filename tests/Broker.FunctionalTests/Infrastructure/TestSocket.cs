@@ -24,7 +24,11 @@ public sealed class TestSocket : IAsyncDisposable
     /// <summary>Frames received so far.</summary>
     public int FramesReceived { get; private set; }
 
-    public static async Task<TestSocket> ConnectAsync(BrokerServer server, string? origin = null, CookieContainer? cookies = null, string? subProtocol = null, IReadOnlyDictionary<string, string>? headers = null)
+    public static Task<TestSocket> ConnectAsync(BrokerServer server, string? origin = null, CookieContainer? cookies = null, string? subProtocol = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        ConnectAsync(server.WebSocketAddress, origin, cookies, subProtocol, headers);
+
+    /// <summary>Opens a socket to <paramref name="address"/> (<c>ws://…/ws</c>): a broker in another process (the cluster tests).</summary>
+    public static async Task<TestSocket> ConnectAsync(Uri address, string? origin = null, CookieContainer? cookies = null, string? subProtocol = null, IReadOnlyDictionary<string, string>? headers = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -48,7 +52,7 @@ public sealed class TestSocket : IAsyncDisposable
             socket.Options.AddSubProtocol(subProtocol);
         }
 
-        await socket.ConnectAsync(server.WebSocketAddress, CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
+        await socket.ConnectAsync(address, CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
         return new TestSocket(socket);
     }
 

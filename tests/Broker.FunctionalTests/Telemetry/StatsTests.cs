@@ -48,6 +48,48 @@ public class StatsTests
     }
 
     [Fact]
+    public async Task StatsNameTheConfiguredNode()
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:NodeName", "web-1.eu")));
+        using var web = server.CreateWebClient();
+        using var stats = JsonDocument.Parse(await web.GetStringAsync("/stats"));
+        Assert.Equal("web-1.eu", stats.RootElement.GetProperty("node").GetString());
+        // The in-memory engine has no node id of its own in a shared backend.
+        Assert.False(stats.RootElement.TryGetProperty("engineNode", out _));
+    }
+
+    [Fact]
+    public async Task StatsNameADefaultNode_TheMachineNameAndAnIdThatStaysForTheProcess_AndDiffersBetweenBrokers()
+    {
+        await using var first = await BrokerServer.StartAsync(With());
+        await using var second = await BrokerServer.StartAsync(With());
+        using var web1 = first.CreateWebClient();
+        using var web2 = second.CreateWebClient();
+
+        async Task<string> NodeAsync(HttpClient web)
+        {
+            using var stats = JsonDocument.Parse(await web.GetStringAsync("/stats"));
+            return stats.RootElement.GetProperty("node").GetString()!;
+        }
+
+        var name = await NodeAsync(web1);
+        var host = Environment.MachineName.ToLowerInvariant();
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(host[..Math.Min(host.Length, 57)])}-[0-9a-f]{{6}}$", name);
+        Assert.Equal(name, await NodeAsync(web1));
+        Assert.NotEqual(name, await NodeAsync(web2));
+    }
+
+    [Theory]
+    [InlineData("has space")]
+    [InlineData("<script>")]
+    [InlineData("a-name-longer-than-sixty-four-characters-is-refused-at-start-xxxxx")]
+    public async Task ABadNodeName_StopsTheBrokerAtStart_NamingTheSetting(string name)
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => BrokerServer.StartAsync(With(("Broker:NodeName", name))));
+        Assert.Contains("Broker:NodeName", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReadyzIsUnavailableWhileTheEngineIsUnhealthy()
     {
         var engine = new SwitchableEngine();

@@ -34,6 +34,25 @@ public class BadInputTests
         await socket.ExpectAliveAsync();
     }
 
+    [Theory]
+    [InlineData("""{"type":"subscribe","id":1,"channel":"bad channel"}""", "bad_request", "'bad channel' is not a channel name. A channel name is 1-255 characters of")]
+    [InlineData("""{"type":"publish","id":2,"channel":"room:x","event":"bad event!","data":1}""", "bad_request", "'bad event!' is not an event name. An event name is 1-64 characters of")]
+    [InlineData("""{"type":"teleport","id":3}""", "bad_request", "the types are hello, subscribe, unsubscribe, publish, send, history, presence, ping and pong")]
+    [InlineData("""{"type":"subscribe","id":4,"channel":"nowhere:x"}""", "not_found", "namespaces are set under Broker:Namespaces")]
+    [InlineData("""{"type":"publish","id":5,"channel":"room:x","data":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}""", "too_large", "at most 128 are allowed (Broker:MaxMessageBytes)")]
+    public async Task AnErrorSaysWhatIsAllowedInPlainJson(string frame, string code, string expected)
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:MaxMessageBytes", "128")));
+        await using var socket = await server.ConnectSocketAsync();
+        await socket.SendAsync(frame);
+        var error = await socket.ExpectErrorAsync(code);
+
+        Assert.Contains(expected, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // As sent: apostrophes are apostrophes, not \u0027 (an encoder that escapes only what JSON and HTML need).
+        Assert.DoesNotContain("\\u0027", error.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("'", error.GetRawText(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnEmptyMessageIsIgnored()
     {

@@ -13,8 +13,8 @@ namespace Broker.Sessions.Redis;
 /// <para>
 /// A ticket is a string at <c>&lt;prefix&gt;:tickets:&lt;SHA-256 of the ticket text&gt;</c> (the text itself is never
 /// stored) holding its entry as JSON, written with <c>SET … PX &lt;ttl&gt; NX</c>: Redis forgets it on its own when
-/// it expires, so <see cref="PurgeExpired"/> has nothing to do. <see cref="TryTake"/> is one <c>GETDEL</c>
-/// (Redis 6.2 or newer), atomic on the server, so of any number of racing consumers on any nodes exactly one
+/// it expires, so <see cref="PurgeExpired"/> has nothing to do. <see cref="TryTake"/> is one script that gets
+/// and deletes the key, atomic on the server, so of any number of racing consumers on any nodes exactly one
 /// gets the entry.
 /// </para>
 /// <para><see cref="Count"/> is <see langword="null"/>: counting would take a scan of the key space.</para>
@@ -25,6 +25,14 @@ public sealed class RedisTicketStore : ITicketStore
     // reported as expired (as on one node), and a small clock difference between nodes cannot make a
     // still-valid ticket vanish first. The grant's own expiry is what decides.
     private static readonly TimeSpan ExpiryGrace = TimeSpan.FromSeconds(5);
+
+    // GET then DEL in one script: what GETDEL does, but GETDEL needs Redis 6.2 and PROTOCOL.md promises the
+    // cluster on Redis 5.0. A script runs atomically, so two nodes taking the same ticket cannot both get it.
+    private const string TakeScript = """
+        local entry = redis.call('GET', KEYS[1])
+        if entry then redis.call('DEL', KEYS[1]) end
+        return entry
+        """;
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
@@ -54,11 +62,11 @@ public sealed class RedisTicketStore : ITicketStore
         await Database.StringSetAsync(_keys.Ticket(ticket), Serialize(entry), ttl + ExpiryGrace, When.NotExists).WaitAsync(cancellationToken);
 
     /// <inheritdoc />
-    public TicketEntry? TryTake(string ticket) => Deserialize(Database.StringGetDelete(_keys.Ticket(ticket)));
+    public TicketEntry? TryTake(string ticket) => Deserialize((RedisValue)Database.ScriptEvaluate(TakeScript, [_keys.Ticket(ticket)]));
 
     /// <inheritdoc />
     public async ValueTask<TicketEntry?> TryTakeAsync(string ticket, CancellationToken cancellationToken = default) =>
-        Deserialize(await Database.StringGetDeleteAsync(_keys.Ticket(ticket)).WaitAsync(cancellationToken));
+        Deserialize((RedisValue)await Database.ScriptEvaluateAsync(TakeScript, [_keys.Ticket(ticket)]).WaitAsync(cancellationToken));
 
     /// <inheritdoc />
     public int PurgeExpired(DateTimeOffset now) => 0;

@@ -25,11 +25,11 @@ internal static class ClientFrameParser
         }
         catch (JsonException)
         {
-            error = "The frame is not valid JSON.";
+            error = "The frame is not valid JSON: a frame is one JSON object, UTF-8, nested at most 32 deep.";
         }
         catch (InvalidOperationException)
         {
-            error = "The frame is not valid JSON.";
+            error = "The frame is not valid JSON: a frame is one JSON object, UTF-8, nested at most 32 deep.";
         }
 
         return error is null;

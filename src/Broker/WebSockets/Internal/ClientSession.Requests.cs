@@ -23,13 +23,13 @@ internal sealed partial class ClientSession
 
         if (_subscriptions.ContainsKey(channel!))
         {
-            Refuse(id, new BrokerError(ErrorCode.AlreadySubscribed, $"Already subscribed to '{channel}'.", about));
+            Refuse(id, new BrokerError(ErrorCode.AlreadySubscribed, $"Already subscribed to '{channel}' on this socket; unsubscribe first to subscribe again.", about));
             return;
         }
 
         if (_regularSubscriptions >= _services.Options.MaxSubscriptions)
         {
-            Refuse(id, new BrokerError(ErrorCode.LimitExceeded, $"At most {_services.Options.MaxSubscriptions} subscriptions per connection.", about));
+            Refuse(id, new BrokerError(ErrorCode.LimitExceeded, $"At most {_services.Options.MaxSubscriptions} subscriptions per connection (Broker:WebSocket:MaxSubscriptions; personal channels not counted); unsubscribe one first.", about));
             return;
         }
 
@@ -62,7 +62,7 @@ internal sealed partial class ClientSession
         var channel = frame.Channel;
         if (channel is null || ChannelNames.Classify(channel) == ChannelKind.Invalid)
         {
-            BadRequest(frame.Id, channel is null ? "'channel' is required." : $"'{ChannelNames.Shorten(channel)}' is not a channel name.");
+            BadRequest(frame.Id, channel is null ? "'channel' is required." : ChannelNames.NotAChannel(channel));
             return;
         }
 
@@ -70,7 +70,7 @@ internal sealed partial class ClientSession
         {
             Refuse(frame.Id, ChannelNames.Classify(channel) == ChannelKind.Regular
                 ? new BrokerError(ErrorCode.NotSubscribed, $"Not subscribed to '{channel}'.")
-                : new BrokerError(ErrorCode.Forbidden, "Personal channels cannot be unsubscribed."));
+                : new BrokerError(ErrorCode.Forbidden, "Personal channels stay subscribed for the life of the socket."));
             return;
         }
 
@@ -106,7 +106,7 @@ internal sealed partial class ClientSession
 
         if (frame.Id is not { } id)
         {
-            BadRequest(null, "A send needs an 'id' for its reply.");
+            BadRequest(null, "A send needs an 'id' (an integer) for its reply.");
             return;
         }
 

@@ -95,7 +95,7 @@ internal sealed partial class ClientSession
         switch (frame.Type)
         {
             case ClientFrameType.Hello:
-                BadRequest(frame.Id, "hello was already said on this socket.");
+                BadRequest(frame.Id, "hello was already said on this socket; it comes once, first.");
                 break;
             case ClientFrameType.Subscribe:
                 return SubscribeAsync(frame.Id, frame.Channel, frame.Since, fromResume: false);
@@ -116,7 +116,7 @@ internal sealed partial class ClientSession
             case ClientFrameType.Pong:
                 break;  // its arrival already counted as a sign of life
             default:
-                BadRequest(frame.Id, $"Unknown frame type '{frame.TypeText}'.");
+                BadRequest(frame.Id, $"Unknown frame type '{ChannelNames.Shorten(frame.TypeText ?? "")}'; the types are hello, subscribe, unsubscribe, publish, send, history, presence, ping and pong.");
                 break;
         }
 
@@ -218,7 +218,7 @@ internal sealed partial class ClientSession
             return true;
         }
 
-        Refuse(id, new BrokerError(ErrorCode.RateLimited, $"Over {_services.Options.PublishRate} publishes and sends per second."));
+        Refuse(id, new BrokerError(ErrorCode.RateLimited, $"Over {_services.Options.PublishRate} publishes and sends per second (bursts up to {2 * _services.Options.PublishRate}); slow down."));
         if (_rate.RefusingFor > AbuseAfter)
         {
             _connection.Violation(WebSocketCloseCodes.Policy, "rate limit exceeded for over 5 s");

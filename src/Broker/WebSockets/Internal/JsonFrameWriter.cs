@@ -22,7 +22,7 @@ internal static class JsonFrameWriter
     public static byte[] Build<TState>(TState state, Action<Utf8JsonWriter, TState> write)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
-        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = WireJsonEncoder.Instance });
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
         write(writer, state);
