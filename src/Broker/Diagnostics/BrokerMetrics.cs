@@ -69,8 +69,8 @@ public sealed class BrokerMetrics
         _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
         _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
         _epochChanges = Meter.CreateCounter<long>("broker.epoch_changes", "{channel}", "Subscribed channels whose history the engine lost (a new epoch): their subscribers were told with an unsolicited 'subscribed'.");
-        _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation.");
-        _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation.");
+        _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (disconnect, handlers).");
+        _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });

@@ -131,6 +131,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
         await using var a = await BrokerServer.StartAsync(Cluster(prefix));
         await using var b = await BrokerServer.StartAsync(Cluster(prefix));
         const string channel = "room:epoch";
+        using var metricsA = new ServerMetrics(a);
+        using var metricsB = new ServerMetrics(b);
         var (browser, _) = await a.ConnectAsync("alice");
         await using var _1 = browser;
         var subscribedA = await browser.SubscribeAsync(channel);
@@ -170,6 +172,10 @@ public sealed class RedisClusterControlTests(RedisServer redis)
         Assert.False(subscribed.Recovered);
         Assert.True(await stream.ResponseStream.MoveNext(default).WaitAsync(Timeout));
         Assert.Equal(new V1.StreamPosition { Epoch = fresh.Epoch, Offset = 1 }, new V1.StreamPosition { Epoch = stream.ResponseStream.Current.Publication.Epoch, Offset = stream.ResponseStream.Current.Publication.Offset });
+
+        // Each node counts the change of a channel it had subscribers of, once.
+        Assert.Equal(1, metricsA.Sum("broker.epoch_changes"));
+        Assert.Equal(1, metricsB.Sum("broker.epoch_changes"));
     }
 
     private static async Task RegisterAsync(AsyncDuplexStreamingCall<HandlerMessage, HandlerEvent> handle, string group, string events)
