@@ -208,6 +208,19 @@ public sealed class ClusterControl : IAsyncDisposable
             return;
         }
 
+        try
+        {
+            Dispatch(from, message);
+        }
+        catch (Exception e)
+        {
+            // One bad message must not stop the node's control path (the engine's delivery loop runs this).
+            ClusterLog.ControlFailed(_logger, from, message?.Type, e);
+        }
+    }
+
+    private void Dispatch(string from, ControlMessage? message)
+    {
         switch (message?.Type)
         {
             case "reply":

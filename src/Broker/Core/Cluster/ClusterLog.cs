@@ -12,6 +12,9 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 8102, EventName = "ClusterNodeGone", Level = LogLevel.Information, Message = "Node {Node} is gone: its {Handlers} handlers left this node's table.")]
     public static partial void NodeGone(ILogger logger, string node, int handlers);
 
-    [LoggerMessage(EventId = 8103, EventName = "ClusterControlFailed", Level = LogLevel.Debug, Message = "A control message to node {Node} could not be sent.")]
+    [LoggerMessage(EventId = 8103, EventName = "ClusterSendFailed", Level = LogLevel.Debug, Message = "A control message to node {Node} could not be sent.")]
     public static partial void SendFailed(ILogger logger, string node, Exception exception);
+
+    [LoggerMessage(EventId = 8104, EventName = "ClusterControlFailed", Level = LogLevel.Error, Message = "Handling a '{Type}' control message from node {Node} failed.")]
+    public static partial void ControlFailed(ILogger logger, string node, string? type, Exception exception);
 }

@@ -274,7 +274,14 @@ public sealed class InMemoryEngine : IEngine
         {
             while (reader.TryRead(out var message))
             {
-                _handler!.OnControl(NodeId, message);
+                try
+                {
+                    _handler!.OnControl(NodeId, message);
+                }
+                catch (Exception)
+                {
+                    // The handler's fault (the core logs its own): the node's control path goes on.
+                }
             }
         }
     }
