@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using Broker.FunctionalTests.Grpc;
+using Broker.FunctionalTests.Sessions;
 using Broker.GrpcTransport;
 using Broker.Testing;
 using Broker.V1;
@@ -10,7 +10,7 @@ using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
 namespace Broker.FunctionalTests.Cluster;
 
 /// <summary>
-/// A broker whose Redis is unreachable (nothing listens where it points): requests answer <c>unavailable</c>
+/// A broker whose Redis went away (its process killed): requests answer <c>unavailable</c>
 /// at once instead of waiting for Redis, and each one is counted (PROTOCOL.md, "Running several brokers").
 /// </summary>
 public sealed class RedisUnreachableTests
@@ -18,15 +18,21 @@ public sealed class RedisUnreachableTests
     [Fact]
     public async Task EveryEngineRequestAnswersUnavailableAtOnce_AndIsCounted()
     {
-        // Operations would wait 30 s for Redis; the calls' 10 s deadline shows that nothing waits.
+        // A Redis of this test's own, killed mid-test: the broker starts on it, then loses it.
+        var redis = new RedisServer();
+        await redis.InitializeAsync();
         await using var server = await BrokerServer.StartAsync(With(
             ("Broker:Engine", "Redis"),
-            ("Broker:Redis:Configuration", $"127.0.0.1:{FreePort()}"),
+            ("Broker:Redis:Configuration", redis.Configuration),
+            ("Broker:Redis:Prefix", RedisServer.NewPrefix()),
+            // Operations would wait 30 s for Redis; the calls' 10 s deadline shows that nothing waits.
             ("Broker:Redis:OperationTimeout", "00:00:30")));
         using var metrics = new ServerMetrics(server);
         using var client = new GrpcTestClient(server);
         using var web = server.CreateWebClient();
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await web.GetAsync("/readyz")).StatusCode);
+        await WaitForReadyAsync(web, HttpStatusCode.OK);
+        await redis.DisposeAsync();
+        await WaitForReadyAsync(web, HttpStatusCode.ServiceUnavailable);
 
         var deadline = TimeSpan.FromSeconds(10);
         var publish = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(deadline), new PublishRequest { Channel = "room:x", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync);
@@ -44,10 +50,14 @@ public sealed class RedisUnreachableTests
         Assert.Equal(1, metrics.Sum("broker.engine.unavailable", "subscribe"));
     }
 
-    private static int FreePort()
+    /// <summary>Polls <c>/readyz</c> until it answers <paramref name="status"/> (PROTOCOL.md: 503 within 5 s of losing Redis).</summary>
+    private static async Task WaitForReadyAsync(HttpClient web, HttpStatusCode status)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var started = TimeProvider.System.GetTimestamp();
+        while ((await web.GetAsync("/readyz")).StatusCode != status)
+        {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < BrokerServer.DefaultTimeout, $"/readyz did not answer {status}");
+            await Task.Delay(50);  // a poll: readiness has no push signal
+        }
     }
 }

@@ -37,6 +37,8 @@ public sealed class ClusterControl : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly BrokerMetrics? _metrics;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ControlMessage>> _pending = new();
+    // Never disposed: it has no timer, and fire-and-forget sends (a handler's stream ending at shutdown)
+    // may still read its token after the control stopped.
     private readonly CancellationTokenSource _stopping = new();
     private long _nextId;
     private Task? _watch;
@@ -116,8 +118,6 @@ public sealed class ClusterControl : IAsyncDisposable
         {
             await watch;
         }
-
-        _stopping.Dispose();
     }
 
     /// <summary>
@@ -185,6 +185,10 @@ public sealed class ClusterControl : IAsyncDisposable
             _metrics?.RecordNodeUnanswered(operation);
             ClusterLog.NodeUnanswered(_logger, node, operation);
             return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken == _stopping.Token)
+        {
+            return null;  // stopping: an announcement nobody waits for any more
         }
         finally
         {
