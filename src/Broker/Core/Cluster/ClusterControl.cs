@@ -21,7 +21,7 @@ namespace Broker.Core.Cluster;
 /// nodes: handlers of a node that is gone leave this node's table (their calls in flight go to another
 /// handler of the group once), and a node not yet heard from is asked for its table.</para>
 /// </remarks>
-public sealed class ClusterControl : IAsyncDisposable
+public sealed class ClusterControl : IAsyncDisposable, IHandlerCluster
 {
     /// <summary>How long a node's answer is waited for: 2 s, the Redis engine's default operation timeout, so
     /// a healthy node on a busy machine answers well within it and a dead one costs the caller no more.</summary>
@@ -124,6 +124,7 @@ public sealed class ClusterControl : IAsyncDisposable
     /// Sends this node's handler table to every other live node and waits (at most <see cref="ReplyTimeout"/>)
     /// until each has taken it: once this completes, a <c>send</c> on any live node can reach the handlers.
     /// </summary>
+    /// <inheritdoc cref="IHandlerCluster.AnnounceHandlersAsync"/>
     internal async Task AnnounceHandlersAsync()
     {
         IReadOnlyList<string> nodes;
@@ -149,8 +150,11 @@ public sealed class ClusterControl : IAsyncDisposable
         await Task.WhenAll(asks);
     }
 
+    /// <inheritdoc/>
+    Task IHandlerCluster.AnnounceHandlersAsync() => AnnounceHandlersAsync();
+
     /// <summary>Sends a message without waiting for an answer; false when the node is gone or the engine unreachable.</summary>
-    internal async Task<bool> SendAsync(string node, ControlMessage message, CancellationToken cancellationToken)
+    private async Task<bool> SendAsync(string node, ControlMessage message, CancellationToken cancellationToken)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(message, ControlJsonContext.Default.ControlMessage);
         try
@@ -250,11 +254,13 @@ public sealed class ClusterControl : IAsyncDisposable
                 var table = _handlers.LocalTable();
                 Reply(from, new ControlMessage { Type = "handlers", Version = table.Version, Handlers = table.Handlers });
                 break;
-            case "call":
-                _ = ServeCallAsync(from, message);
+            case "call" when message is { HandlerId: { } handlerId, Event: { } eventName }:
+                var sender = new ClientInfo(message.SessionId, message.UserId, message.FromConnection);
+                var call = new RemoteCall(message.Id, handlerId, eventName, message.Data ?? [], sender, DateTimeOffset.FromUnixTimeMilliseconds(message.DeadlineUnixMs));
+                _ = ServeCallAsync(from, call);
                 break;
-            case "result":
-                _handlers.OnRemoteResult(from, message);
+            case "result" when message.HandlerId is { } handlerId:
+                _handlers.OnRemoteResult(from, new RemoteResult(message.Id, handlerId, message.Lost, message.Data, message.ErrorCode, message.ErrorMessage));
                 break;
             default:
                 ClusterLog.Malformed(_logger, from, null);
@@ -263,14 +269,36 @@ public sealed class ClusterControl : IAsyncDisposable
     }
 
     /// <summary>Gives another node's call to the local handler it names, and sends back its outcome.</summary>
-    private async Task ServeCallAsync(string from, ControlMessage call)
+    private async Task ServeCallAsync(string from, RemoteCall call)
     {
-        var outcome = await _handlers.ServeRemoteCallAsync(call);
-        if (outcome is not null)
+        if (await _handlers.ServeRemoteCallAsync(call) is { } outcome)
         {
-            Reply(from, outcome);
+            Reply(from, new ControlMessage
+            {
+                Type = "result",
+                Id = outcome.Id,
+                HandlerId = outcome.HandlerId,
+                Lost = outcome.Lost,
+                Data = outcome.Data,
+                ErrorCode = outcome.ErrorCode,
+                ErrorMessage = outcome.ErrorMessage,
+            });
         }
     }
+
+    /// <inheritdoc/>
+    Task<bool> IHandlerCluster.SendCallAsync(string node, RemoteCall call) => SendAsync(node, new ControlMessage
+    {
+        Type = "call",
+        Id = call.Id,
+        HandlerId = call.HandlerId,
+        Event = call.Event,
+        Data = call.Data,
+        SessionId = call.From.SessionId,
+        UserId = call.From.UserId,
+        FromConnection = call.From.ConnectionId,
+        DeadlineUnixMs = call.Deadline.ToUnixTimeMilliseconds(),
+    }, CancellationToken.None);
 
     private async Task WatchAsync()
     {

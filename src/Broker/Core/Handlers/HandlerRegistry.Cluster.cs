@@ -1,13 +1,10 @@
-using Broker.Core.Cluster;
-using Broker.Engines;
-
 namespace Broker.Core.Handlers;
 
 /// <summary>
 /// Handlers across nodes. Each node sends its own handlers' table to the others whenever it changes (and
 /// to a node that asks); the others keep them as registrations with a <see cref="RemoteHandlerEndpoint"/>.
-/// A call routed to a remote handler goes to its node as a <c>call</c> message; that node gives it to the
-/// handler and sends back the <c>result</c>, or <c>lost</c> when the handler's stream ended with it (or
+/// A call routed to a remote handler goes to its node (<see cref="IHandlerCluster.SendCallAsync"/>); that node gives it to the
+/// handler and sends back the <see cref="RemoteResult"/>, or <c>lost</c> when the handler's stream ended with it (or
 /// was gone). The sending node owns the call: its deadline, and its one redelivery, also when the whole
 /// node holding it is gone (<see cref="DropNodesExcept"/>).
 /// </summary>
@@ -18,11 +15,11 @@ public sealed partial class HandlerRegistry
 
     // node → the version of its table last applied and its handlers (also in _handlers). Under _gate.
     private readonly Dictionary<string, RemoteTable> _remote = new(StringComparer.Ordinal);
-    private ClusterControl? _cluster;
+    private IHandlerCluster? _cluster;
     private long _tableVersion;
 
     /// <summary>Connects the registry to the cluster control (once, at start).</summary>
-    internal void Attach(ClusterControl cluster) => _cluster = cluster;
+    internal void Attach(IHandlerCluster cluster) => _cluster = cluster;
 
     /// <summary>This node's own handlers, with a version newer than any table sent before.</summary>
     internal (long Version, List<RemoteHandlerInfo> Handlers) LocalTable()
@@ -124,19 +121,8 @@ public sealed partial class HandlerRegistry
     /// <summary>Sends a call to the node of its remote handler; a node that is gone gives the call back at once.</summary>
     internal async Task SendRemoteAsync(string node, HandlerRegistration holder, InboundCall call)
     {
-        var message = new ControlMessage
-        {
-            Type = "call",
-            Id = (long)call.Id,
-            HandlerId = holder.HandlerId,
-            Event = call.Event,
-            Data = call.Data.ToArray(),
-            SessionId = call.From.SessionId,
-            UserId = call.From.UserId,
-            FromConnection = call.From.ConnectionId,
-            DeadlineUnixMs = call.Deadline.ToUnixTimeMilliseconds(),
-        };
-        if (_cluster is not { } cluster || !await cluster.SendAsync(node, message, CancellationToken.None))
+        var message = new RemoteCall((long)call.Id, holder.HandlerId, call.Event, call.Data.ToArray(), call.From, call.Deadline);
+        if (_cluster is not { } cluster || !await cluster.SendCallAsync(node, message))
         {
             lock (_gate)
             {
@@ -146,11 +132,11 @@ public sealed partial class HandlerRegistry
     }
 
     /// <summary>Another node's answer to a call sent to one of its handlers.</summary>
-    internal void OnRemoteResult(string node, ControlMessage result)
+    internal void OnRemoteResult(string node, RemoteResult result)
     {
         lock (_gate)
         {
-            if (!_remote.TryGetValue(node, out var table) || result.HandlerId is null || !table.Handlers.TryGetValue(result.HandlerId, out var holder))
+            if (!_remote.TryGetValue(node, out var table) || !table.Handlers.TryGetValue(result.HandlerId, out var holder))
             {
                 return;  // the handler left this node's table: its calls were handed on already
             }
@@ -177,21 +163,19 @@ public sealed partial class HandlerRegistry
     /// Serves a call another node sent for one of this node's handlers, until its reply or its deadline.
     /// Returns the <c>result</c> to send back, or null when the deadline passed (the sender timed out itself).
     /// </summary>
-    internal async Task<ControlMessage?> ServeRemoteCallAsync(ControlMessage message)
+    internal async Task<RemoteResult?> ServeRemoteCallAsync(RemoteCall message)
     {
-        var lost = new ControlMessage { Type = "result", Id = message.Id, HandlerId = message.HandlerId, Lost = true };
-        var deadline = DateTimeOffset.FromUnixTimeMilliseconds(message.DeadlineUnixMs);
-        var from = new ClientInfo(message.SessionId, message.UserId, message.FromConnection);
+        var lost = new RemoteResult(message.Id, message.HandlerId, Lost: true);
         InboundCall call;
         lock (_gate)
         {
             var handler = _handlers.Find(h => h.IsLocal && string.Equals(h.HandlerId, message.HandlerId, StringComparison.Ordinal));
-            if (handler is null || message.Event is null)
+            if (handler is null)
             {
                 return lost;
             }
 
-            call = new InboundCall((ulong)Interlocked.Increment(ref _nextCallId), message.Event, message.Data ?? [], from, deadline)
+            call = new InboundCall((ulong)Interlocked.Increment(ref _nextCallId), message.Event, message.Data, message.From, message.Deadline)
             {
                 Proxied = true,
                 Group = handler.Group,
@@ -207,7 +191,7 @@ public sealed partial class HandlerRegistry
             }
         }
 
-        var left = deadline - _time.GetUtcNow();
+        var left = message.Deadline - _time.GetUtcNow();
         HandlerReply reply;
         try
         {
@@ -219,20 +203,9 @@ public sealed partial class HandlerRegistry
             return null;
         }
 
-        if (ReferenceEquals(reply, LostReply))
-        {
-            return lost;
-        }
-
-        return new ControlMessage
-        {
-            Type = "result",
-            Id = message.Id,
-            HandlerId = message.HandlerId,
-            Data = reply.IsError ? null : reply.Data.ToArray(),
-            ErrorCode = reply.ErrorCode,
-            ErrorMessage = reply.ErrorMessage,
-        };
+        return ReferenceEquals(reply, LostReply)
+            ? lost
+            : new RemoteResult(message.Id, message.HandlerId, Lost: false, reply.IsError ? null : reply.Data.ToArray(), reply.ErrorCode, reply.ErrorMessage);
     }
 
     /// <summary>A remote handler no longer holds <paramref name="callId"/> (its stream ended, or its node is gone): hand the call on. Caller holds the lock.</summary>

@@ -79,7 +79,7 @@ public sealed partial class HandlerRegistry
 
     /// <summary>
     /// <see cref="Register"/>, completing once every other live node knows the handler (at most
-    /// <see cref="Cluster.ClusterControl.ReplyTimeout"/> later): from then on a <c>send</c> on any node can
+    /// a bounded wait per node, 2 s): from then on a <c>send</c> on any node can
     /// reach it. What a transport awaits before it answers <c>Registered</c>.
     /// </summary>
     public async ValueTask<HandlerRegistration> RegisterAsync(string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint)
