@@ -87,8 +87,18 @@ public sealed partial class BrokerNode
         return JsonValue.IsSingle(bytes.Span) ? null : BadRequest("'data' must be one JSON value (object, array, string, number, true, false or null) in valid UTF-8.");
     }
 
-    /// <summary>The engine can serve (<c>unavailable</c> while a cluster engine's backend is unreachable).</summary>
-    public BrokerError? CheckEngine() => _hub.Engine.IsHealthy ? null : BrokerError.EngineUnavailable;
+    /// <summary>
+    /// The engine can serve (<c>unavailable</c> while a cluster engine's backend is unreachable, at once:
+    /// nothing waits for it). A refusal is counted in <c>broker.engine.unavailable</c> by <paramref name="operation"/>.
+    /// </summary>
+    public BrokerError? CheckEngine(string operation) => _hub.Engine.IsHealthy ? null : EngineUnavailable(operation);
+
+    /// <summary><c>unavailable</c> for an engine that failed mid-request, counted by <paramref name="operation"/> (a constant).</summary>
+    private BrokerError EngineUnavailable(string operation)
+    {
+        _metrics?.RecordEngineUnavailable(operation);
+        return BrokerError.EngineUnavailable;
+    }
 
     private static BrokerError BadRequest(string message) => new(ErrorCode.BadRequest, message);
 

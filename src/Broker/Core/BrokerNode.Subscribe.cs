@@ -19,7 +19,7 @@ public sealed partial class BrokerNode
     /// <param name="cancellationToken">Cancels the subscribe (the feed is then not made).</param>
     public async ValueTask<Result<SubscriptionFeed>> SubscribeAsync(Caller caller, string? channel, StreamPosition? since, ISubscriberQueueListener? listener, CancellationToken cancellationToken)
     {
-        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine()) is { } refused)
+        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe")) is { } refused)
         {
             return refused;
         }
@@ -30,7 +30,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("subscribe");
         }
     }
 
@@ -63,7 +63,7 @@ public sealed partial class BrokerNode
     public async ValueTask<BrokerError?> SubscribeAsync(Caller caller, string channel, StreamPosition? since, SubscriptionFeed feed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(feed);
-        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine()) is { } refused)
+        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe")) is { } refused)
         {
             return refused;
         }
@@ -75,7 +75,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("subscribe");
         }
 
         feed.Add(subscription);
@@ -100,7 +100,7 @@ public sealed partial class BrokerNode
             }
         }
 
-        if ((CheckEngine()) is { } unavailable)
+        if ((CheckEngine("subscribe")) is { } unavailable)
         {
             return unavailable;
         }
@@ -112,7 +112,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("subscribe");
         }
 
         foreach (var entry in entries)

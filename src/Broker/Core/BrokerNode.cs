@@ -1,3 +1,4 @@
+using Broker.Core.Cluster;
 using Broker.Core.Handlers;
 using Broker.Diagnostics;
 using Broker.Engines;
@@ -20,11 +21,13 @@ public sealed partial class BrokerNode
     private readonly NamespaceRegistry _namespaces;
     private readonly HandlerRegistry _handlers;
     private readonly BrokerMetrics? _metrics;
+    private readonly ClusterControl? _cluster;
     private readonly int _maxDataBytes;
 
-    /// <summary>Creates the node over the hub, the namespaces and the handlers.</summary>
-    public BrokerNode(Hub hub, NamespaceRegistry namespaces, HandlerRegistry handlers, ConnectionRegistry connections, IOptions<BrokerOptions> options, BrokerMetrics? metrics = null)
+    /// <summary>Creates the node over the hub, the namespaces and the handlers; with <paramref name="cluster"/>, a <c>Disconnect</c> reaches every node.</summary>
+    public BrokerNode(Hub hub, NamespaceRegistry namespaces, HandlerRegistry handlers, ConnectionRegistry connections, IOptions<BrokerOptions> options, BrokerMetrics? metrics = null, ClusterControl? cluster = null)
     {
+        _cluster = cluster;
         ArgumentNullException.ThrowIfNull(options);
         _hub = hub;
         _namespaces = namespaces;
@@ -53,7 +56,7 @@ public sealed partial class BrokerNode
         }
 
         string name = string.IsNullOrEmpty(eventName) ? ChannelNames.DefaultEvent : eventName;
-        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine()) is { } invalid)
+        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine("publish")) is { } invalid)
         {
             return invalid;
         }
@@ -65,7 +68,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("publish");
         }
     }
 
@@ -81,7 +84,7 @@ public sealed partial class BrokerNode
             return refused;
         }
 
-        if ((CheckEngine()) is { } unavailable)
+        if ((CheckEngine("history")) is { } unavailable)
         {
             return unavailable;
         }
@@ -92,7 +95,7 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("history");
         }
     }
 
@@ -110,7 +113,7 @@ public sealed partial class BrokerNode
             return new BrokerError(ErrorCode.NotFound, $"Presence is not kept in namespace '{policy.Name}'.");
         }
 
-        if ((CheckEngine()) is { } unavailable)
+        if ((CheckEngine("presence")) is { } unavailable)
         {
             return unavailable;
         }
@@ -121,8 +124,28 @@ public sealed partial class BrokerNode
         }
         catch (EngineUnavailableException)
         {
-            return BrokerError.EngineUnavailable;
+            return EngineUnavailable("presence");
         }
+    }
+
+    /// <summary>
+    /// <c>Disconnect</c>: ends the WebSocket connections of a session, of a user, or of that user in that
+    /// session, on every node of the cluster, and counts them (PROTOCOL.md; a node that does not answer in
+    /// time is not counted, see <see cref="ClusterControl"/>). Neither id: <c>bad_request</c>.
+    /// </summary>
+    public async ValueTask<Result<int>> DisconnectAsync(string? sessionId, string? userId, string? reason, bool reconnect, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(sessionId) && string.IsNullOrEmpty(userId))
+        {
+            return BadRequest("Name a 'session_id', a 'user_id', or both.");
+        }
+
+        if (_cluster is null)
+        {
+            return Connections.Disconnect(sessionId, userId, reason ?? string.Empty, reconnect);
+        }
+
+        return await _cluster.DisconnectAsync(sessionId, userId, reason ?? string.Empty, reconnect, cancellationToken);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Broker.Core.Cluster;
 using Broker.Core.Handlers;
 using Broker.Core.Internal;
 using Broker.Diagnostics;
@@ -14,8 +15,8 @@ public static class CoreServiceCollectionExtensions
     /// <summary>
     /// Adds the core: <see cref="BrokerOptions"/> bound from <c>Broker</c> and validated at start, the
     /// namespace registry, the metrics, the engine (in-memory unless another <see cref="IEngine"/> was
-    /// registered first), the <see cref="Hub"/>, the <see cref="ConnectionRegistry"/> and the front door,
-    /// <see cref="BrokerNode"/>.
+    /// registered first), the <see cref="Hub"/>, the <see cref="ConnectionRegistry"/>, the node-to-node
+    /// <see cref="ClusterControl"/> and the front door, <see cref="BrokerNode"/>.
     /// </summary>
     public static IServiceCollection AddBrokerCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -39,6 +40,7 @@ public static class CoreServiceCollectionExtensions
             .Validate(static o => o.DefaultMaxInFlight > 0, "Broker:Handlers:DefaultMaxInFlight must be greater than 0.")
             .ValidateOnStart();
         services.TryAddSingleton<HandlerRegistry>();
+        services.TryAddSingleton<ClusterControl>();
         services.AddHostedService<HubLifetime>();
         return services;
     }

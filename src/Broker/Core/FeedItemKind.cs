@@ -3,7 +3,10 @@ namespace Broker.Core;
 /// <summary>What a <see cref="FeedItem"/> is.</summary>
 public enum FeedItemKind
 {
-    /// <summary>A subscribe entry is live: <see cref="FeedItem.Start"/> (<c>subscribed</c>).</summary>
+    /// <summary>
+    /// A subscribe entry is live: <see cref="FeedItem.Start"/> (<c>subscribed</c>). Also yielded live, unsolicited,
+    /// when a channel's history was lost: a new epoch, <c>recovered</c> false, no request id.
+    /// </summary>
     Subscribed,
 
     /// <summary>A publication: <see cref="FeedItem.Publication"/>.</summary>

@@ -117,9 +117,24 @@ public sealed class Hub : IEngineHandler
     internal async ValueTask AddPrefixAsync(PrefixSubscription subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
-        foreach (var entry in subscription.Entries)
+        int subscribed = 0;
+        try
         {
-            await _engine.SubscribeAsync(entry, cancellationToken);
+            foreach (var entry in subscription.Entries)
+            {
+                await _engine.SubscribeAsync(entry, cancellationToken);
+                subscribed++;
+            }
+        }
+        catch
+        {
+            // Take back the entries already made: a failed prefix subscribe leaves no interest behind.
+            foreach (var entry in subscription.Entries.Take(subscribed))
+            {
+                await _engine.UnsubscribeAsync(entry, CancellationToken.None);
+            }
+
+            throw;
         }
 
         lock (_prefixGate)
@@ -215,6 +230,46 @@ public sealed class Hub : IEngineHandler
             }
         }
     }
+
+    /// <summary>
+    /// A subscribed channel lost its history (a new epoch): every local subscriber of it, and every matching
+    /// prefix subscription, is queued the change in order with the publications; its feed yields an
+    /// unsolicited <c>subscribed</c>.
+    /// </summary>
+    public void OnEpochChanged(string channel, StreamPosition position)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        var change = new EpochChange(channel, position);
+        bool any = false;
+        if (_channels.TryGetValue(channel, out var subscribers))
+        {
+            foreach (var subscription in subscribers.Snapshot)
+            {
+                subscription.Deliver(change);
+                any = true;
+            }
+        }
+
+        foreach (var prefix in _prefixes)
+        {
+            if (prefix.Matches(channel))
+            {
+                prefix.Queue.TryWrite(change);
+                any = true;
+            }
+        }
+
+        if (any)
+        {
+            _metrics?.RecordEpochChange();
+        }
+    }
+
+    /// <summary>A control message from another node: handed to the <see cref="ControlHandler"/>, if one is set.</summary>
+    public void OnControl(string fromNode, ReadOnlyMemory<byte> message) => ControlHandler?.Invoke(fromNode, message);
+
+    /// <summary>Where control messages go (the core's cluster control); set once at start, before the engine starts.</summary>
+    internal Action<string, ReadOnlyMemory<byte>>? ControlHandler { get; set; }
 
     private void Register(Subscription subscription)
     {

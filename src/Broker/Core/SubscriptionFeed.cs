@@ -11,7 +11,9 @@ namespace Broker.Core;
 /// the order PROTOCOL.md promises. <see cref="Read"/> yields, for each subscription in the order it was
 /// added, its <see cref="FeedItemKind.Subscribed"/> answer and then its catch-up; after every start, what
 /// the queue holds: publications in offset order per channel, <see cref="FeedItemKind.Lagged"/> right
-/// before the first publication after a drop, and presence events. A transport only encodes and writes.
+/// before the first publication after a drop, presence events, and an unsolicited
+/// <see cref="FeedItemKind.Subscribed"/> when a channel's history was lost (a new epoch). A transport
+/// only encodes and writes.
 /// </summary>
 /// <remarks>
 /// <para><b>Lagged.</b> Under <see cref="OverflowPolicy.DropOldest"/> a channel's offsets reach the feed
@@ -119,7 +121,15 @@ public sealed class SubscriptionFeed
         {
             if (subscription.ReceivesPresence)
             {
-                await _engine.LeaveAsync(subscription.Channel, subscription.Client!, CancellationToken.None);
+                try
+                {
+                    await _engine.LeaveAsync(subscription.Channel, subscription.Client!, CancellationToken.None);
+                }
+                catch (EngineUnavailableException)
+                {
+                    // A close must finish whatever the engine's state. (The Redis engine never throws here: it
+                    // keeps the leave and applies it when Redis is back.)
+                }
             }
         }
     }
@@ -220,6 +230,19 @@ public sealed class SubscriptionFeed
                 else if (message is PresenceEvent presence)
                 {
                     items[written++] = FeedItem.Of(presence);
+                }
+                else if (message is EpochChange change)
+                {
+                    // The channel's history is gone: the subscriber starts again at the new position, told
+                    // with an unsolicited `subscribed` (recovered:false), and its cursor follows.
+                    ref var cursor = ref CursorOf(change.Channel);
+                    if (string.Equals(cursor.Epoch, change.Position.Epoch, StringComparison.Ordinal) && cursor.Offset >= change.Position.Offset)
+                    {
+                        continue;  // already in the new epoch (told once, or the subscribe started in it)
+                    }
+
+                    cursor = new DeliveryCursor(change.Position);
+                    items[written++] = FeedItem.Subscribed(new SubscriptionStart(change.Channel, change.Position, Recovered: false));
                 }
             }
         }

@@ -30,6 +30,10 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _closes;
     private readonly Counter<long> _upgradesRefused;
     private readonly Counter<long> _handlerTimeouts;
+    private readonly Counter<long> _epochChanges;
+    private readonly Counter<long> _engineUnavailable;
+    private readonly Counter<long> _nodesUnanswered;
+    private readonly Counter<long> _handlerRedeliveries;
     private readonly Histogram<double> _fanOutLatency;
     private readonly Histogram<double> _handlerDuration;
     private readonly Histogram<long> _pendingBytes;
@@ -64,6 +68,10 @@ public sealed class BrokerMetrics
         _closes = Meter.CreateCounter<long>("broker.websocket.closes", "{connection}", "WebSocket connections closed, by close code.");
         _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
         _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
+        _epochChanges = Meter.CreateCounter<long>("broker.epoch_changes", "{channel}", "Subscribed channels whose history the engine lost (a new epoch): their subscribers were told with an unsolicited 'subscribed'.");
+        _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (disconnect, handlers).");
+        _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
+        _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -121,6 +129,18 @@ public sealed class BrokerMetrics
             _dropped.Add(count, _reasonTags[(int)reason]);
         }
     }
+
+    /// <summary>Counts a subscribed channel whose epoch changed under its subscribers.</summary>
+    public void RecordEpochChange() => _epochChanges.Add(1);
+
+    /// <summary>Counts a request answered <c>unavailable</c> for an unreachable engine; <paramref name="operation"/> is a constant (publish, subscribe, history, presence, disconnect).</summary>
+    public void RecordEngineUnavailable(string operation) => _engineUnavailable.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>Counts a node that did not answer a node-to-node request in time; <paramref name="operation"/> is a constant.</summary>
+    public void RecordNodeUnanswered(string operation) => _nodesUnanswered.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>Counts a <c>send</c> call redelivered to another handler of its group.</summary>
+    public void RecordHandlerRedelivery() => _handlerRedeliveries.Add(1);
 
     /// <summary>Counts one <c>lagged</c> notice sent.</summary>
     public void RecordLagged() => _lagged.Add(1);

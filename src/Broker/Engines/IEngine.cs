@@ -26,6 +26,16 @@ namespace Broker.Engines;
 /// <para><b>Presence.</b> Members are counted per (session, user) by connections; a user's first
 /// connection to a channel with presence on raises a <c>join</c>, the last a <c>leave</c>, ordered
 /// with the channel's publications.</para>
+/// <para><b>Nodes and control.</b> An engine names the node it runs on (<see cref="NodeId"/>), knows which
+/// nodes are alive (<see cref="GetNodesAsync"/>), and carries small control messages from one node's core to
+/// another's (<see cref="SendControlAsync"/>, delivered to <see cref="IEngineHandler.OnControl"/>): what a
+/// cluster needs beyond channels (a <c>Disconnect</c> that reaches every node, handler groups across nodes).
+/// A control message is delivered at most once, in send order between two nodes, to a node that was alive
+/// when it was sent; a lost node loses what was on its way to it. One node alone (the in-memory engine)
+/// is its own only node, and a message to itself is delivered to its own handler.</para>
+/// <para><b>Epochs.</b> When a channel the node is interested in starts a new epoch while subscribed (the
+/// shared backend lost its numbering), the engine tells the handler with
+/// <see cref="IEngineHandler.OnEpochChanged"/> before any publication of the new epoch.</para>
 /// </remarks>
 public interface IEngine : IAsyncDisposable
 {
@@ -34,6 +44,22 @@ public interface IEngine : IAsyncDisposable
 
     /// <summary>True while the engine can serve (a cluster engine: while its shared backend is reachable).</summary>
     bool IsHealthy { get; }
+
+    /// <summary>
+    /// This node's id among the engine's nodes (what <see cref="SendControlAsync"/> names). A cluster engine
+    /// may give the node a new id during its life (it was taken for dead and came back).
+    /// </summary>
+    string NodeId { get; }
+
+    /// <summary>The nodes alive now, this one included; throws <see cref="EngineUnavailableException"/> when the backend is unreachable.</summary>
+    ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="message"/> to <paramref name="node"/>'s handler (<see cref="IEngineHandler.OnControl"/>),
+    /// without waiting for it to be handled. True when a live node took it; false when no such node is
+    /// alive (nothing is delivered). Throws <see cref="EngineUnavailableException"/> when the backend is unreachable.
+    /// </summary>
+    ValueTask<bool> SendControlAsync(string node, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
 
     /// <summary>Starts the engine; from then on it delivers to <paramref name="handler"/>. Called once.</summary>
     ValueTask StartAsync(IEngineHandler handler, CancellationToken cancellationToken);

@@ -135,6 +135,12 @@ public class StatsTests
 
         public ValueTask<IReadOnlyList<PresenceEntry>> GetPresenceAsync(string channel, CancellationToken cancellationToken) => _inner.GetPresenceAsync(channel, cancellationToken);
 
+        public string NodeId => _inner.NodeId;
+
+        public ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) => _inner.GetNodesAsync(cancellationToken);
+
+        public ValueTask<bool> SendControlAsync(string node, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) => _inner.SendControlAsync(node, message, cancellationToken);
+
         public ValueTask DisposeAsync() => _inner.DisposeAsync();
     }
 }

@@ -112,6 +112,47 @@ public class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEpochChangeIsYieldedAsAnUnsolicitedSubscribed_InOrder_AndTheNewEpochHasNoLagged()
+    {
+        var channel = "chat:epoch-change";
+        var feed = await Subscribe(channel);
+        var shared = await SubscribeShared(channel, 16, 1 << 20);
+        Drain(feed);
+        Drain(shared);
+        var old = (await Publish(channel)).Position;
+
+        // What the Redis engine tells when Redis lost the channel's numbering, then the new life's first publication.
+        var position = new StreamPosition("new-epoch", 4);
+        _hub.OnEpochChanged(channel, position);
+        _hub.OnPublication(new Publication(channel, "message", Encoding.UTF8.GetBytes("{}"), position with { Offset = 5 }, DateTimeOffset.UtcNow, null));
+
+        foreach (var items in new[] { Drain(feed), Drain(shared) })
+        {
+            Assert.Equal([FeedItemKind.Publication, FeedItemKind.Subscribed, FeedItemKind.Publication], items.Select(i => i.Kind));
+            Assert.Equal(old, items[0].Publication.Position);
+            Assert.Equal(new SubscriptionStart(channel, position, Recovered: false), items[1].Start);
+            Assert.Equal(5ul, items[2].Publication.Offset);
+        }
+    }
+
+    [Fact]
+    public async Task APrefixSubscriberIsToldOfAnEpochChangeOnceByTheChannelsName()
+    {
+        var feed = _node.OpenFeed(16, 1 << 20);
+        Assert.Null(await _node.SubscribePrefixesAsync(["chat:epoch-*"], [], feed, None));
+        Drain(feed);
+
+        var position = new StreamPosition("new-epoch", 0);
+        _hub.OnEpochChanged("chat:epoch-one", position);
+        _hub.OnEpochChanged("chat:epoch-one", position);  // a second notice of the same change tells nothing new
+        _hub.OnEpochChanged("room:other", position);
+
+        var item = Assert.Single(Drain(feed));
+        Assert.Equal(FeedItemKind.Subscribed, item.Kind);
+        Assert.Equal(new SubscriptionStart("chat:epoch-one", position, Recovered: false), item.Start);
+    }
+
+    [Fact]
     public async Task PublicationsOfOtherChannelsAreNotDelivered()
     {
         var subscription = await Subscribe("chat:a");

@@ -297,4 +297,30 @@ public abstract class EngineSpecification : IAsyncLifetime
         Assert.False(events[1].Joined);
         Assert.Empty(await Engine.GetPresenceAsync(channel, None));
     }
+
+    [Fact]
+    public async Task TheNodeIsAmongTheLiveNodes()
+    {
+        Assert.False(string.IsNullOrEmpty(Engine.NodeId));
+        Assert.Contains(Engine.NodeId, await Engine.GetNodesAsync(None).AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task ControlMessagesToTheNodeItselfReachItsHandlerInOrder()
+    {
+        for (int i = 1; i <= 20; i++)
+        {
+            Assert.True(await Engine.SendControlAsync(Engine.NodeId, Encoding.UTF8.GetBytes($"m{i}"), None).AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        var received = await Handler.WaitForControlAsync(20);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"m{i}"), received.Select(m => m.Text));
+        Assert.All(received, m => Assert.Equal(Engine.NodeId, m.From));
+    }
+
+    [Fact]
+    public async Task AControlMessageToANodeThatIsNotAliveIsNotDelivered()
+    {
+        Assert.False(await Engine.SendControlAsync("nobody00", "x"u8.ToArray(), None).AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+    }
 }

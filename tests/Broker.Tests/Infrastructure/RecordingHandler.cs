@@ -9,6 +9,9 @@ public sealed class RecordingHandler : IEngineHandler
     private readonly Lock _gate = new();
     private readonly List<Publication> _publications = [];
     private readonly List<PresenceEvent> _presence = [];
+    private readonly List<(string Channel, StreamPosition Position)> _epochChanges = [];
+    private readonly List<(string From, string Text)> _control = [];
+    private readonly List<(string Channel, string Entry)> _timeline = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<Publication> Publications
@@ -26,6 +29,7 @@ public sealed class RecordingHandler : IEngineHandler
         lock (_gate)
         {
             _publications.Add(publication);
+            _timeline.Add((publication.Channel, publication.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             Signal();
         }
     }
@@ -36,6 +40,42 @@ public sealed class RecordingHandler : IEngineHandler
         {
             _presence.Add(presence);
             Signal();
+        }
+    }
+
+    public void OnEpochChanged(string channel, StreamPosition position)
+    {
+        lock (_gate)
+        {
+            _epochChanges.Add((channel, position));
+            _timeline.Add((channel, $"{position.Epoch}:{position.Offset}"));
+            Signal();
+        }
+    }
+
+    public void OnControl(string fromNode, ReadOnlyMemory<byte> message)
+    {
+        lock (_gate)
+        {
+            _control.Add((fromNode, System.Text.Encoding.UTF8.GetString(message.Span)));
+            Signal();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> epoch changes of <paramref name="channel"/> arrived.</summary>
+    public Task<IReadOnlyList<(string Channel, StreamPosition Position)>> WaitForEpochChangesAsync(string channel, int count) =>
+        WaitAsync(() => { var list = _epochChanges.Where(e => e.Channel == channel).ToList(); return list.Count >= count ? list : null; });
+
+    /// <summary>Waits until <paramref name="count"/> control messages (as UTF-8 text) arrived.</summary>
+    public Task<IReadOnlyList<(string From, string Text)>> WaitForControlAsync(int count) =>
+        WaitAsync(() => _control.Count >= count ? _control.ToList() : null);
+
+    /// <summary>Everything of <paramref name="channel"/> in arrival order: publications as their offset, epoch changes as "epoch:offset".</summary>
+    public IReadOnlyList<string> Timeline(string channel)
+    {
+        lock (_gate)
+        {
+            return [.. _timeline.Where(t => t.Channel == channel).Select(t => t.Entry)];
         }
     }
 

@@ -6,8 +6,9 @@ public sealed class HandlerRegistration
     private readonly string[] _exact;
     private readonly string[] _prefixes;
 
-    internal HandlerRegistration(string handlerId, string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint, long order)
+    internal HandlerRegistration(string handlerId, string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint, long order, string? node = null)
     {
+        Node = node;
         HandlerId = handlerId;
         Group = group;
         Events = events;
@@ -34,6 +35,12 @@ public sealed class HandlerRegistration
 
     /// <summary>The handler's id (<c>Registered.handler_id</c>).</summary>
     public string HandlerId { get; }
+
+    /// <summary>The node whose handler this is, or null for one of this node's own.</summary>
+    public string? Node { get; }
+
+    /// <summary>True for a handler whose stream is on this node.</summary>
+    public bool IsLocal => Node is null;
 
     /// <summary>Handlers of a group share the work.</summary>
     public string Group { get; }

@@ -18,10 +18,14 @@ namespace Broker.Core.Handlers;
 /// (<see cref="HandlerOptions.Timeout"/>): <c>timeout</c>, and a late reply is ignored. When a
 /// handler's stream ends with calls in flight, each goes once to another handler of its group, or fails
 /// <c>unavailable</c>.</para>
+/// <para><b>Across nodes.</b> Other nodes' handlers are here too, as registrations whose endpoint is
+/// that node (partial file <c>.Cluster</c>): the group is chosen among every node's handlers with the same
+/// rules, and inside the group a local handler with room goes first (no hop), then the least busy
+/// remote one. <c>max_in_flight</c> is counted by each sending node.</para>
 /// <para>One lock guards the routing state: sends are rate-limited per connection and far rarer than
 /// publications, and a decision is a few dictionary operations.</para>
 /// </remarks>
-public sealed class HandlerRegistry
+public sealed partial class HandlerRegistry
 {
     private readonly BrokerMetrics? _metrics;
     private readonly Lock _gate = new();
@@ -43,14 +47,20 @@ public sealed class HandlerRegistry
         _defaultMaxInFlight = options.Value.DefaultMaxInFlight;
     }
 
-    /// <summary>Live handlers.</summary>
+    /// <summary>Live handlers whose streams are on this node (other nodes' handlers it knows are not counted).</summary>
     public int Count
     {
         get
         {
             lock (_gate)
             {
-                return _handlers.Count;
+                int count = 0;
+                foreach (var handler in _handlers)
+                {
+                    count += handler.IsLocal ? 1 : 0;
+                }
+
+                return count;
             }
         }
     }
@@ -61,6 +71,29 @@ public sealed class HandlerRegistry
     /// <see cref="ArgumentException"/> for an empty group, no events or a bad event pattern.
     /// </summary>
     public HandlerRegistration Register(string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint)
+    {
+        var registration = RegisterLocal(group, events, maxInFlight, endpoint);
+        AnnounceLater();
+        return registration;
+    }
+
+    /// <summary>
+    /// <see cref="Register"/>, completing once every other live node knows the handler (at most
+    /// a bounded wait per node, 2 s): from then on a <c>send</c> on any node can
+    /// reach it. What a transport awaits before it answers <c>Registered</c>.
+    /// </summary>
+    public async ValueTask<HandlerRegistration> RegisterAsync(string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint)
+    {
+        var registration = RegisterLocal(group, events, maxInFlight, endpoint);
+        if (_cluster is { } cluster)
+        {
+            await cluster.AnnounceHandlersAsync();
+        }
+
+        return registration;
+    }
+
+    private HandlerRegistration RegisterLocal(string group, IReadOnlyList<string> events, int maxInFlight, IHandlerEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(endpoint);
@@ -88,7 +121,7 @@ public sealed class HandlerRegistry
         lock (_gate)
         {
             var registration = new HandlerRegistration(
-                Guid.NewGuid().ToString("N"), group, events, maxInFlight == 0 ? _defaultMaxInFlight : maxInFlight, endpoint, _nextOrder++);
+                Guid.NewGuid().ToString("N"), group, events, maxInFlight == 0 ? _defaultMaxInFlight : maxInFlight, endpoint, NextOrder());
             _handlers.Add(registration);
             ServeWaiting(group);
             return registration;
@@ -104,41 +137,69 @@ public sealed class HandlerRegistry
         ArgumentNullException.ThrowIfNull(registration);
         lock (_gate)
         {
-            if (!_handlers.Remove(registration))
+            UnregisterLocked(registration);
+        }
+
+        // Also when it was gone already (Assign drops an endpoint that is closing): the other nodes may
+        // still list it until they get this node's table again.
+        AnnounceLater();
+    }
+
+    /// <summary>Removes a handler and hands on its calls (see <see cref="Unregister"/>); false when it was not registered. Caller holds the lock.</summary>
+    private bool UnregisterLocked(HandlerRegistration registration)
+    {
+        if (!_handlers.Remove(registration))
+        {
+            return false;
+        }
+
+        var orphans = new List<InboundCall>(registration.InFlight.Values);
+        registration.InFlight.Clear();
+        orphans.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        foreach (var call in orphans)
+        {
+            call.Holder = null;
+            Redeliver(call);
+        }
+
+        if (!HasHandler(registration.Group) && _waiting.Remove(registration.Group, out var waiting))
+        {
+            foreach (var call in waiting)
             {
-                return;
-            }
-
-            var orphans = new List<InboundCall>(registration.InFlight.Values);
-            registration.InFlight.Clear();
-            orphans.Sort(static (a, b) => a.Id.CompareTo(b.Id));
-            foreach (var call in orphans)
-            {
-                call.Holder = null;
-                if (call.Redelivered)
-                {
-                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away twice."));
-                    continue;
-                }
-
-                call.Redelivered = true;
-                if (!HasHandler(call.Group!))
-                {
-                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away and no other handler of its group is left."));
-                    continue;
-                }
-
-                Assign(call, call.Group!);
-            }
-
-            if (!HasHandler(registration.Group) && _waiting.Remove(registration.Group, out var waiting))
-            {
-                foreach (var call in waiting)
-                {
-                    call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "No handler is left for this event."));
-                }
+                call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "No handler is left for this event."));
             }
         }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A call whose handler went away with it: once to another handler of its group, else <c>unavailable</c>.
+    /// Another node's call is handed back to that node instead, which owns its one redelivery. Caller holds the lock.
+    /// </summary>
+    private void Redeliver(InboundCall call)
+    {
+        if (call.Proxied)
+        {
+            call.TryComplete(LostReply);
+            return;
+        }
+
+        if (call.Redelivered)
+        {
+            call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away twice."));
+            return;
+        }
+
+        call.Redelivered = true;
+        if (!HasHandler(call.Group!))
+        {
+            call.TryComplete(HandlerReply.Error(ErrorCodes.Unavailable, "The handler went away and no other handler of its group is left."));
+            return;
+        }
+
+        _metrics?.RecordHandlerRedelivery();
+        Assign(call, call.Group!);
     }
 
     /// <summary>
@@ -265,6 +326,7 @@ public sealed class HandlerRegistry
         }
     }
 
+    /// <summary>The handler of the group with room and the fewest calls, a local one before any remote one (no hop between nodes).</summary>
     private HandlerRegistration? LeastBusy(string group, string eventName)
     {
         HandlerRegistration? best = null;
@@ -273,7 +335,7 @@ public sealed class HandlerRegistry
             if (handler.InFlight.Count < handler.MaxInFlight
                 && string.Equals(handler.Group, group, StringComparison.Ordinal)
                 && handler.Score(eventName) >= 0
-                && (best is null || handler.InFlight.Count < best.InFlight.Count))
+                && (best is null || IsBetter(handler, best)))
             {
                 best = handler;
             }
@@ -281,6 +343,16 @@ public sealed class HandlerRegistry
 
         return best;
     }
+
+    private static bool IsBetter(HandlerRegistration handler, HandlerRegistration than) =>
+        handler.IsLocal != than.IsLocal ? handler.IsLocal : handler.InFlight.Count < than.InFlight.Count;
+
+    /// <summary>
+    /// A registration order comparable across nodes: Unix ms × 1024 plus a local sequence (a tie between
+    /// equally specific groups goes to the earliest; nodes' clocks only matter for groups registered
+    /// within the same moments on different nodes).
+    /// </summary>
+    private long NextOrder() => (_time.GetUtcNow().ToUnixTimeMilliseconds() << 10) | (_nextOrder++ & 1023);
 
     private void ServeWaiting(string group)
     {

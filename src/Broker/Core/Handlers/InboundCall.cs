@@ -36,6 +36,9 @@ public sealed class InboundCall
     /// <summary>True once the call was given to a second handler after the first one's stream ended.</summary>
     internal bool Redelivered { get; set; }
 
+    /// <summary>True for a call another node sent for one of this node's handlers: that node redelivers it, not this one.</summary>
+    internal bool Proxied { get; init; }
+
     /// <summary>The group serving the call, once one was chosen.</summary>
     internal string? Group { get; set; }
 

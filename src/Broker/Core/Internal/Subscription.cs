@@ -101,6 +101,12 @@ internal sealed class Subscription
                         continue;
                     }
 
+                    // An epoch change that the history read already saw: the subscriber starts in it.
+                    if (message is EpochChange e && e.Position.Offset <= _floor.Offset && string.Equals(e.Position.Epoch, _floor.Epoch, StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
                     Queue.TryWrite(message);
                 }
             }

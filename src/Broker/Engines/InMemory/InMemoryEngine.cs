@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Broker.Engines.InMemory.Internal;
 
 namespace Broker.Engines.InMemory;
@@ -27,14 +28,24 @@ public sealed class InMemoryEngine : IEngine
     // no global lock, only its own channel's.
     private readonly ConcurrentDictionary<string, MemoryChannel> _channels = new(concurrencyLevel: 64, capacity: 1024, StringComparer.Ordinal);
     private readonly TimeProvider _time;
+
+    // Control messages to this node itself, handed to the handler by one loop: in send order, and never
+    // on the sender's stack (a sender may hold a lock the handler takes).
+    private readonly Channel<ReadOnlyMemory<byte>> _control = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
     private IEngineHandler? _handler;
     private ITimer? _sweeper;
+    private Task? _controlLoop;
 
     /// <summary>Creates the engine.</summary>
     public InMemoryEngine(TimeProvider time)
     {
         _time = time;
+        NodeId = NewEpoch();
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Random at every start, as a cluster node's: one node alone is its own only node.</remarks>
+    public string NodeId { get; }
 
     /// <summary>Channels currently held (for stats and tests).</summary>
     public int ChannelCount => _channels.Count;
@@ -52,7 +63,21 @@ public sealed class InMemoryEngine : IEngine
         }
 
         _sweeper = _time.CreateTimer(static state => ((InMemoryEngine)state!).Sweep(), this, SweepInterval, SweepInterval);
+        _controlLoop = Task.Run(RunControlAsync, CancellationToken.None);
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<string>> GetNodesAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>([NodeId]);
+
+    /// <inheritdoc/>
+    public ValueTask<bool> SendControlAsync(string node, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    {
+        // The one node there is: anything else names no live node. A copy, as a wire would make: the
+        // sender may reuse its buffer.
+        bool delivered = string.Equals(node, NodeId, StringComparison.Ordinal) && _control.Writer.TryWrite(message.ToArray());
+        return ValueTask.FromResult(delivered);
     }
 
     /// <inheritdoc/>
@@ -212,10 +237,14 @@ public sealed class InMemoryEngine : IEngine
     }
 
     /// <inheritdoc/>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _sweeper?.Dispose();
-        return ValueTask.CompletedTask;
+        _control.Writer.TryComplete();
+        if (_controlLoop is { } loop)
+        {
+            await loop.ConfigureAwait(false);
+        }
     }
 
     /// <summary>Forgets idle channels (see the class remarks). Runs on a timer; public for tests.</summary>
@@ -233,6 +262,25 @@ public sealed class InMemoryEngine : IEngine
                 {
                     channel.Removed = true;
                     _channels.TryRemove(entry);
+                }
+            }
+        }
+    }
+
+    private async Task RunControlAsync()
+    {
+        var reader = _control.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var message))
+            {
+                try
+                {
+                    _handler!.OnControl(NodeId, message);
+                }
+                catch (Exception)
+                {
+                    // The handler's fault (the core logs its own): the node's control path goes on.
                 }
             }
         }

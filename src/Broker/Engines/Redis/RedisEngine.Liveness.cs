@@ -4,22 +4,13 @@ using StackExchange.Redis;
 namespace Broker.Engines.Redis;
 
 /// <summary>
-/// Health: every second the node publishes to its own probe channel and listens for it on its
+/// Health: every second the node publishes a probe to its own node channel and listens for it on its
 /// subscription connection. The round trip proves both connections and Redis itself work; three
 /// missed probes make the engine unhealthy (a stopped or unreachable Redis, or a pub/sub connection
 /// that died without a TCP reset). When probes come back, every channel catches up from history.
 /// </summary>
 public sealed partial class RedisEngine
 {
-    private async Task EnsureProbeSubscribedAsync()
-    {
-        if (_probeQueue is null)
-        {
-            var queue = await _subscriber.SubscribeAsync(_keys.Probe).ConfigureAwait(false);
-            queue.OnMessage(_ => OnProbe());
-            _probeQueue = queue;
-        }
-    }
 
     private async Task WaitForFirstProbeAsync(CancellationToken cancellationToken)
     {
@@ -27,7 +18,7 @@ public sealed partial class RedisEngine
         long deadline = Environment.TickCount64 + 5000;
         while (!_healthy && Environment.TickCount64 < deadline)
         {
-            await _subscriber.PublishAsync(_keys.Probe, 0).ConfigureAwait(false);
+            await _subscriber.PublishAsync(_keys.NodeChannel(_keys.NodeId), ProbeFrame).ConfigureAwait(false);
             // A poll, not a signal: it runs once at start, for at most 5 s.
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);
         }
@@ -73,15 +64,14 @@ public sealed partial class RedisEngine
     private async Task ProbeLoopAsync()
     {
         var token = _stopping.Token;
-        long sequence = 0;
         while (!token.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(ProbeIntervalMs, token).ConfigureAwait(false);
-                await EnsureProbeSubscribedAsync().ConfigureAwait(false);
+                await EnsureNodeChannelSubscribedAsync().ConfigureAwait(false);
                 // Fire and forget: a stalled Redis must not stall the probe loop; the missing reply is the signal.
-                await _subscriber.PublishAsync(_keys.Probe, ++sequence, CommandFlags.FireAndForget).ConfigureAwait(false);
+                await _subscriber.PublishAsync(_keys.NodeChannel(_keys.NodeId), ProbeFrame, CommandFlags.FireAndForget).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

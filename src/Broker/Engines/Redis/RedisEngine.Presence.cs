@@ -21,6 +21,9 @@ public sealed partial class RedisEngine
     // channel → member field → connections on this node. Guarded by itself.
     private readonly Dictionary<string, Dictionary<string, int>> _localPresence = new(StringComparer.Ordinal);
 
+    // Leaves that could not reach Redis, applied by the heartbeat once it is back.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Channel, string Field, string? User)> _pendingLeaves = new();
+
     /// <inheritdoc/>
     public async ValueTask JoinAsync(string channel, ClientInfo member, CancellationToken cancellationToken)
     {
@@ -45,6 +48,7 @@ public sealed partial class RedisEngine
     }
 
     /// <inheritdoc/>
+    /// <remarks>Never fails for an unreachable Redis: the leave is counted here at once and applied in Redis when it is back.</remarks>
     public async ValueTask LeaveAsync(string channel, ClientInfo member, CancellationToken cancellationToken)
     {
         var field = MemberField(member);
@@ -57,8 +61,30 @@ public sealed partial class RedisEngine
         }
 
         ChangeLocal(channel, field, -1);
-        var frame = await EvaluateAsync(RedisScripts.Leave, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
-        DeliverLocally(channel, frame);
+        try
+        {
+            var frame = await EvaluateAsync(RedisScripts.Leave, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
+            DeliverLocally(channel, frame);
+        }
+        catch (EngineUnavailableException)
+        {
+            // A socket that closes while Redis is away must still leave: kept here and applied by the next
+            // heartbeat that finds Redis back (a reply lost in a timeout may then apply it twice, which
+            // only makes the member leave one connection early).
+            _pendingLeaves.Enqueue((channel, field, member.UserId));
+            RedisEngineLog.LeaveDeferred(_logger, channel);
+        }
+    }
+
+    /// <summary>Applies the leaves that found Redis unreachable, oldest first; stops at the first that fails again.</summary>
+    private async Task ApplyPendingLeavesAsync()
+    {
+        while (_pendingLeaves.TryPeek(out var leave))
+        {
+            var frame = await _db.ScriptEvaluateAsync(RedisScripts.Leave, PresenceKeys(leave.Channel, _keys.NodeId), PresenceArgs(leave.Channel, leave.Field, leave.User, 1)).ConfigureAwait(false);
+            _pendingLeaves.TryDequeue(out _);
+            DeliverLocally(leave.Channel, frame);
+        }
     }
 
     /// <inheritdoc/>
@@ -167,6 +193,7 @@ public sealed partial class RedisEngine
                 }
 
                 await BeatAsync().ConfigureAwait(false);
+                await ApplyPendingLeavesAsync().ConfigureAwait(false);
                 await CleanDeadNodesAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -192,7 +219,9 @@ public sealed partial class RedisEngine
         // come back under a new id, which nobody is cleaning, and restore our presence there.
         var old = _keys.NodeId;
         _keys = new RedisKeys(_options.Prefix, NewId());
+        _pendingLeaves.Clear();  // the restore below writes what this node holds now, leaves included
         await RegisterNodeAsync().ConfigureAwait(false);
+        await EnsureNodeChannelSubscribedAsync().ConfigureAwait(false);
         List<(string Channel, string Field, int Count)> held = [];
         lock (_localPresence)
         {

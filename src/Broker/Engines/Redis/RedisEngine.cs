@@ -39,7 +39,6 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
     private IDatabase _db = null!;
     private ISubscriber _subscriber = null!;
     private IEngineHandler? _handler;
-    private ChannelMessageQueue? _probeQueue;
     private long _lastProbeMs;
     private volatile bool _healthy;
 
@@ -67,9 +66,6 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
             _shards[i] = new DeliveryShard(this, logger);
         }
     }
-
-    /// <summary>This node's id in Redis (changes if the cluster took the node for dead and it came back).</summary>
-    public string NodeId => _keys.NodeId;
 
     /// <summary>False makes <see cref="DisposeAsync"/> stop like a crashed node: no leaves, no deregistration (tests).</summary>
     internal bool LeaveClusterOnDispose { get; set; } = true;
@@ -117,7 +113,7 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
 
-            await EnsureProbeSubscribedAsync().ConfigureAwait(false);
+            await EnsureNodeChannelSubscribedAsync().ConfigureAwait(false);
             await RegisterNodeAsync().ConfigureAwait(false);
             await WaitForFirstProbeAsync(cancellationToken).ConfigureAwait(false);
             RedisEngineLog.Connected(_logger, endpoints, _keys.NodeId, _keys.Prefix);

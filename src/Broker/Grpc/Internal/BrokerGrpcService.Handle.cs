@@ -50,7 +50,7 @@ internal sealed partial class BrokerGrpcService
         HandlerRegistration handler;
         try
         {
-            handler = _handlers.Register(registration.Group, [.. registration.Events], (int)Math.Min(registration.MaxInFlight, int.MaxValue), endpoint);
+            handler = await _handlers.RegisterAsync(registration.Group, [.. registration.Events], (int)Math.Min(registration.MaxInFlight, int.MaxValue), endpoint);
         }
         catch (ArgumentException error)
         {

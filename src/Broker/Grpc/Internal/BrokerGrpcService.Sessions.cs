@@ -39,16 +39,16 @@ internal sealed partial class BrokerGrpcService
         };
     }
 
-    /// <summary><c>Disconnect</c>: closes the session's, the user's, or that user's-in-that-session sockets with 4002.</summary>
-    private Task<DisconnectReply> DisconnectAsync(DisconnectRequest request, ServerCallContext context)
+    /// <summary><c>Disconnect</c>: closes the session's, the user's, or that user's-in-that-session sockets with 4002, on every node.</summary>
+    private async Task<DisconnectReply> DisconnectAsync(DisconnectRequest request, ServerCallContext context)
     {
         _auth.Check(context);
-        if (request.SessionId.Length == 0 && request.UserId.Length == 0)
+        var result = await _node.DisconnectAsync(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect, context.CancellationToken);
+        if (!result.TryGetValue(out int count, out var refused))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "Name a 'session_id', a 'user_id', or both."));
+            throw refused.ToException();
         }
 
-        int count = _node.Connections.Disconnect(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect);
-        return Task.FromResult(new DisconnectReply { Connections = (uint)count });
+        return new DisconnectReply { Connections = (uint)count };
     }
 }

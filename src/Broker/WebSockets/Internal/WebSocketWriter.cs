@@ -242,13 +242,20 @@ internal sealed class WebSocketWriter : IDisposable
         }
     }
 
-    /// <summary>Adds one item the core yielded: a <c>lagged</c> (the metric is the feed's), or a message's shared encoding.</summary>
+    /// <summary>Adds one item the core yielded: a <c>lagged</c> (the metric is the feed's), an unsolicited <c>subscribed</c>, or a message's shared encoding.</summary>
     private static void Append(ref FrameBatch batch, in FeedItem item, ref Publication? first)
     {
         if (item.Kind == FeedItemKind.Lagged)
         {
             var next = item.Publication;
             batch.Append(ServerFrames.Lagged(next.Channel, item.Dropped, next.Epoch, next.Offset - 1));
+            return;
+        }
+
+        if (item.Kind == FeedItemKind.Subscribed)
+        {
+            // Live, it is unsolicited: the channel's history was lost (a new epoch); no request id.
+            batch.Append(ServerFrames.Subscribed(null, item.Start.Channel, item.Start.Position!.Value, item.Start.Recovered));
             return;
         }
 

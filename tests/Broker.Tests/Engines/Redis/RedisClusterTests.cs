@@ -185,6 +185,95 @@ public sealed class RedisClusterTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.Equal([1ul], read.Publications.Select(p => p.Offset));
     }
 
+    [Fact]
+    public async Task ControlMessagesFromAReachBInOrder_AndAKilledNodeIsNoLongerAlive()
+    {
+        for (int i = 1; i <= 50; i++)
+        {
+            Assert.True(await _a.SendControlAsync(_b.NodeId, Encoding.UTF8.GetBytes($"m{i}"), CancellationToken.None).AsTask().WaitAsync(Timeout));
+        }
+
+        var received = await _onB.WaitForControlAsync(50);
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => $"m{i}"), received.Select(m => m.Text));
+        Assert.All(received, m => Assert.Equal(_a.NodeId, m.From));
+
+        var c = await redis.StartEngineAsync(new RecordingHandler(), configure: o => o.NodeTimeout = TimeSpan.FromSeconds(30));
+        var cId = c.NodeId;
+        Assert.Contains(cId, await _a.GetNodesAsync(CancellationToken.None).AsTask().WaitAsync(Timeout));
+
+        // A crash: no deregistration, its heartbeat deadline still 30 s ahead. Its subscription went with its
+        // connection, so it is not alive any more, long before the deadline.
+        c.LeaveClusterOnDispose = false;
+        await c.DisposeAsync().AsTask().WaitAsync(Timeout);
+        var alive = await _a.GetNodesAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
+        Assert.DoesNotContain(cId, alive);
+        Assert.Contains(_a.NodeId, alive);
+        Assert.Contains(_b.NodeId, alive);
+        Assert.False(await _a.SendControlAsync(cId, "x"u8.ToArray(), CancellationToken.None).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task AChannelThatLosesItsNumberingWhileSubscribed_IsToldBeforeTheNewEpochsFirstPublication()
+    {
+        var channel = Unique();
+        await Subscribe(_b, channel);
+        var before = (await Publish(_a, channel, 1)).Position;
+        await Publish(_a, channel, 2);
+        await _onB.WaitForPublicationsAsync(channel, 2);
+
+        var db = redis.Admin.GetDatabase();
+        await db.KeyDeleteAsync([$"test:{{{channel}}}:meta", $"test:{{{channel}}}:stream"]).WaitAsync(Timeout);
+        var after = (await Publish(_a, channel, 3)).Position;
+
+        var change = Assert.Single(await _onB.WaitForEpochChangesAsync(channel, 1));
+        Assert.Equal(new StreamPosition(after.Epoch, 0), change.Position);
+        Assert.NotEqual(before.Epoch, after.Epoch);
+        await _onB.WaitForPublicationsAsync(channel, 3);
+        Assert.Equal(["1", "2", $"{after.Epoch}:0", "1"], _onB.Timeline(channel));
+    }
+
+    [Fact]
+    public async Task AChannelWhoseHistoryWentWhileTheLinkWasDown_IsToldOnCatchUp()
+    {
+        var channel = Unique();
+        await Subscribe(_b, channel);
+        var before = (await Publish(_a, channel, 1)).Position;
+        await _onB.WaitForPublicationsAsync(channel, 1);
+
+        var db = redis.Admin.GetDatabase();
+        await db.KeyDeleteAsync([$"test:{{{channel}}}:meta", $"test:{{{channel}}}:stream"]).WaitAsync(Timeout);
+        await redis.Admin.GetServers()[0].ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub").WaitAsync(Timeout);
+
+        // No publication follows: the catch-up after the reconnect finds the new epoch and says so.
+        var change = Assert.Single(await _onB.WaitForEpochChangesAsync(channel, 1));
+        Assert.NotEqual(before.Epoch, change.Position.Epoch);
+        Assert.Equal(0ul, change.Position.Offset);
+        var next = (await Publish(_a, channel, 2)).Position;
+        Assert.Equal(change.Position with { Offset = 1 }, next);
+        Assert.Equal(2, (await _onB.WaitForPublicationsAsync(channel, 2)).Count);
+    }
+
+    [Fact]
+    public async Task ALeaveWhileRedisIsStopped_DoesNotFail_AndIsAppliedWhenRedisIsBack()
+    {
+        var channel = Unique();
+        await Subscribe(_b, channel);
+        var member = new ClientInfo("s7", "u7", "c7");
+        await _a.JoinAsync(channel, member, CancellationToken.None).AsTask().WaitAsync(Timeout);
+        Assert.True((await _onB.WaitForPresenceAsync(channel, 1))[0].Joined);
+
+        redis.Stop();
+        await WaitUntil(() => !_a.IsHealthy, TimeSpan.FromSeconds(5));
+        await _a.LeaveAsync(channel, member, CancellationToken.None).AsTask().WaitAsync(Timeout);
+        redis.Continue();
+
+        // The next heartbeat after Redis is back (every NodeTimeout / 6 here) applies it, with its leave event.
+        var events = await _onB.WaitForPresenceAsync(channel, 2);
+        Assert.False(events[1].Joined);
+        Assert.Equal("u7", events[1].UserId);
+        Assert.Empty(await _b.GetPresenceAsync(channel, CancellationToken.None).AsTask().WaitAsync(Timeout));
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds, failing after <paramref name="within"/>: for "within N seconds" checks.</summary>
     private static async Task WaitUntil(Func<bool> condition, TimeSpan within)
     {

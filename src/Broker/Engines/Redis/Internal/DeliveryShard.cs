@@ -121,14 +121,25 @@ internal sealed class DeliveryShard
         {
             if (!string.Equals(cursor.Epoch, epoch, StringComparison.Ordinal))
             {
-                // A new life of the numbering: deliver it from offset 1 (what history kept of it). The first
-                // frame of a channel starts the cursor just before it, unless it is a local hand-over: those
-                // may come out of order, so the cursor starts at 0 and history fills what came before (a
-                // read that is cheap, and delivers nothing, unless history still holds offset 1).
-                bool first = cursor.Epoch is null;
+                // The first frame of a channel starts the cursor just before it, unless it is a local
+                // hand-over: those may come out of order, so the cursor starts at 0 and history fills what
+                // came before (a read that is cheap, and delivers nothing, unless history still holds
+                // offset 1). A new epoch of a channel the cursor already followed means Redis lost its
+                // numbering: the handler is told first (the unsolicited `subscribed`), and live delivery
+                // continues from this frame, as a fresh subscribe would.
+                var old = cursor.Epoch;
                 cursor.Epoch = epoch;
-                cursor.Offset = first && !local ? offset - 1 : 0;
+                cursor.Offset = old is null && !local ? offset - 1 : 0;
                 cursor.Parked?.Clear();
+                if (old is not null)
+                {
+                    if (!local)
+                    {
+                        cursor.Offset = offset - 1;
+                    }
+
+                    OnEpochChanged(channel, old, cursor);
+                }
             }
 
             if (offset <= cursor.Offset)
@@ -288,9 +299,13 @@ internal sealed class DeliveryShard
             var read = await _host.ReadHistoryAsync(channel, HistoryQuery.After(new StreamPosition(cursor.Epoch!, cursor.Offset))).ConfigureAwait(false);
             if (!string.Equals(read.Position.Epoch, cursor.Epoch, StringComparison.Ordinal))
             {
-                // Redis lost the channel (a new epoch): what the new life kept is all there is.
+                // Redis lost the channel (a new epoch): tell the handler, and continue live from the new
+                // life's top, as a fresh subscribe would (the subscriber reloads: recovered is false).
+                var old = cursor.Epoch!;
                 cursor.Epoch = read.Position.Epoch;
-                cursor.Offset = 0;
+                cursor.Offset = read.Position.Offset;
+                OnEpochChanged(channel, old, cursor);
+                return;
             }
 
             foreach (var publication in read.Publications)
@@ -312,6 +327,12 @@ internal sealed class DeliveryShard
         {
             RedisEngineLog.GapNotFilled(_logger, channel, cursor.Offset, e);
         }
+    }
+
+    private void OnEpochChanged(string channel, string oldEpoch, ChannelCursor cursor)
+    {
+        RedisEngineLog.EpochChanged(_logger, channel, oldEpoch, cursor.Epoch!, cursor.Offset);
+        _host.Handler.OnEpochChanged(channel, new StreamPosition(cursor.Epoch!, cursor.Offset));
     }
 
     private void Sweep()

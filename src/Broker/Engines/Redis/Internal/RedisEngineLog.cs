@@ -44,4 +44,13 @@ internal static partial class RedisEngineLog
 
     [LoggerMessage(EventId = 8013, EventName = "RedisMalformedFrame", Level = LogLevel.Warning, Message = "Dropped a malformed pub/sub message on {PubSubChannel}.")]
     public static partial void MalformedFrame(ILogger logger, string pubSubChannel);
+
+    [LoggerMessage(EventId = 8014, EventName = "RedisControlFailed", Level = LogLevel.Error, Message = "Handling a control message from node {FromNode} failed.")]
+    public static partial void ControlFailed(ILogger logger, string fromNode, Exception exception);
+
+    [LoggerMessage(EventId = 8015, EventName = "RedisEpochChanged", Level = LogLevel.Warning, Message = "Channel {Channel} lost its numbering in Redis: epoch {OldEpoch} is now {Epoch}, live delivery continues after offset {Offset}.")]
+    public static partial void EpochChanged(ILogger logger, string channel, string oldEpoch, string epoch, ulong offset);
+
+    [LoggerMessage(EventId = 8016, EventName = "RedisLeaveDeferred", Level = LogLevel.Information, Message = "A presence leave of {Channel} could not reach Redis; it is applied when Redis is back.")]
+    public static partial void LeaveDeferred(ILogger logger, string channel);
 }

@@ -63,8 +63,11 @@ internal sealed class RedisKeys(string prefix, string nodeId)
         return RedisChannel.Pattern($"{Prefix}:pub:{{{escaped}*}}");
     }
 
-    /// <summary>The pub/sub channel this node probes its own subscription connection with.</summary>
-    public RedisChannel Probe => RedisChannel.Literal($"{Prefix}:probe:{NodeId}");
+    /// <summary>
+    /// The pub/sub channel of <paramref name="node"/>: control messages from other nodes, and the node's own
+    /// liveness probes (one subscription for both, so a probe that comes back proves the control path too).
+    /// </summary>
+    public RedisChannel NodeChannel(string node) => RedisChannel.Literal($"{Prefix}:node:{node}:control");
 
     /// <summary>The channel a pub/sub channel name carries, or null when it is not one of ours.</summary>
     public string? ChannelOf(string pubSubName)
