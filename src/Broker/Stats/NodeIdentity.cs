@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Broker.Engines;
-using Broker.Engines.Redis;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Stats;
@@ -26,14 +25,12 @@ public sealed class NodeIdentity
     public string Name { get; }
 
     /// <summary>
-    /// The id the engine gives this node in the shared backend (the Redis engine's <c>N</c> in its keys and
-    /// client name, which changes when the node re-registers after being declared dead), or null for an
-    /// engine with no such id (in memory). Reported beside <see cref="Name"/> so an operator can find the
-    /// node's keys; it is not the name because it is random and not stable for the life of the process.
+    /// The id the engine gives this node (<see cref="IEngine.NodeId"/>: with Redis the <c>N</c> in its keys and
+    /// client name, which changes when the node re-registers after being declared dead). Reported beside
+    /// <see cref="Name"/> so an operator can find the node's keys; it is not the name because it is random
+    /// and not stable for the life of the process.
     /// </summary>
-    // A type test rather than a member on IEngine: only the Redis engine has a node id, and Engines is
-    // another engineer's area while the node-to-node control path is being built there.
-    public string? EngineNodeId => _engine is RedisEngine redis ? redis.NodeId : null;
+    public string EngineNodeId => _engine.NodeId;
 
     /// <summary>True when <paramref name="name"/> is 1-64 of <c>[A-Za-z0-9_.-]</c>: safe in a URL, a header and HTML.</summary>
     public static bool IsValidName(string name)

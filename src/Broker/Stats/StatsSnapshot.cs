@@ -6,7 +6,7 @@ namespace Broker.Stats;
 /// <summary>What <c>/stats</c> answers and the dashboard draws: counts now, rates over the last seconds.</summary>
 public sealed record StatsSnapshot(
     string Node,
-    string? EngineNode,
+    string EngineNode,
     DateTimeOffset Time,
     double UptimeSeconds,
     bool Draining,
@@ -37,10 +37,7 @@ public sealed record StatsSnapshot(
         {
             json.WriteStartObject();
             json.WriteString("node", Node);
-            if (EngineNode is not null)
-            {
-                json.WriteString("engineNode", EngineNode);
-            }
+            json.WriteString("engineNode", EngineNode);
 
             json.WriteString("time", Time);
             json.WriteNumber("uptimeSeconds", Math.Round(UptimeSeconds, 1));

@@ -54,8 +54,10 @@ public class StatsTests
         using var web = server.CreateWebClient();
         using var stats = JsonDocument.Parse(await web.GetStringAsync("/stats"));
         Assert.Equal("web-1.eu", stats.RootElement.GetProperty("node").GetString());
-        // The in-memory engine has no node id of its own in a shared backend.
-        Assert.False(stats.RootElement.TryGetProperty("engineNode", out _));
+        // Beside the name, the id the engine knows the node by (random, not the name).
+        string? engineNode = stats.RootElement.GetProperty("engineNode").GetString();
+        Assert.False(string.IsNullOrEmpty(engineNode));
+        Assert.NotEqual("web-1.eu", engineNode);
     }
 
     [Fact]
