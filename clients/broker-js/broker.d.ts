@@ -146,7 +146,10 @@ export interface BrokerClientEvents {
   state: StateInfo;
 }
 
-/** The Subscription `subscribed` event; fires on every (re)subscribe. */
+/**
+ * The Subscription `subscribed` event; fires on every (re)subscribe, and when the broker says the channel's
+ * history was lost under the live subscription (`epochChanged`).
+ */
 export interface SubscribedInfo {
   channel: string;
   epoch: string;
@@ -154,10 +157,15 @@ export interface SubscribedInfo {
   offset: number;
   /** true: every missed publication follows. false: the position was too old or of another epoch, or there was none. */
   recovered: boolean;
-  /** true when this resumes from a position (a reconnect, or `subscribe` with `since`). */
+  /** true when this continues from a position: a reconnect, `subscribe` with `since`, or an epoch change. */
   resumed: boolean;
   /** How many missed publications follow (when recovered). */
   missed: number;
+  /**
+   * true when the broker said, unasked, that the channel's history was lost (a new epoch): `position` jumped to
+   * `{epoch, offset}`, `recovered` is false, and only publications after it follow. Reload the state.
+   */
+  epochChanged: boolean;
 }
 
 /** The Subscription `lagged` event, emitted after the client tried to fill the gap from history. */
@@ -332,7 +340,10 @@ export declare class PersonalChannels {
   constructor(client: BrokerClient);
   /** The personal channel names of the current connection. */
   readonly channels: string[];
-  /** A lifecycle event of every personal channel, present and future (`subscribed` on each welcome, `lagged`). */
+  /**
+   * A lifecycle event of every personal channel, present and future: `subscribed` on each welcome and when the
+   * channel's epoch changed (`epochChanged`), `lagged`, `error`.
+   */
   on<K extends SubscriptionLifecycleEvent>(name: K, fn: (payload: SubscriptionEvents[K]) => void): Unsubscribe;
   /** The publications of both personal channels of one event name, or `'*'` for all. */
   on<E extends string>(event: PublicationEventName<E>, fn: (publication: Publication) => void): Unsubscribe;

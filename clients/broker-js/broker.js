@@ -109,8 +109,11 @@ export class BrokerError extends Error {
  * @property {string} epoch
  * @property {number} offset the channel's position when the subscription went live
  * @property {boolean} recovered true: every missed publication follows; false with `resumed`: reload state
- * @property {boolean} resumed true when this re-subscribes after a reconnect (or subscribe with `since`)
+ * @property {boolean} resumed true when this continues from a position: a re-subscribe after a reconnect,
+ *   subscribe with `since`, or an epoch change (`epochChanged`)
  * @property {number} missed how many missed publications follow (recovered only)
+ * @property {boolean} epochChanged true when the broker said, unasked, that the channel's history was
+ *   lost under the live subscription (a new epoch): the position jumped to it; reload state
  */
 
 /**
@@ -189,6 +192,8 @@ export class Subscription extends Emitter {
     this._personal = !!options.personal;
     this._filling = false;
     this._fillTarget = 0;
+    /** @type {LaggedInfo|null} the `lagged` event of the fill in flight */
+    this._fillInfo = null;
     /** @type {Publication[]} publications that arrived while a gap was being filled */
     this._held = [];
     this._generation = 0;
@@ -276,6 +281,39 @@ export class Subscription extends Emitter {
       recovered: !!frame.recovered,
       resumed,
       missed,
+      epochChanged: false,
+    });
+  }
+
+  /**
+   * The broker says the channel's history was lost under this live subscription: a new epoch, and
+   * live delivery goes on from `frame`'s position. What was missed in the old epoch cannot be
+   * recovered, so the position jumps (a later resume asks for the new epoch, not the dead one) and
+   * `subscribed` tells the app to reload (`recovered:false`; `resumed`: it held a position it could
+   * not keep).
+   */
+  _onEpochChanged(frame) {
+    if (this._filling) {
+      // A gap fill in flight asks history of the old epoch, which is gone: stop it, deliver what
+      // it held (old-epoch publications that came before this frame) and report the gap unfilled.
+      this._generation++;
+      this._filling = false;
+      const held = this._held;
+      this._held = [];
+      const info = { ...this._fillInfo, offset: this._fillTarget, recovered: false };
+      for (const pub of held) this._deliver(pub);
+      this._emit('lagged', info);
+    }
+    this._position = { epoch: String(frame.epoch ?? ''), offset: Number(frame.offset ?? 0) };
+    this._resumeRequested = false;
+    this._emit('subscribed', {
+      channel: this.channel,
+      epoch: this._position.epoch,
+      offset: this._position.offset,
+      recovered: false,
+      resumed: true,
+      missed: 0,
+      epochChanged: true,
     });
   }
 
@@ -337,6 +375,7 @@ export class Subscription extends Emitter {
     }
     this._filling = true;
     this._fillTarget = info.offset;
+    this._fillInfo = info;
     const generation = this._generation;
     let lost = false;
     try {
@@ -402,7 +441,8 @@ export class Subscription extends Emitter {
 /**
  * The personal channels (`$session:<id>` and `$user:<id>`), subscribed by the broker on `welcome` and resumed
  * from their last seen position through `hello.resume`.
- * `on(event, fn)` gets the publications of both, each once and in order per channel.
+ * `on(event, fn)` gets the publications of both, each once and in order per channel; `on('subscribed', fn)`
+ * gets each channel's {@link SubscribedInfo} on every welcome and when its epoch changed.
  */
 export class PersonalChannels {
   /** @param {BrokerClient} client */
@@ -418,7 +458,7 @@ export class PersonalChannels {
   }
 
   /**
-   * @param {string} name an event name, '*', or 'lagged' / 'error'
+   * @param {string} name an event name, '*', or 'subscribed' / 'lagged' / 'error'
    * @param {Function} fn
    * @returns {() => void} removes the handler from every personal channel, present and future
    */
@@ -733,10 +773,13 @@ export class BrokerClient extends Emitter {
       case 'pong': return undefined;
       case 'pub': return this._routePub(frame);
       case 'subscribed': {
-        const sub = this._subs.get(frame.channel);
-        if (frame.id != null) this._settle(frame.id, frame);
-        if (sub && sub.state !== 'unsubscribed') sub._onSubscribed(frame);
-        return undefined;
+        if (frame.id != null) {
+          const sub = this._subs.get(frame.channel);
+          this._settle(frame.id, frame);
+          if (sub && sub.state !== 'unsubscribed') sub._onSubscribed(frame);
+          return undefined;
+        }
+        return this._onUnaskedSubscribed(frame);
       }
       case 'lagged': {
         const sub = this._subs.get(frame.channel) ?? this._personal.get(frame.channel);
@@ -811,6 +854,26 @@ export class BrokerClient extends Emitter {
       maxMessageBytes: this._maxMessageBytes,
       reconnected,
     });
+  }
+
+  /**
+   * A `subscribed` without `id` is one of two things. After `welcome`, the answer to a `hello.resume`
+   * entry: its subscription is still `subscribing`. On a live subscription (personal channels
+   * included), the broker telling that the channel's history was lost and a new epoch began
+   * (PROTOCOL.md, cluster: Redis lost the channel): the position jumps to the new epoch and the app
+   * is told to reload. One for a channel this client does not hold (e.g. unsubscribed meanwhile) is
+   * ignored.
+   */
+  _onUnaskedSubscribed(frame) {
+    const sub = this._subs.get(frame.channel) ?? this._personal.get(frame.channel);
+    if (!sub || sub.state === 'unsubscribed' || sub.state === 'failed') return;
+    if (sub.state === 'subscribed') {
+      sub._onEpochChanged(frame);
+    } else if (this._helloResumed.has(frame.channel)) {
+      sub._onSubscribed(frame);
+    }
+    // Otherwise a subscribe of ours is in flight (this frame is about an earlier subscription of the
+    // channel, unsubscribed since): its reply sets the position.
   }
 
   _routePub(frame) {

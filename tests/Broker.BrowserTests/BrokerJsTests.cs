@@ -6,49 +6,8 @@ namespace Broker.BrowserTests;
 
 /// <summary>broker.js alone, in Chromium, against the real broker (<see cref="TestBroker"/>).</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class BrokerJsTests(BrowserFixture browser) : BrowserTest(browser)
+public sealed class BrokerJsTests(BrowserFixture browser) : BrokerJsTest(browser)
 {
-    // Records everything the client emits into window.log so tests can wait on DOM-free state.
-    private const string Harness = """
-        async ({ name, options }) => {
-          const { BrokerClient } = window.broker;
-          await fetch('/session', { method: 'POST' });
-          if (name) await fetch('/demo/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
-          window.badTicket = false;
-          const ticket = async () => window.badTicket ? 'not-a-ticket' : (await (await fetch('/tickets', { method: 'POST' })).json()).ticket;
-          const client = new BrokerClient({ ticket, ...options });
-          window.client = client;
-          window.log = { states: [], connects: [], disconnects: [], errors: [], pubs: [], subscribed: [], lagged: [], personal: [] };
-          client.on('state', (s) => window.log.states.push(s.state));
-          client.on('connect', (c) => window.log.connects.push(c));
-          client.on('disconnect', (d) => window.log.disconnects.push(d));
-          client.on('error', (e) => window.log.errors.push({ code: e.code, message: e.message }));
-          client.personal.on('*', (p) => window.log.personal.push({ channel: p.channel, offset: p.offset, text: p.data && p.data.text }));
-          window.track = (channel) => {
-            const sub = client.subscribe(channel);
-            sub.on('*', (p) => window.log.pubs.push({ channel: p.channel, offset: p.offset, text: p.data && p.data.text }));
-            sub.on('subscribed', (s) => window.log.subscribed.push(s));
-            sub.on('lagged', (l) => window.log.lagged.push(l));
-            return sub;
-          };
-          client.connect();
-        }
-        """;
-
-    private static readonly object FastReconnect = new { minReconnectDelay = 50, maxReconnectDelay = 200 };
-
-    private Task StartClientAsync(string? name = "alice", object? options = null) =>
-        RunAsync(Harness, new { name, options = options ?? FastReconnect });
-
-    // Page.EvaluateAsync waits for the script's promise with no limit of its own: every call here has one.
-    private Task RunAsync(string script, object? arg = null) => Page.EvaluateAsync(script, arg).WaitAsync(BrowserFixture.Timeout);
-
-    private Task<T> JsAsync<T>(string script, object? arg = null) => Page.EvaluateAsync<T>(script, arg).WaitAsync(BrowserFixture.Timeout);
-
-    private Task<string[]> ReceivedTextsAsync() => JsAsync<string[]>("() => window.log.pubs.map(p => p.text)");
-
-    private Task<string> SessionIdAsync() => JsAsync<string>("() => window.client.sessionId");
-
     [Fact]
     public async Task Connects_with_a_ticket_function_subscribes_and_receives_a_backend_publication()
     {

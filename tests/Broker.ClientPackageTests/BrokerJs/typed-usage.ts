@@ -76,7 +76,7 @@ console.log(state, ids);
 const personal: string[] = client.personal.channels;
 client.personal.on('notice', (pub) => console.log(pub.channel, pub.data));
 client.personal.on('lagged', (info: LaggedInfo) => console.log(info.dropped));
-client.personal.on('subscribed', (info) => console.log(info.recovered));
+client.personal.on('subscribed', (info) => console.log(info.recovered, info.epochChanged));
 console.log(personal);
 
 const lobby: Subscription<ChatMessage> = client.subscribe<ChatMessage>('chat:lobby');
@@ -89,6 +89,8 @@ lobby.on('message', (pub: Publication<ChatMessage>) => {
 lobby.on('*', (pub) => console.log(pub.data.text));
 lobby.on('subscribed', (info: SubscribedInfo) => {
   if (!info.recovered) console.log('reload', info.channel, info.epoch, info.offset, info.resumed, info.missed);
+  const epochChanged: boolean = info.epochChanged;
+  console.log(epochChanged);
 });
 lobby.on('lagged', ({ recovered, filled, dropped }) => console.log(recovered, filled + dropped));
 lobby.on('join', ({ member }: PresenceChange) => console.log(member.userId));
