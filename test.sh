@@ -16,7 +16,7 @@ apt_needs=(
   # the client package tests (tests/Broker.ClientPackageTests): npm pack, node and the TypeScript compiler.
   node:nodejs
   npm:npm
-  # cluster tests (sessions, tickets, the key ring and the engine on Redis): each starts its own redis-server on a free port.
+  # cluster tests (sessions, tickets, the key ring and the engine on Redis) and the broker.js epoch tests: each starts its own redis-server on a free port.
   /usr/bin/redis-server:redis-server
 )
 
