@@ -121,8 +121,9 @@ public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
     internal static GrpcChannel CreateChannel(BrokerClientOptions options, ILoggerFactory loggerFactory) =>
         GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
         {
-            HttpHandler = options.HttpMessageHandler ?? CreateHandler(),
-            // A handler the caller gave stays theirs.
+            // PublishStream's request body is coalesced (CoalescingRequestHandler); disposing the wrapper disposes the
+            // handler under it, so a handler the caller gave is left undisposed (DisposeHttpClient false).
+            HttpHandler = new CoalescingRequestHandler(options.HttpMessageHandler ?? CreateHandler()),
             DisposeHttpClient = options.HttpMessageHandler is null,
             LoggerFactory = loggerFactory,
         });
