@@ -121,9 +121,9 @@ public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
     internal static GrpcChannel CreateChannel(BrokerClientOptions options, ILoggerFactory loggerFactory) =>
         GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
         {
-            // PublishStream's request body is coalesced (CoalescingRequestHandler); disposing the wrapper disposes the
+            // The high-rate streams' bodies are tuned (StreamingCallHandler); disposing the wrapper disposes the
             // handler under it, so a handler the caller gave is left undisposed (DisposeHttpClient false).
-            HttpHandler = new CoalescingRequestHandler(options.HttpMessageHandler ?? CreateHandler()),
+            HttpHandler = new StreamingCallHandler(options.HttpMessageHandler ?? CreateHandler()),
             DisposeHttpClient = options.HttpMessageHandler is null,
             LoggerFactory = loggerFactory,
         });
