@@ -21,6 +21,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         // First: every request is counted for the drain (gRPC calls are refused while draining by the gRPC
         // service's interceptor, with the status a gRPC client understands).
         app.UseMiddleware<DrainMiddleware>();
+        app.UseMiddleware<Broker.Grpc.Internal.SubscribeResponseBuffer>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();
