@@ -19,9 +19,10 @@ public static class BrokerEndpointRouteBuilderExtensions
     public static WebApplication MapBroker(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // First: every request is counted for the drain; then gRPC calls are refused while draining.
+        // First: every request is counted for the drain (gRPC calls are refused while draining by the gRPC
+        // service's interceptor, with the status a gRPC client understands).
         app.UseMiddleware<DrainMiddleware>();
-        app.UseMiddleware<Broker.Grpc.Internal.GrpcDrainMiddleware>();
+        app.UseMiddleware<Broker.Grpc.Internal.SubscribeResponseBuffer>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();
@@ -35,7 +36,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapBrokerSessions();
         app.MapBrokerWebSockets();
         app.MapBrokerDemo();
-        app.MapGrpcTransport();
+        app.MapGrpcService<Broker.Grpc.Internal.BrokerGrpcService>();
         return app;
     }
 }

@@ -1,6 +1,5 @@
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Sdk.Internal;
-using Broker.Sdk.Transport;
 using Broker.V1;
 
 namespace Broker.Sdk;
@@ -63,6 +62,7 @@ public sealed partial class BrokerClient
             }
 
             var delay = Backoff.Delay(attempt++, Options.ReconnectMinBackoff, Options.ReconnectMaxBackoff);
+            BrokerClientLog.HandlerReconnecting(Logger, group, delay, failure);
             options.OnReconnecting?.Invoke(failure ?? new BrokerException(StatusCode.OK, null, "The broker ended the handler stream."), delay);
             try
             {

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Sdk.Internal;
-using Broker.Sdk.Transport;
 using Broker.V1;
 
 namespace Broker.Sdk;
@@ -42,7 +41,7 @@ public sealed partial class BrokerClient
         while (true)
         {
             Exception? failure;
-            using (var call = _invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, StreamOptions(token), state.BuildRequest(options?.Buffer ?? 0)))
+            using (var call = _invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, StreamOptions(token), state.BuildRequest(options?.Buffer ?? 0)))
             {
                 while (true)
                 {
@@ -95,6 +94,7 @@ public sealed partial class BrokerClient
             }
 
             var delay = Backoff.Delay(attempt++, Options.ReconnectMinBackoff, Options.ReconnectMaxBackoff);
+            BrokerClientLog.SubscriptionReconnecting(Logger, state.Channels, delay, failure);
             options?.OnReconnecting?.Invoke(failure ?? new BrokerException(StatusCode.OK, null, "The broker ended the subscription."), delay);
             await Task.Delay(delay, token).ConfigureAwait(false);
             resubscribed = true;

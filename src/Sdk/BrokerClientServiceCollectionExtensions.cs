@@ -1,5 +1,6 @@
 using Broker.Sdk;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -33,7 +34,9 @@ public static class BrokerClientServiceCollectionExtensions
     private static IServiceCollection AddClient(IServiceCollection services)
     {
         services.AddSingleton<IValidateOptions<BrokerClientOptions>, BrokerClientOptionsValidator>();
-        services.AddSingleton(static provider => new BrokerClient(provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value));
+        services.AddSingleton(static provider => new BrokerClient(
+            provider.GetRequiredService<IOptions<BrokerClientOptions>>().Value,
+            provider.GetService<ILoggerFactory>()));
         return services;
     }
 

@@ -1,4 +1,4 @@
-using Broker.GrpcTransport;
+using Grpc.Core;
 
 namespace Broker.Sdk;
 

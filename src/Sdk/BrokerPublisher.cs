@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Sdk.Internal;
 using Broker.V1;
 
@@ -39,8 +39,6 @@ public sealed class BrokerPublisher : IAsyncDisposable
     private readonly Action _releaseSlot;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PublishStreamConnection? _stream;
-    // The next publication, taken off the queue by the writer to learn whether one follows; sent before the queue's.
-    private PendingPublish? _taken;
     // Only the writer loop sends, so only it touches this: no lock.
     private ulong _nextRequestId;
     private int _unanswered;
@@ -135,7 +133,6 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             var disposed = new BrokerException(StatusCode.Cancelled, null, "The publisher was disposed.");
             stream?.Break(disposed, out _);
-            Interlocked.Exchange(ref _taken, null)?.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
             while (_queue.Reader.TryRead(out var left))
             {
                 left.Fail(new ObjectDisposedException(nameof(BrokerPublisher)));
@@ -182,7 +179,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
 
             if (_retries.TryDequeue(out var retry))
             {
-                await SendAsync(retry, more: !_retries.IsEmpty).ConfigureAwait(false);
+                await SendAsync(retry).ConfigureAwait(false);
                 continue;
             }
 
@@ -199,7 +196,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 continue;
             }
 
-            if (Interlocked.Exchange(ref _taken, null) is { } pending || reader.TryRead(out pending))
+            if (reader.TryRead(out var pending))
             {
                 if (pending.IsDone)
                 {
@@ -207,19 +204,10 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 }
 
                 pending.TakeSlot();
-                var unanswered = Interlocked.Increment(ref _unanswered);
-                // Buffer while the next one will be written right after, and flush with the last: one HTTP/2 flush
-                // per batch. Never buffer when the next must wait for a slot: the held bytes would never reach the
-                // broker, so no reply would ever free one. The next is taken off the queue here (not peeked), so
-                // each publication costs the queue's lock once on this side.
-                var more = false;
-                if (unanswered < MaxInFlight && reader.TryRead(out var next))
-                {
-                    Volatile.Write(ref _taken, next);
-                    more = !next.IsDone;
-                }
-
-                await SendAsync(pending, more).ConfigureAwait(false);
+                Interlocked.Increment(ref _unanswered);
+                // Each publication is written as soon as it is taken, the next while its bytes are on the way: the
+                // HTTP/2 connection coalesces writes that queue up into one send, so a burst leaves in few packets.
+                await SendAsync(pending).ConfigureAwait(false);
                 continue;
             }
 
@@ -240,7 +228,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(PendingPublish pending, bool more)
+    private async Task SendAsync(PendingPublish pending)
     {
         while (!pending.IsDone)
         {
@@ -256,7 +244,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
             }
 
             var requestId = ++_nextRequestId;
-            switch (await stream.TrySendAsync(pending, requestId, buffered: more).ConfigureAwait(false))
+            switch (await stream.TrySendAsync(pending, requestId).ConfigureAwait(false))
             {
                 case PublishStreamConnection.SendOutcome.Sent:
                     return;
@@ -298,7 +286,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
             await Task.Delay(Backoff.Delay(failures - 1, options.ReconnectMinBackoff, options.ReconnectMaxBackoff), _stopping.Token).ConfigureAwait(false);
         }
 
-        var call = _client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, _client.StreamOptions(_client.DisposedToken));
+        var call = _client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, null, _client.StreamOptions(_client.DisposedToken));
         var stream = new PublishStreamConnection(call, OnReplied, OnBroken);
         lock (_lock)
         {
@@ -363,6 +351,7 @@ public sealed class BrokerPublisher : IAsyncDisposable
         stream.Break(error, out var orphans);
         var retry = error.IsRetriable && Volatile.Read(ref _disposed) == 0;
         var woke = false;
+        var retried = 0;
         foreach (var pending in orphans)
         {
             if (retry && pending.Request.IdempotencyKey.Length > 0 && pending.Attempts < _client.Options.PublisherMaxRetries)
@@ -370,10 +359,16 @@ public sealed class BrokerPublisher : IAsyncDisposable
                 pending.Attempts++;
                 _retries.Enqueue(pending);
                 woke = true;
+                retried++;
                 continue;
             }
 
             pending.Fail(error);
+        }
+
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            BrokerClientLog.PublishStreamBroken(_client.Logger, orphans.Count, retried, failure);
         }
 
         if (woke)

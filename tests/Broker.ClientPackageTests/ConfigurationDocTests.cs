@@ -30,7 +30,6 @@ public sealed class ConfigurationDocTests
     /// <summary>Options types of the broker that configuration does not bind (set in code), with the reason.</summary>
     private static readonly Dictionary<string, string> CodeOnlyOptions = new(StringComparer.Ordinal)
     {
-        ["GrpcTransportOptions"] = "the gRPC message size limits are PROTOCOL.md's, set by AddGrpcTransport(o => …)",
         ["RedisSessionsOptions"] = "the sessions read Broker:Redis:Configuration and Prefix, which RedisEngineOptions binds and the page lists",
     };
 

@@ -1,16 +1,15 @@
 using System.Collections.Concurrent;
-using Broker.Grpc.Transport;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Google.Protobuf;
 using Interop.V1;
 
 namespace Broker.InteropTests;
 
 /// <summary>
-/// The C# Echo implementation served by our transport; same behaviour as python/server.py. Records which calls
-/// saw their cancellation token fire, and how many calls were open at once.
+/// The C# Echo implementation served by Grpc.AspNetCore (on the generated base class); same behaviour as
+/// python/server.py. Records which calls saw their cancellation token fire, and how many calls were open at once.
 /// </summary>
-public sealed class EchoService
+public sealed class EchoService : Echo.EchoBase
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancelled = new();
     private int _active;
@@ -21,12 +20,16 @@ public sealed class EchoService
     /// <summary>Completes when the handler of the call named <paramref name="callId"/> saw its token fire.</summary>
     public Task Cancelled(string callId) => Signal(callId).Task;
 
-    public ServerServiceDefinition Bind() => ServerServiceDefinition.CreateBuilder()
-        .AddMethod(EchoMethods.Unary, (UnaryServerMethod<EchoRequest, EchoReply>)((r, c) => Watch(c, () => UnaryAsync(r, c))))
-        .AddMethod(EchoMethods.ClientStream, (ClientStreamingServerMethod<EchoRequest, EchoReply>)((r, c) => Watch(c, () => ClientStreamAsync(r, c))))
-        .AddMethod(EchoMethods.ServerStream, (ServerStreamingServerMethod<EchoRequest, EchoReply>)((r, w, c) => Watch(c, async () => { await ServerStreamAsync(r, w, c); return true; })))
-        .AddMethod(EchoMethods.Bidi, (DuplexStreamingServerMethod<EchoRequest, EchoReply>)((r, w, c) => Watch(c, async () => { await BidiAsync(r, w, c); return true; })))
-        .Build();
+    public override Task<EchoReply> Unary(EchoRequest request, ServerCallContext context) => Watch(context, () => UnaryAsync(request, context));
+
+    public override Task<EchoReply> ClientStream(IAsyncStreamReader<EchoRequest> requestStream, ServerCallContext context) =>
+        Watch(context, () => ClientStreamAsync(requestStream, context));
+
+    public override Task ServerStream(EchoRequest request, IServerStreamWriter<EchoReply> responseStream, ServerCallContext context) =>
+        Watch(context, async () => { await ServerStreamAsync(request, responseStream, context); return true; });
+
+    public override Task Bidi(IAsyncStreamReader<EchoRequest> requestStream, IServerStreamWriter<EchoReply> responseStream, ServerCallContext context) =>
+        Watch(context, async () => { await BidiAsync(requestStream, responseStream, context); return true; });
 
     private async Task<EchoReply> UnaryAsync(EchoRequest request, ServerCallContext context)
     {
@@ -76,7 +79,7 @@ public sealed class EchoService
                 // "batch": every reply but the last is buffered, so all go out in one flush.
                 // "batch-hold": the same, then the stream stays open until the client leaves.
                 var batch = request.Message is "batch" or "batch-hold";
-                responses.WriteOptions = batch && i < request.Count - 1 ? WriteOptions.Buffered : WriteOptions.Default;
+                responses.WriteOptions = batch && i < request.Count - 1 ? new WriteOptions(WriteFlags.BufferHint) : WriteOptions.Default;
                 await responses.WriteAsync(Reply(request, context, i, request.Payload.Length));
             }
 
@@ -137,7 +140,7 @@ public sealed class EchoService
     {
         if (request.ErrorCode == -1)
         {
-            // A bug in a handler: the transport must answer INTERNAL without leaking this text.
+            // A bug in a handler: the server must answer UNKNOWN without leaking this text.
             throw new InvalidOperationException("secret internal detail");
         }
 

@@ -1,14 +1,17 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
+using Broker.Grpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.InteropTests;
 
-/// <summary>Real Kestrel on 127.0.0.1:0, HTTP/2 cleartext only, serving <see cref="EchoService"/> through our transport.</summary>
+/// <summary>
+/// Real Kestrel on 127.0.0.1:0 serving <see cref="EchoService"/> with Grpc.AspNetCore, set up as the broker sets up
+/// its gRPC endpoint (its HTTP/2 limits, PROTOCOL.md's 4 MiB request limit).
+/// </summary>
 public sealed class KestrelEchoServer : IAsyncLifetime
 {
     private WebApplication? _app;
@@ -16,9 +19,6 @@ public sealed class KestrelEchoServer : IAsyncLifetime
     public EchoService Echo { get; } = new();
 
     public CapturingLoggerProvider Logs { get; } = new();
-
-    /// <summary>An HTTP/1.1-only endpoint of the same app, to prove gRPC over HTTP/1.1 is refused.</summary>
-    public Uri Http1Address { get; private set; } = new("http://127.0.0.1");
 
     /// <summary>A TLS endpoint (HTTP/1.1 and HTTP/2, negotiated by ALPN) with a self-signed certificate for localhost.</summary>
     public Uri TlsAddress { get; private set; } = new("https://localhost");
@@ -40,44 +40,25 @@ public sealed class KestrelEchoServer : IAsyncLifetime
         builder.Logging.AddProvider(Logs);
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         ListenOptions? http2 = null;
-        ListenOptions? http1 = null;
         ListenOptions? tls = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Cleartext HTTP/2 needs an HTTP/2-only endpoint: h2c is by prior knowledge, there is no ALPN.
             kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http2 = listen).Protocols = HttpProtocols.Http2);
-            kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => (http1 = listen).Protocols = HttpProtocols.Http1);
             kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen =>
             {
                 (tls = listen).Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(Certificate);
             });
         });
-        builder.Services.AddGrpcTransport();
+        builder.Services.AddGrpc(static grpc => grpc.MaxReceiveMessageSize = GrpcServiceCollectionExtensions.MaxReceiveMessageSize);
+        builder.Services.Configure<KestrelServerOptions>(static kestrel => kestrel.ConfigureGrpcLimits());
         builder.Services.AddSingleton(Echo);
-        builder.Services.AddGrpcTransportService<EchoService>(static echo => echo.Bind());
         _app = builder.Build();
-        _app.MapGrpcTransport();
-        // Misbehaving "servers" for the client's HTTP-to-gRPC status mapping.
-        _app.MapPost("/bad.v1.Http/Status503", static context =>
-        {
-            context.Response.StatusCode = 503;
-            return Task.CompletedTask;
-        });
-        _app.MapPost("/bad.v1.Http/Html", static context =>
-        {
-            context.Response.ContentType = "text/html";
-            return context.Response.WriteAsync("<html>proxy says hi</html>");
-        });
-        _app.MapPost("/bad.v1.Http/NoStatus", static async context =>
-        {
-            context.Response.ContentType = "application/grpc";
-            await context.Response.Body.WriteAsync(new byte[] { 0, 0, 0, 0, 0 });
-        });
+        _app.MapGrpcService<EchoService>();
         await _app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         // Kestrel writes the bound port back into each ListenOptions.
         Target = $"127.0.0.1:{http2!.IPEndPoint!.Port}";
-        Http1Address = new Uri($"http://127.0.0.1:{http1!.IPEndPoint!.Port}");
         TlsAddress = new Uri($"https://localhost:{tls!.IPEndPoint!.Port}");
     }
 

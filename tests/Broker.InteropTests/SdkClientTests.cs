@@ -1,13 +1,16 @@
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Google.Protobuf;
+using Broker.Sdk;
 using Interop.V1;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broker.InteropTests;
 
 /// <summary>
-/// The SDK's client transport against an Echo server; the same cases run against a real gRPC server
-/// (<see cref="SdkToPythonServerTests"/>) and against our own Kestrel transport (<see cref="SdkToKestrelTests"/>).
+/// The SDK's gRPC channel (Grpc.Net.Client as <see cref="BrokerClient"/> sets it up) against an Echo server; the same
+/// cases run against a real grpcio server (<see cref="SdkToPythonServerTests"/>) and against Grpc.AspNetCore on
+/// Kestrel as the broker configures it (<see cref="SdkToKestrelTests"/>).
 /// </summary>
 public abstract class SdkClientTests : IDisposable
 {
@@ -16,7 +19,8 @@ public abstract class SdkClientTests : IDisposable
 
     protected SdkClientTests()
     {
-        _channel = new Lazy<GrpcChannel>(() => GrpcChannel.ForAddress(Address));
+        // The channel exactly as BrokerClient makes it (its SocketsHttpHandler settings included).
+        _channel = new Lazy<GrpcChannel>(() => BrokerClient.CreateChannel(new BrokerClientOptions { Address = Address }, NullLoggerFactory.Instance));
     }
 
     protected abstract Uri Address { get; }
@@ -40,7 +44,7 @@ public abstract class SdkClientTests : IDisposable
     public async Task Unary_EchoesMessageAndMetadata()
     {
         var headers = new Metadata { { "authorization", "Bearer key-1" } };
-        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, new CallOptions(headers), new EchoRequest { Message = "hello" });
+        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, new CallOptions(headers), new EchoRequest { Message = "hello" });
         var reply = await call.ResponseAsync.WaitAsync(Timeout);
         Assert.Equal("hello", reply.Message);
         Assert.Equal("Bearer key-1", reply.Authorization);
@@ -52,7 +56,7 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task ClientStreaming_SendsEveryMessage()
     {
-        using var call = Invoker.AsyncClientStreamingCall(EchoMethods.ClientStream, new CallOptions(deadline: DateTime.UtcNow + Timeout));
+        using var call = Invoker.AsyncClientStreamingCall(EchoMethods.ClientStream, null, new CallOptions(deadline: DateTime.UtcNow + Timeout));
         foreach (var m in new[] { "a", "b", "c", "d", "e" })
         {
             await call.RequestStream.WriteAsync(new EchoRequest { Message = m, Payload = ByteString.CopyFromUtf8("0123456789") }).WaitAsync(Timeout);
@@ -67,7 +71,7 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task ServerStreaming_ReadsEveryMessageInOrder()
     {
-        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Message = "s", Count = 5 });
+        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, null, default, new EchoRequest { Message = "s", Count = 5 });
         var indices = new List<int>();
         while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
         {
@@ -81,7 +85,7 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task Bidi_Interleaved_EachReplyBeforeTheNextRequest()
     {
-        using var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
+        using var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, null, default);
         for (var i = 0; i < 5; i++)
         {
             await call.RequestStream.WriteAsync(new EchoRequest { Message = "m" + i }).WaitAsync(Timeout);
@@ -98,12 +102,12 @@ public abstract class SdkClientTests : IDisposable
     public async Task Error_StatusAndNonAsciiDetail_TrailersOnlyAndAfterMessages()
     {
         const string Detail = "Schlüssel ungültig: 100% ✗ — 鍵";
-        using var unary = Invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { ErrorCode = 3, ErrorMessage = Detail });
+        using var unary = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, default, new EchoRequest { ErrorCode = 3, ErrorMessage = Detail });
         var ex = await Assert.ThrowsAsync<RpcException>(() => unary.ResponseAsync.WaitAsync(Timeout));
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Equal(Detail, ex.Status.Detail);
 
-        using var stream = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Count = 2, ErrorCode = 9, ErrorMessage = Detail });
+        using var stream = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, null, default, new EchoRequest { Count = 2, ErrorCode = 9, ErrorMessage = Detail });
         var received = 0;
         var streamEx = await Assert.ThrowsAsync<RpcException>(async () =>
         {
@@ -122,7 +126,7 @@ public abstract class SdkClientTests : IDisposable
     public async Task Deadline_Expires_DeadlineExceeded_ServerSeesTheCallEnd()
     {
         var id = Guid.NewGuid().ToString("N");
-        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, new CallOptions(CallId(id), DateTime.UtcNow.AddMilliseconds(500)), new EchoRequest { DelayMs = 20000 });
+        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, new CallOptions(CallId(id), DateTime.UtcNow.AddMilliseconds(500)), new EchoRequest { DelayMs = 20000 });
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
         await ServerSawCancellation(id).WaitAsync(Timeout);
@@ -133,7 +137,7 @@ public abstract class SdkClientTests : IDisposable
     {
         var id = Guid.NewGuid().ToString("N");
         using var cts = new CancellationTokenSource();
-        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, new CallOptions(CallId(id), cancellationToken: cts.Token), new EchoRequest { Count = 100000, DelayMs = 50 });
+        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, null, new CallOptions(CallId(id), cancellationToken: cts.Token), new EchoRequest { Count = 100000, DelayMs = 50 });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         await cts.CancelAsync().WaitAsync(Timeout);
         var ex = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -151,7 +155,7 @@ public abstract class SdkClientTests : IDisposable
     {
         var id = Guid.NewGuid().ToString("N");
         using var cts = new CancellationTokenSource();
-        using var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, new CallOptions(CallId(id), cancellationToken: cts.Token));
+        using var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, null, new CallOptions(CallId(id), cancellationToken: cts.Token));
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "a" }).WaitAsync(Timeout);
         // A reply proves the handler is running and reading the request stream.
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
@@ -166,7 +170,7 @@ public abstract class SdkClientTests : IDisposable
     public async Task DisposeMidStream_ServerSeesTheCallEnd()
     {
         var id = Guid.NewGuid().ToString("N");
-        var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, new CallOptions(CallId(id)));
+        var call = Invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, null, new CallOptions(CallId(id)));
         await call.RequestStream.WriteAsync(new EchoRequest { Message = "first" }).WaitAsync(Timeout);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         // The handler is now waiting for the next request: disposing must reset the stream under it.
@@ -179,7 +183,7 @@ public abstract class SdkClientTests : IDisposable
     public async Task OneMegabyteMessages_BothWays()
     {
         const int Size = 1024 * 1024;
-        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Payload = ByteString.CopyFrom(new byte[Size]), ReplySize = Size });
+        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, default, new EchoRequest { Payload = ByteString.CopyFrom(new byte[Size]), ReplySize = Size });
         var reply = await call.ResponseAsync.WaitAsync(Timeout);
         Assert.Equal(Size, reply.ReceivedSize);
         Assert.Equal(Size, reply.Payload.Length);
@@ -188,7 +192,7 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task RequestOver4MiB_ResourceExhaustedFromTheServer()
     {
-        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Payload = ByteString.CopyFrom(new byte[(4 * 1024 * 1024) + 1]) });
+        using var call = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, default, new EchoRequest { Payload = ByteString.CopyFrom(new byte[(4 * 1024 * 1024) + 1]) });
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
     }
@@ -196,7 +200,7 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task ReplyOver4MiB_ResourceExhaustedLocally()
     {
-        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Count = 1, ReplySize = (4 * 1024 * 1024) + 1 });
+        using var call = Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, null, default, new EchoRequest { Count = 1, ReplySize = (4 * 1024 * 1024) + 1 });
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
     }
@@ -204,11 +208,11 @@ public abstract class SdkClientTests : IDisposable
     [Fact]
     public async Task UnknownMethodAndService_Unimplemented()
     {
-        var unknownMethod = new Method<EchoRequest, EchoReply>(MethodType.Unary, EchoMethods.ServiceName, "Nope", EchoRequest.Parser, EchoReply.Parser);
-        var unknownService = new Method<EchoRequest, EchoReply>(MethodType.Unary, "interop.v1.Nope", "Unary", EchoRequest.Parser, EchoReply.Parser);
+        var unknownMethod = EchoMethods.Create(MethodType.Unary, "Nope");
+        var unknownService = EchoMethods.Create(MethodType.Unary, "Unary", "interop.v1.Nope");
         foreach (var method in new[] { unknownMethod, unknownService })
         {
-            using var call = Invoker.AsyncUnaryCall(method, default, new EchoRequest());
+            using var call = Invoker.AsyncUnaryCall(method, null, default, new EchoRequest());
             var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Timeout));
             Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
         }
@@ -221,7 +225,7 @@ public abstract class SdkClientTests : IDisposable
         const int N = 150;
         // Warm up first: until the server's SETTINGS arrive, SocketsHttpHandler assumes the HTTP/2 default of
         // 100 streams per connection and, with EnableMultipleHttp2Connections, would open a second one.
-        using (var warmUp = Invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest()))
+        using (var warmUp = Invoker.AsyncUnaryCall(EchoMethods.Unary, null, default, new EchoRequest()))
         {
             await warmUp.ResponseAsync.WaitAsync(Timeout);
         }
@@ -231,7 +235,7 @@ public abstract class SdkClientTests : IDisposable
         {
             for (var i = 0; i < N; i++)
             {
-                calls.Add(Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, default, new EchoRequest { Message = i.ToString(System.Globalization.CultureInfo.InvariantCulture), Count = 2, DelayMs = 3000 }));
+                calls.Add(Invoker.AsyncServerStreamingCall(EchoMethods.ServerStream, null, default, new EchoRequest { Message = i.ToString(System.Globalization.CultureInfo.InvariantCulture), Count = 2, DelayMs = 3000 }));
             }
 
             var peers = new HashSet<string>();

@@ -1,6 +1,6 @@
 namespace Broker.InteropTests;
 
-/// <summary>Our SDK client transport calling our server transport: the pair the broker and its backends use.</summary>
+/// <summary>The SDK's channel calling Grpc.AspNetCore set up as the broker sets it up: the pair the broker and its backends use.</summary>
 public sealed class SdkToKestrelTests : SdkClientTests, IClassFixture<KestrelEchoServer>
 {
     private readonly KestrelEchoServer _server;

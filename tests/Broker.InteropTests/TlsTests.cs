@@ -1,12 +1,12 @@
 using System.Net.Security;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.InteropTests.Infrastructure;
-using Broker.Sdk.Transport;
+using Grpc.Net.Client;
 using Interop.V1;
 
 namespace Broker.InteropTests;
 
-/// <summary>gRPC over TLS (HTTP/2 by ALPN) to our Kestrel transport: from the SDK and from python grpcio.</summary>
+/// <summary>gRPC over TLS (HTTP/2 by ALPN) to Grpc.AspNetCore on Kestrel: from the SDK's channel and from python grpcio.</summary>
 public sealed class TlsTests(KestrelEchoServer server) : IClassFixture<KestrelEchoServer>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -22,14 +22,15 @@ public sealed class TlsTests(KestrelEchoServer server) : IClassFixture<KestrelEc
             // Trust exactly the test's self-signed certificate.
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint },
         };
-        using var channel = GrpcChannel.ForAddress(server.TlsAddress, new GrpcChannelOptions { HttpHandler = handler });
+        // As a backend sets up the SDK for a broker behind TLS: its own handler in BrokerClientOptions.
+        using var channel = Broker.Sdk.BrokerClient.CreateChannel(new Broker.Sdk.BrokerClientOptions { Address = server.TlsAddress, HttpMessageHandler = handler }, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         var invoker = channel.CreateCallInvoker();
-        using (var unary = invoker.AsyncUnaryCall(EchoMethods.Unary, default, new EchoRequest { Message = "tls" }))
+        using (var unary = invoker.AsyncUnaryCall(EchoMethods.Unary, null, default, new EchoRequest { Message = "tls" }))
         {
             Assert.Equal("tls", (await unary.ResponseAsync.WaitAsync(Timeout)).Message);
         }
 
-        using var bidi = invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, default);
+        using var bidi = invoker.AsyncDuplexStreamingCall(EchoMethods.Bidi, null, default);
         await bidi.RequestStream.WriteAsync(new EchoRequest { Message = "one" }).WaitAsync(Timeout);
         Assert.True(await bidi.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal("one", bidi.ResponseStream.Current.Message);

@@ -8,7 +8,7 @@ namespace Broker.Grpc;
 
 /// <summary>
 /// The gRPC wire form of a publication: a serialized <c>Delivery{publication}</c>, encoded once per
-/// publication and written as is to every <c>Subscribe</c> stream (<see cref="Transport.IRawMessageWriter"/>).
+/// publication and written as is to every <c>Subscribe</c> stream (<see cref="V1.BrokerMethods.SubscribeEncoded"/>).
 /// </summary>
 public sealed class ProtobufDeliveryFormat : WireFormat
 {

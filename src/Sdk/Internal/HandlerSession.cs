@@ -1,5 +1,4 @@
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
 using Broker.V1;
 
 namespace Broker.Sdk.Internal;
@@ -33,7 +32,7 @@ internal sealed class HandlerSession : IDisposable
     {
         // Ends the call and every running handler: on stop, or when this stream is over.
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var call = _client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, _client.StreamOptions(streamCts.Token));
+        var call = _client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, _client.StreamOptions(streamCts.Token));
         Exception? failure = null;
         try
         {
@@ -46,6 +45,7 @@ internal sealed class HandlerSession : IDisposable
                 {
                     case HandlerEvent.KindOneofCase.Registered:
                         handlerId = message.Registered.HandlerId;
+                        BrokerClientLog.HandlerRegistered(_client.Logger, handlerId, _registration.Group);
                         onRegistered();
                         _options.OnRegistered?.Invoke(handlerId);
                         break;
@@ -146,6 +146,7 @@ internal sealed class HandlerSession : IDisposable
             }
             catch (Exception ex)
             {
+                BrokerClientLog.HandlerFailed(_client.Logger, inbound.Event, _registration.Group, ex);
                 _options.OnHandlerError?.Invoke(context, ex);
                 // The exception's text stays here: it may hold internals the browser must not see.
                 result = HandlerResult.Error("internal", "The handler failed.");

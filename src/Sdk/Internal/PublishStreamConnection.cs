@@ -1,5 +1,4 @@
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
 using Broker.V1;
 
 namespace Broker.Sdk.Internal;
@@ -35,13 +34,14 @@ internal sealed class PublishStreamConnection
     public void StartReading() => _ = Task.Run(ReadLoopAsync);
 
     /// <summary>
-    /// Registers and writes one request; with <paramref name="buffered"/> the write only frames it into the call's
-    /// buffer (completing synchronously) and the next unbuffered send carries it. <see cref="SendOutcome.NotSent"/>:
+    /// Registers and writes one request. Grpc.Net.Client sends every message as it is written (it ignores
+    /// BufferHint); SocketsHttpHandler's HTTP/2 connection coalesces the frames of writes that queue up behind
+    /// each other into one socket write. <see cref="SendOutcome.NotSent"/>:
     /// the stream was already broken and the request was not registered, send it on a new stream;
     /// <see cref="SendOutcome.Failed"/>: the write failed (see <see cref="Failure"/>) and the request is among the
     /// stream's orphans.
     /// </summary>
-    public ValueTask<SendOutcome> TrySendAsync(PendingPublish pending, ulong requestId, bool buffered)
+    public ValueTask<SendOutcome> TrySendAsync(PendingPublish pending, ulong requestId)
     {
         // A first send sets the id on the request itself: nobody else has seen it. A retry sends a copy, so a request
         // a broken stream might still be framing is never mutated under it.
@@ -60,7 +60,6 @@ internal sealed class PublishStreamConnection
         Task write;
         try
         {
-            _call.RequestStream.WriteOptions = buffered ? WriteOptions.Buffered : null;
             write = _call.RequestStream.WriteAsync(request);
         }
         catch (Exception ex)
@@ -69,7 +68,7 @@ internal sealed class PublishStreamConnection
             return new(SendOutcome.Failed);
         }
 
-        // A buffered write completes synchronously: no state machine for it.
+        // A write that completes at once needs no state machine.
         return write.IsCompletedSuccessfully ? new(SendOutcome.Sent) : AwaitWriteAsync(write);
     }
 

@@ -30,6 +30,9 @@ internal sealed class SubscriptionState
         }
     }
 
+    /// <summary>The entries subscribed, as given.</summary>
+    public IReadOnlyList<string> Channels => _entries;
+
     /// <summary>The last position known for a channel, or null.</summary>
     public Sdk.StreamPosition? PositionOf(string channel) => _positions.TryGetValue(channel, out var p) ? p : null;
 

@@ -1,8 +1,7 @@
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.FunctionalTests.Sessions;
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
 using Broker.Testing;
 using Broker.V1;
 using Google.Protobuf;
@@ -33,7 +32,7 @@ public sealed class RedisClusterControlTests(RedisServer redis)
         await using var _2 = elsewhere;
 
         using var client = new GrpcTestClient(a);
-        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, client.Options(), new DisconnectRequest { UserId = "zoe", Reason = "banned", Reconnect = false }).ResponseAsync.WaitAsync(Timeout);
+        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, null, client.Options(), new DisconnectRequest { UserId = "zoe", Reason = "banned", Reconnect = false }).ResponseAsync.WaitAsync(Timeout);
 
         Assert.Equal(1u, reply.Connections);
         var disconnect = await onB.ExpectAsync("disconnect");
@@ -56,7 +55,7 @@ public sealed class RedisClusterControlTests(RedisServer redis)
 
         // A handler on B only: Registered comes once A knows it.
         using var stopB = new CancellationTokenSource();
-        var onB = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stopB.Token));
+        var onB = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stopB.Token));
         await RegisterAsync(onB, "orders", "order.*");
 
         await browser.SendAsync("""{"type":"send","id":5,"event":"order.place","data":{"sku":"a1"}}""");
@@ -75,7 +74,7 @@ public sealed class RedisClusterControlTests(RedisServer redis)
         await browser.SendAsync("""{"type":"send","id":6,"event":"order.cancel","data":{"sku":"a1"}}""");
         var inFlight = await NextInboundAsync(onB);
         Assert.Equal("order.cancel", inFlight.Event);
-        using var onA = grpcA.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpcA.Options(TimeSpan.FromSeconds(60)));
+        using var onA = grpcA.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpcA.Options(TimeSpan.FromSeconds(60)));
         await RegisterAsync(onA, "orders", "order.*");
         await stopB.CancelAsync();
         onB.Dispose();
@@ -102,8 +101,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
 
         using var stop1 = new CancellationTokenSource();
         using var stop2 = new CancellationTokenSource();
-        var first = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stop1.Token));
-        var second = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stop2.Token));
+        var first = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stop1.Token));
+        var second = grpcB.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpcB.Options(TimeSpan.FromSeconds(60)).WithCancellationToken(stop2.Token));
         await RegisterAsync(first, "orders", "order.*");
         await RegisterAsync(second, "orders", "order.*");
 
@@ -137,7 +136,7 @@ public sealed class RedisClusterControlTests(RedisServer redis)
         await using var _1 = browser;
         var subscribedA = await browser.SubscribeAsync(channel);
         using var grpcB = new GrpcTestClient(b);
-        using var stream = grpcB.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpcB.Options(TimeSpan.FromSeconds(60)), new SubscribeRequest { Channels = { channel } });
+        using var stream = grpcB.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, grpcB.Options(TimeSpan.FromSeconds(60)), new SubscribeRequest { Channels = { channel } });
         Assert.True(await stream.ResponseStream.MoveNext(default).WaitAsync(Timeout));
         Assert.Equal(channel, stream.ResponseStream.Current.Subscribed.Channel);
 

@@ -1,7 +1,7 @@
 using System.Net;
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Sessions;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Testing;
 using Broker.V1;
 using Google.Protobuf;
@@ -35,11 +35,11 @@ public sealed class RedisUnreachableTests
         await WaitForReadyAsync(web, HttpStatusCode.ServiceUnavailable);
 
         var deadline = TimeSpan.FromSeconds(10);
-        var publish = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(deadline), new PublishRequest { Channel = "room:x", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync);
-        var history = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.History, client.Options(deadline), new HistoryRequest { Channel = "room:x" }).ResponseAsync);
-        var presence = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, client.Options(deadline), new PresenceRequest { Channel = "chat:x" }).ResponseAsync);
-        var disconnect = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, client.Options(deadline), new DisconnectRequest { UserId = "zoe" }).ResponseAsync);
-        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(deadline), new SubscribeRequest { Channels = { "room:x" } });
+        var publish = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(deadline), new PublishRequest { Channel = "room:x", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync);
+        var history = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.History, null, client.Options(deadline), new HistoryRequest { Channel = "room:x" }).ResponseAsync);
+        var presence = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, null, client.Options(deadline), new PresenceRequest { Channel = "chat:x" }).ResponseAsync);
+        var disconnect = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, null, client.Options(deadline), new DisconnectRequest { UserId = "zoe" }).ResponseAsync);
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, client.Options(deadline), new SubscribeRequest { Channels = { "room:x" } });
         var subscribed = await Assert.ThrowsAsync<RpcException>(() => subscribe.ResponseStream.MoveNext(default));
 
         Assert.All([publish, history, presence, disconnect, subscribed], e => Assert.Equal(StatusCode.Unavailable, e.StatusCode));

@@ -1,6 +1,6 @@
 using System.Text;
 using Broker.Core.Handlers;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Testing;
 using Broker.V1;
 using Google.Protobuf;
@@ -24,13 +24,13 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(), new SubscribeRequest { Channels = { "room:a" } });
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, client.Options(), new SubscribeRequest { Channels = { "room:a" } });
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
         var subscribed = subscribe.ResponseStream.Current.Subscribed;
         Assert.Equal("room:a", subscribed.Channel);
         Assert.Equal(0ul, subscribed.Position.Offset);
 
-        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:a", """{"n":1}""", requestId: 7)).ResponseAsync;
+        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:a", """{"n":1}""", requestId: 7)).ResponseAsync;
         Assert.Equal(7ul, reply.RequestId);
         Assert.Equal(1ul, reply.Offset);
         Assert.Equal(subscribed.Position.Epoch, reply.Epoch);
@@ -54,7 +54,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish(channel, json)).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish(channel, json)).ResponseAsync);
         Assert.Equal(expected, error.StatusCode);
     }
 
@@ -63,7 +63,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With(("Broker:MaxMessageBytes", "100")));
         using var client = new GrpcTestClient(server);
-        var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:a", "\"" + new string('x', 200) + "\"")).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:a", "\"" + new string('x', 200) + "\"")).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
     }
 
@@ -76,11 +76,11 @@ public class BrokerServiceTests
         using var right = new GrpcTestClient(server, "s3cret");
         foreach (var client in new[] { none, wrong })
         {
-            var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:a", "1")).ResponseAsync);
+            var error = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:a", "1")).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         }
 
-        Assert.Equal(1ul, (await right.Invoker.AsyncUnaryCall(BrokerMethods.Publish, right.Options(), Publish("room:a", "1")).ResponseAsync).Offset);
+        Assert.Equal(1ul, (await right.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, right.Options(), Publish("room:a", "1")).ResponseAsync).Offset);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class BrokerServiceTests
         await using var server = await BrokerServer.StartAsync(With());
         Assert.Contains(server.Log.Entries, e => e.EventId.Name == "LoopbackOnly");
         using var client = new GrpcTestClient(server);
-        Assert.Equal(1ul, (await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:a", "1")).ResponseAsync).Offset);
+        Assert.Equal(1ul, (await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:a", "1")).ResponseAsync).Offset);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        using var call = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, client.Options());
+        using var call = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, null, client.Options());
         for (ulong i = 1; i <= 100; i++)
         {
             await call.RequestStream.WriteAsync(i == 50 ? Publish("bad channel", "1", i) : Publish("room:s", i.ToString(System.Globalization.CultureInfo.InvariantCulture), i));
@@ -130,11 +130,11 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        var first = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:i", "1", key: "k")).ResponseAsync;
-        var again = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:i", "2", key: "k")).ResponseAsync;
+        var first = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:i", "1", key: "k")).ResponseAsync;
+        var again = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:i", "2", key: "k")).ResponseAsync;
         Assert.Equal(first.Offset, again.Offset);
         Assert.Equal(first.Epoch, again.Epoch);
-        var history = await client.Invoker.AsyncUnaryCall(BrokerMethods.History, client.Options(), new HistoryRequest { Channel = "room:i" }).ResponseAsync;
+        var history = await client.Invoker.AsyncUnaryCall(BrokerMethods.History, null, client.Options(), new HistoryRequest { Channel = "room:i" }).ResponseAsync;
         Assert.Single(history.Publications);
     }
 
@@ -143,12 +143,12 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        var first = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:x", "1")).ResponseAsync;
-        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:x", "2")).ResponseAsync;
+        var first = await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:x", "1")).ResponseAsync;
+        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:x", "2")).ResponseAsync;
 
         var request = new SubscribeRequest { Channels = { "room:*", "room:x" } };
         request.Since["room:x"] = new V1.StreamPosition { Epoch = first.Epoch, Offset = 0 };
-        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(), request);
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, client.Options(), request);
         var stream = subscribe.ResponseStream;
         async Task<Delivery> Next()
         {
@@ -167,8 +167,8 @@ public class BrokerServiceTests
         Assert.Equal(1ul, (await Next()).Publication.Offset);
         Assert.Equal(2ul, (await Next()).Publication.Offset);
 
-        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:x", "3")).ResponseAsync;
-        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, client.Options(), Publish("room:y", "1")).ResponseAsync;
+        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:x", "3")).ResponseAsync;
+        await client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(), Publish("room:y", "1")).ResponseAsync;
         var live = await Next();
         Assert.Equal(("room:x", 3ul), (live.Publication.Channel, live.Publication.Offset));  // once, though both entries match
         var other = await Next();
@@ -185,11 +185,11 @@ public class BrokerServiceTests
         await using var server = await BrokerServer.StartAsync(With(("Broker:Namespaces:long:HistorySize", "1000")));
         using var client = new GrpcTestClient(server);
         await Broker.FunctionalTests.Infrastructure.BrokerClients.FloodAsync(server, "long:replay", kept, payloadBytes: 10);
-        var position = await client.Invoker.AsyncUnaryCall(BrokerMethods.History, client.Options(), new HistoryRequest { Channel = "long:replay", Limit = 1 }).ResponseAsync;
+        var position = await client.Invoker.AsyncUnaryCall(BrokerMethods.History, null, client.Options(), new HistoryRequest { Channel = "long:replay", Limit = 1 }).ResponseAsync;
 
         var request = new SubscribeRequest { Channels = { "long:replay" } };
         request.Since["long:replay"] = new V1.StreamPosition { Epoch = position.Position.Epoch, Offset = 0 };
-        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(TimeSpan.FromSeconds(60)), request);
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, client.Options(TimeSpan.FromSeconds(60)), request);
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
         Assert.True(subscribe.ResponseStream.Current.Subscribed.Recovered);
         for (ulong expected = 1; expected <= kept; expected++)
@@ -204,7 +204,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, client.Options(TimeSpan.FromSeconds(60)), new SubscribeRequest { Channels = { "room:flood" }, Buffer = 4 });
+        using var subscribe = client.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, client.Options(TimeSpan.FromSeconds(60)), new SubscribeRequest { Channels = { "room:flood" }, Buffer = 4 });
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 
         // The reader waits while a flood far bigger than the HTTP/2 windows is published.
@@ -237,7 +237,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        using var handle = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, client.Options(TimeSpan.FromSeconds(60)));
+        using var handle = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, client.Options(TimeSpan.FromSeconds(60)));
         await handle.RequestStream.WriteAsync(new HandlerMessage { Register = new V1.HandlerRegistration { Group = "chat", Events = { "chat.*" } } });
         Assert.True(await handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
         Assert.Equal("chat", handle.ResponseStream.Current.Registered.Group);
@@ -266,7 +266,7 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        using var handle = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, client.Options());
+        using var handle = client.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, client.Options());
         await handle.RequestStream.WriteAsync(new HandlerMessage { Reply = new V1.HandlerReply { InboundId = 1 } });
         var error = await Assert.ThrowsAsync<RpcException>(() => handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
@@ -277,17 +277,17 @@ public class BrokerServiceTests
     {
         await using var server = await BrokerServer.StartAsync(With());
         using var client = new GrpcTestClient(server);
-        var fresh = await client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, client.Options(), new IssueTicketRequest { UserId = "bob" }).ResponseAsync;
+        var fresh = await client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { UserId = "bob" }).ResponseAsync;
         Assert.False(string.IsNullOrEmpty(fresh.Ticket));
         Assert.False(string.IsNullOrEmpty(fresh.SessionId));
         Assert.True(fresh.ExpiresUnixMs > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
-        var same = await client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, client.Options(), new IssueTicketRequest { SessionId = fresh.SessionId }).ResponseAsync;
+        var same = await client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { SessionId = fresh.SessionId }).ResponseAsync;
         Assert.Equal(fresh.SessionId, same.SessionId);
 
-        var unknown = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, client.Options(), new IssueTicketRequest { SessionId = "no-such-session" }).ResponseAsync);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { SessionId = "no-such-session" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
-        var badIp = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, client.Options(), new IssueTicketRequest { ClientIp = "not an ip" }).ResponseAsync);
+        var badIp = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { ClientIp = "not an ip" }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, badIp.StatusCode);
 
         // The ticket works for a browser, bound to the session and user.
@@ -307,7 +307,7 @@ public class BrokerServiceTests
         var (b, _) = await Broker.FunctionalTests.Infrastructure.BrokerClients.ConnectAsync(server, "carol");
         await using var _1 = a;
         await using var _2 = b;
-        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, client.Options(), new DisconnectRequest { UserId = "carol", Reason = "bye", Reconnect = true }).ResponseAsync;
+        var reply = await client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, null, client.Options(), new DisconnectRequest { UserId = "carol", Reason = "bye", Reconnect = true }).ResponseAsync;
         Assert.Equal(2u, reply.Connections);
         foreach (var socket in new[] { a, b })
         {
@@ -316,7 +316,7 @@ public class BrokerServiceTests
             Assert.Equal(4002, await socket.ExpectCloseAsync());
         }
 
-        var none = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, client.Options(), new DisconnectRequest()).ResponseAsync);
+        var none = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Disconnect, null, client.Options(), new DisconnectRequest()).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, none.StatusCode);
     }
 
@@ -331,12 +331,12 @@ public class BrokerServiceTests
         await using var _2 = anonymous;
         await Broker.FunctionalTests.Infrastructure.BrokerClients.SubscribeAsync(user, "chat:p");
         await Broker.FunctionalTests.Infrastructure.BrokerClients.SubscribeAsync(anonymous, "chat:p");
-        var presence = await client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, client.Options(), new PresenceRequest { Channel = "chat:p" }).ResponseAsync;
+        var presence = await client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, null, client.Options(), new PresenceRequest { Channel = "chat:p" }).ResponseAsync;
         Assert.Equal(2, presence.Members.Count);
         Assert.Contains(presence.Members, m => m.UserId == "dave" && m.Connections == 1);
         Assert.Contains(presence.Members, m => m.SessionId == anonymousWelcome.GetProperty("sessionId").GetString() && m.UserId == string.Empty);
 
-        var off = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, client.Options(), new PresenceRequest { Channel = "room:p" }).ResponseAsync);
+        var off = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Presence, null, client.Options(), new PresenceRequest { Channel = "room:p" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, off.StatusCode);
     }
 }

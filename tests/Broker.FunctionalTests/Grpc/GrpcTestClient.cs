@@ -1,12 +1,12 @@
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Broker.Testing;
 using Broker.V1;
 using Google.Protobuf;
 
 namespace Broker.FunctionalTests.Grpc;
 
-/// <summary>The broker's gRPC endpoint at the wire level: the SDK's transport and the shared method descriptors, no SDK conveniences.</summary>
+/// <summary>The broker's gRPC endpoint at the wire level: Grpc.Net.Client and the shared method descriptors, no SDK conveniences.</summary>
 public sealed class GrpcTestClient : IDisposable
 {
     private readonly GrpcChannel _channel;
@@ -36,7 +36,7 @@ public sealed class GrpcTestClient : IDisposable
 
     /// <summary>A unary <c>Publish</c> of <paramref name="json"/> to <paramref name="channel"/>, with <see cref="Options"/>; throws the call's <see cref="RpcException"/>.</summary>
     public Task<PublishReply> PublishAsync(string channel, string json) =>
-        Invoker.AsyncUnaryCall(BrokerMethods.Publish, Options(), new PublishRequest { Channel = channel, Data = ByteString.CopyFromUtf8(json) }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+        Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, Options(), new PublishRequest { Channel = channel, Data = ByteString.CopyFromUtf8(json) }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
 
     public void Dispose() => _channel.Dispose();
 }

@@ -4,7 +4,7 @@ using Broker.Core;
 using Broker.Engines;
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Infrastructure;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Lifecycle;
 using Broker.V1;
 using Google.Protobuf;
@@ -27,12 +27,12 @@ public class DrainTests
         await socket.SubscribeAsync("chat:a");
 
         using var grpc = new GrpcTestClient(server);
-        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "room:a" } });
+        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, grpc.Options(), new SubscribeRequest { Channels = { "room:a" } });
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
-        using var handle = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpc.Options());
+        using var handle = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpc.Options());
         await handle.RequestStream.WriteAsync(new HandlerMessage { Register = new HandlerRegistration { Group = "g", Events = { "e" } } }).WaitAsync(BrokerServer.DefaultTimeout);
         Assert.True(await handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
-        using var publishStream = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, grpc.Options());
+        using var publishStream = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.PublishStream, null, grpc.Options());
         await publishStream.RequestStream.WriteAsync(new PublishRequest { Channel = "room:a", Data = ByteString.CopyFromUtf8("1"), RequestId = 1 }).WaitAsync(BrokerServer.DefaultTimeout);
         Assert.True(await publishStream.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 

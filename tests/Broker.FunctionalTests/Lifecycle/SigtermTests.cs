@@ -4,8 +4,8 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text;
 using Broker.FunctionalTests.Infrastructure;
-using Broker.GrpcTransport;
-using Broker.Sdk.Transport;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Broker.V1;
 
 namespace Broker.FunctionalTests.Lifecycle;
@@ -60,14 +60,14 @@ public class SigtermTests
             using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{grpcPort}/"));
             var invoker = channel.CreateCallInvoker();
             var options = new CallOptions(new Metadata(), DateTime.UtcNow + TimeSpan.FromSeconds(60));
-            var ticket = await invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, options, new IssueTicketRequest { UserId = "alice" }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+            var ticket = await invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, options, new IssueTicketRequest { UserId = "alice" }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
 
             using var socket = new ClientWebSocket();
             await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{webPort}/ws"), CancellationToken.None).WaitAsync(BrokerServer.DefaultTimeout);
             await SendAsync(socket, JsonSerializer.Serialize(new { type = "hello", id = 1, ticket = ticket.Ticket }));
             Assert.Equal("welcome", (await ReceiveFrameAsync(socket)).GetProperty("type").GetString());
 
-            using var subscribe = invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, options, new SubscribeRequest { Channels = { "chat:a" } });
+            using var subscribe = invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, options, new SubscribeRequest { Channels = { "chat:a" } });
             Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
             Assert.Equal("chat:a", subscribe.ResponseStream.Current.Subscribed.Channel);
 

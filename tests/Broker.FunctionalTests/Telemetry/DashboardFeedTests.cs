@@ -1,7 +1,7 @@
 using Broker.Core;
 using Broker.FunctionalTests.Grpc;
 using Broker.FunctionalTests.Infrastructure;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using static Broker.FunctionalTests.WebSockets.WebSocketTestConfig;
 
 namespace Broker.FunctionalTests.Telemetry;

@@ -21,7 +21,7 @@ public class MetricsTests
         await using var socket = await server.ConnectSocketAsync("alice");
         await socket.SubscribeAsync("chat:a");
         using var grpc = new GrpcTestClient(server);
-        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "chat:a" } });
+        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, grpc.Options(), new SubscribeRequest { Channels = { "chat:a" } });
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 
         var hub = server.Services.GetRequiredService<Hub>();
@@ -120,7 +120,7 @@ public class MetricsTests
         await using var server = await BrokerServer.StartAsync(With(("Broker:Handlers:Timeout", "00:00:00.200")));
         using var metrics = new ServerMetrics(server);
         using var grpc = new GrpcTestClient(server);
-        using var handle = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, grpc.Options());
+        using var handle = grpc.Invoker.AsyncDuplexStreamingCall(BrokerMethods.Handle, null, grpc.Options());
         await handle.RequestStream.WriteAsync(new HandlerMessage { Register = new HandlerRegistration { Group = "g", Events = { "chat.*" } } }).WaitAsync(BrokerServer.DefaultTimeout);
         Assert.True(await handle.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 

@@ -40,7 +40,7 @@ public class TracingAndOtlpTests
         using var grpc = new GrpcTestClient(server);
         var options = grpc.Options();
         options.Headers!.Add("traceparent", $"00-{traceId}-{parentSpan}-01");
-        await grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, options, new PublishRequest { Channel = "room:t", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+        await grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, options, new PublishRequest { Channel = "room:t", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
 
         var activity = await published.Task.WaitAsync(BrokerServer.DefaultTimeout);
         Assert.Equal("publish", activity.OperationName);
@@ -80,12 +80,12 @@ public class TracingAndOtlpTests
         await using var _1 = socket;
         await Broker.FunctionalTests.Infrastructure.BrokerClients.SubscribeAsync(socket, "room:d");
         using var grpc = new GrpcTestClient(server);
-        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, grpc.Options(), new SubscribeRequest { Channels = { "room:d" } });
+        using var subscribe = grpc.Invoker.AsyncServerStreamingCall(BrokerMethods.Subscribe, null, grpc.Options(), new SubscribeRequest { Channels = { "room:d" } });
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 
         var options = grpc.Options();
         options.Headers!.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
-        await grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, options, new PublishRequest { Channel = "room:d", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+        await grpc.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, options, new PublishRequest { Channel = "room:d", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
         await socket.SkipToAsync("pub");
         Assert.True(await subscribe.ResponseStream.MoveNext(default).WaitAsync(BrokerServer.DefaultTimeout));
 

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Grpc.Internal;
@@ -27,9 +25,10 @@ internal sealed class ApiKeyAuthenticator
     /// <summary>Throws <c>UNAUTHENTICATED</c> unless the call may proceed.</summary>
     public void Check(ServerCallContext context)
     {
+        var http = context.GetHttpContext();
         if (_keys.Length == 0)
         {
-            var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+            var remote = http.Connection.RemoteIpAddress;
             if (remote is null || !IPAddress.IsLoopback(remote))
             {
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "No API key is configured: this broker serves gRPC calls from loopback only."));
@@ -38,7 +37,8 @@ internal sealed class ApiKeyAuthenticator
             return;
         }
 
-        string? header = context.RequestHeaders.GetValue("authorization");
+        // From the HTTP request itself: ServerCallContext.RequestHeaders would build a Metadata of every header per call.
+        string? header = http.Request.Headers.Authorization;
         const string Scheme = "Bearer ";
         if (header is null || !header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
         {

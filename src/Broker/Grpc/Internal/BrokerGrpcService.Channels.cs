@@ -1,8 +1,6 @@
 using Broker.Core;
 using Broker.Engines;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.V1;
 
 namespace Broker.Grpc.Internal;
@@ -12,7 +10,6 @@ internal sealed partial class BrokerGrpcService
     /// <summary><c>History</c>: as the WebSocket <c>history</c> (docs/protocol.md); <c>limit</c> 0 means every kept publication.</summary>
     private async Task<HistoryReply> HistoryAsync(HistoryRequest request, ServerCallContext context)
     {
-        _auth.Check(context);
         var since = request.Since is { } position ? ProtoConvert.FromProto(position) : (Engines.StreamPosition?)null;
         int? limit = request.Limit == 0 ? null : (int)Math.Min(request.Limit, int.MaxValue);
         var result = (await _node.HistoryAsync(Caller.Backend, request.Channel, since, limit, context.CancellationToken)).OrThrow();
@@ -28,7 +25,6 @@ internal sealed partial class BrokerGrpcService
     /// <summary><c>Presence</c>: every session, with its user and connection count (backends see sessions; browsers only users).</summary>
     private async Task<PresenceReply> PresenceAsync(PresenceRequest request, ServerCallContext context)
     {
-        _auth.Check(context);
         var members = (await _node.PresenceAsync(Caller.Backend, request.Channel, context.CancellationToken)).OrThrow();
         var reply = new PresenceReply();
         foreach (var entry in members)

@@ -1,10 +1,8 @@
 using Broker.Core.Handlers;
 using Broker.Core;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
 using Broker.V1;
 using Google.Protobuf;
+using Grpc.Core;
 using HandlerRegistration = Broker.Core.Handlers.HandlerRegistration;
 using HandlerReply = Broker.Core.Handlers.HandlerReply;
 
@@ -16,30 +14,17 @@ internal sealed partial class BrokerGrpcService
     /// <c>Handle</c>: the first message registers the handler (answered with <c>Registered</c>); then
     /// calls go out as <c>Inbound</c> from one writer loop while this loop reads the replies. When the
     /// stream ends, the registry gives the handler's unanswered calls to another handler of its group.
+    /// A reply whose data is not one JSON value in UTF-8 fails its browser's call (<c>internal</c>) and ends
+    /// the stream with INVALID_ARGUMENT (RESOURCE_EXHAUSTED when too large): the handler is broken, and its other calls go to a sound one.
     /// </summary>
     private async Task HandleAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
     {
-        _auth.Check(context);
-        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
-        using var drain = CancelOnDrain(context);
-        _metrics.GrpcStreamStarted();
-        try
-        {
-            await HandleCoreAsync(requests, responses, context);
-        }
-        catch (OperationCanceledException) when (EndedByDrain(context))
-        {
-            throw Draining();
-        }
-        finally
-        {
-            _metrics.GrpcStreamEnded();
-        }
+        using var stop = LinkDrain(context);
+        await HandleCoreAsync(requests, responses, stop.Token);
     }
 
-    private async Task HandleCoreAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
+    private async Task HandleCoreAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, CancellationToken token)
     {
-        var token = context.CancellationToken;
         if (!await requests.MoveNext(token) || requests.Current.KindCase != HandlerMessage.KindOneofCase.Register)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message of Handle must be 'register'."));
@@ -61,14 +46,22 @@ internal sealed partial class BrokerGrpcService
         Task? writer = null;
         try
         {
-            await responses.WriteAsync(new HandlerEvent { Registered = new Registered { Group = handler.Group, HandlerId = handler.HandlerId } }, token);
+            // No token on writes: a cancelled write token resets the stream (see LinkDrain).
+            await responses.WriteAsync(new HandlerEvent { Registered = new Registered { Group = handler.Group, HandlerId = handler.HandlerId } }, CancellationToken.None);
             writer = WriteInboundAsync(endpoint, responses, token);
             while (await requests.MoveNext(token))
             {
                 var message = requests.Current;
                 if (message.KindCase == HandlerMessage.KindOneofCase.Reply)
                 {
-                    _handlers.Complete(handler, message.Reply.InboundId, ToReply(message.Reply));
+                    var reply = message.Reply;
+                    if (CheckReply(reply) is { } invalid)
+                    {
+                        _handlers.Complete(handler, reply.InboundId, HandlerReply.Error(ErrorCodes.Internal, "The handler's reply is not valid: " + invalid.Message));
+                        throw new RpcException(new Status(GrpcErrors.StatusOf(invalid.Code), $"The reply to inbound {reply.InboundId}: {invalid.Message}"));
+                    }
+
+                    _handlers.Complete(handler, reply.InboundId, ToReply(reply));
                 }
             }
         }
@@ -112,12 +105,16 @@ internal sealed partial class BrokerGrpcService
                         From = ProtoConvert.ToProto(call.From),
                         DeadlineUnixMs = call.Deadline.ToUnixTimeMilliseconds(),
                     },
-                }, token);
+                }, CancellationToken.None);
             }
         }
     }
 
-    /// <summary>A handler's reply as the registry takes it (the core checks its data when it hands it to the browser).</summary>
+    /// <summary>A reply's data, when it has some, by the core's rule for data (one JSON value in UTF-8, within MaxMessageBytes).</summary>
+    private BrokerError? CheckReply(V1.HandlerReply reply) =>
+        reply.ErrorCode.Length > 0 || reply.Data.IsEmpty ? null : _node.CheckData(reply.Data.Memory, required: false);
+
+    /// <summary>A handler's reply as the registry takes it, its data checked (<see cref="CheckReply"/>).</summary>
     private static HandlerReply ToReply(V1.HandlerReply reply) =>
         reply.ErrorCode.Length > 0
             ? HandlerReply.Error(reply.ErrorCode, reply.ErrorMessage.Length > 0 ? reply.ErrorMessage : reply.ErrorCode)

@@ -1,10 +1,8 @@
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
 using Broker.V1;
+using Grpc.Core;
 using StreamPosition = Broker.Engines.StreamPosition;
 
 namespace Broker.Grpc.Internal;
@@ -14,12 +12,15 @@ internal sealed partial class BrokerGrpcService
     /// <summary>Flush the pipelined replies at least this often, so a client that waits on a reply is not held up by buffering.</summary>
     private const int PublishStreamFlushEvery = 64;
 
+    /// <summary>
+    /// Writes that only serialize into the response pipe; the stream flushes itself (<see cref="FlushAsync"/>) once per
+    /// batch. Grpc.AspNetCore sends nothing of a BufferHint write until a flush or the call's end.
+    /// </summary>
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
     /// <summary><c>Publish</c>: failures are the call's status.</summary>
     private async Task<PublishReply> PublishAsync(PublishRequest request, ServerCallContext context)
     {
-        _auth.Check(context);
         using var activity = BrokerTracing.StartPublish(request.Channel, context.GetHttpContext());
         var result = (await PublishAsync(request, context.CancellationToken)).OrThrow();
         return Reply(request, result.Position);
@@ -29,42 +30,24 @@ internal sealed partial class BrokerGrpcService
     /// <c>PublishStream</c>: one reply per request, in request order; a bad request fails only its reply.
     /// The next request is read only once the previous one is published, so a fast producer is held back
     /// by the broker (HTTP/2 flow control) instead of buffering without bound. Replies are written
-    /// buffered and flushed whenever the next request is not already waiting.
+    /// buffered and flushed whenever the next request is not already waiting. The drain stops the reading.
     /// </summary>
     private async Task PublishStreamAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
     {
-        _auth.Check(context);
-        BrokerTracing.DetachLongLivedRequest();
-        using var drain = CancelOnDrain(context);
-        _metrics.GrpcStreamStarted();
-        try
-        {
-            await PublishStreamCoreAsync(requests, replies, context);
-        }
-        catch (OperationCanceledException) when (EndedByDrain(context))
-        {
-            throw Draining();
-        }
-        finally
-        {
-            _metrics.GrpcStreamEnded();
-        }
-    }
-
-    private async Task PublishStreamCoreAsync(IAsyncStreamReader<PublishRequest> requests, IServerStreamWriter<PublishReply> replies, ServerCallContext context)
-    {
-        var token = context.CancellationToken;
+        using var stop = LinkDrain(context);
+        var token = stop.Token;
+        var http = context.GetHttpContext();
         replies.WriteOptions = Buffered;
-        // Our transport's writer (IRawMessageWriter) frames a message before WriteAsync returns, so one reply object
-        // can be refilled for every request; another writer might serialize later, so it gets a new one each time.
-        var reused = replies is IRawMessageWriter ? new PublishReply() : null;
+        // Grpc.AspNetCore serializes a message before the awaited WriteAsync completes, and each write is awaited
+        // before the next request is read: one reply object is refilled for every request.
+        var reply = new PublishReply();
         int unflushed = 0;
         var next = requests.MoveNext(token);
         while (true)
         {
             if (!next.IsCompleted && unflushed > 0)
             {
-                await FlushAsync(replies);
+                await FlushAsync(http);
                 unflushed = 0;
             }
 
@@ -74,11 +57,10 @@ internal sealed partial class BrokerGrpcService
             }
 
             var request = requests.Current;
-            var reply = reused ?? new PublishReply();
             reply.RequestId = request.RequestId;
             reply.Channel = request.Channel;
             Result<PublishResult> result;
-            using (BrokerTracing.StartPublish(request.Channel, context.GetHttpContext()))
+            using (BrokerTracing.StartPublish(request.Channel, http))
             {
                 result = await PublishAsync(request, token);
             }
@@ -98,32 +80,32 @@ internal sealed partial class BrokerGrpcService
                 reply.ErrorMessage = failure.Message;
             }
 
-            await replies.WriteAsync(reply, token);
+            // No token: a cancelled write token resets the stream (see LinkDrain).
+            await replies.WriteAsync(reply, CancellationToken.None);
             next = requests.MoveNext(token);
             if (++unflushed >= PublishStreamFlushEvery)
             {
-                await FlushAsync(replies);
+                await FlushAsync(http);
                 unflushed = 0;
             }
         }
 
         if (unflushed > 0)
         {
-            await FlushAsync(replies);
-        }
-    }
-
-    private static async Task FlushAsync(IServerStreamWriter<PublishReply> replies)
-    {
-        if (replies is IRawMessageWriter raw)
-        {
-            await raw.FlushAsync();
+            await FlushAsync(http);
         }
     }
 
     /// <summary>
-    /// One request through the core. The request message is ours once parsed and its ByteString immutable:
-    /// the publication keeps its memory without a copy.
+    /// Sends what buffered writes left in the response pipe: Grpc.AspNetCore writes into
+    /// <see cref="HttpResponse.BodyWriter"/>, and has no flush of its own between messages.
+    /// </summary>
+    private static async ValueTask FlushAsync(HttpContext http) => await http.Response.BodyWriter.FlushAsync();
+
+    /// <summary>
+    /// One request through the core, which checks channel, event and data (one JSON value in valid UTF-8, within
+    /// MaxMessageBytes). The request message is ours once parsed and its ByteString immutable: the publication
+    /// keeps its memory without a copy.
     /// </summary>
     private ValueTask<Result<PublishResult>> PublishAsync(PublishRequest request, CancellationToken token) =>
         _node.PublishAsync(Caller.Backend, request.Channel, request.Event, request.Data.Memory, ProtoConvert.NullIfEmpty(request.IdempotencyKey), token);

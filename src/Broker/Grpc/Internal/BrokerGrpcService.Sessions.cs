@@ -1,7 +1,5 @@
 using System.Net;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
+using Grpc.Core;
 using Broker.Sessions;
 using Broker.V1;
 
@@ -12,7 +10,6 @@ internal sealed partial class BrokerGrpcService
     /// <summary><c>IssueTicket</c>: a one-time WebSocket ticket for a known session (or a new one), optionally binding a user.</summary>
     private async Task<IssueTicketReply> IssueTicketAsync(IssueTicketRequest request, ServerCallContext context)
     {
-        _auth.Check(context);
         IPAddress? clientIp = null;
         if (request.ClientIp.Length > 0 && !IPAddress.TryParse(request.ClientIp, out clientIp))
         {
@@ -42,7 +39,6 @@ internal sealed partial class BrokerGrpcService
     /// <summary><c>Disconnect</c>: closes the session's, the user's, or that user's-in-that-session sockets with 4002, on every node.</summary>
     private async Task<DisconnectReply> DisconnectAsync(DisconnectRequest request, ServerCallContext context)
     {
-        _auth.Check(context);
         var result = await _node.DisconnectAsync(ProtoConvert.NullIfEmpty(request.SessionId), ProtoConvert.NullIfEmpty(request.UserId), request.Reason, request.Reconnect, context.CancellationToken);
         if (!result.TryGetValue(out int count, out var refused))
         {

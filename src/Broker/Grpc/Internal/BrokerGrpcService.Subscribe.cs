@@ -1,10 +1,9 @@
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
-using Broker.Grpc.Transport;
-using Broker.Grpc;
-using Broker.GrpcTransport;
 using Broker.V1;
+using Google.Protobuf;
+using Grpc.Core;
 
 namespace Broker.Grpc.Internal;
 
@@ -20,49 +19,36 @@ internal sealed partial class BrokerGrpcService
     /// <c>Subscribe</c>: every entry is checked, then subscribed in order into one feed, whose queue the
     /// stream's channels share and which drops its oldest when full. One drain loop then writes what the
     /// feed yields: each entry's <c>Subscribed</c> and an exact channel's missed publications, then live
-    /// publications with <c>Lagged</c> where the queue dropped.
+    /// publications with <c>Lagged</c> where the queue dropped. Responses are serialized <c>Delivery</c>
+    /// messages (<see cref="V1.BrokerMethods.SubscribeEncoded"/>): a publication's bytes are encoded once and
+    /// shared by every stream.
     /// </summary>
-    private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
+    private async Task SubscribeAsync(SubscribeRequest request, IServerStreamWriter<byte[]> responses, ServerCallContext context)
     {
-        _auth.Check(context);
         if (CheckSubscribe(request) is { } failure)
         {
             throw failure.ToException();
         }
 
-        BrokerTracing.DetachLongLivedRequest();
-        _metrics.GrpcStreamStarted();
-        try
-        {
-            await SubscribeCoreAsync(request, responses, context);
-        }
-        finally
-        {
-            _metrics.GrpcStreamEnded();
-        }
-    }
-
-    private async Task SubscribeCoreAsync(SubscribeRequest request, IServerStreamWriter<Delivery> responses, ServerCallContext context)
-    {
         var token = context.CancellationToken;
         int capacity = request.Buffer == 0 ? _options.DefaultSubscribeBuffer : (int)Math.Min(request.Buffer, MaxSubscribeBuffer);
         // By bytes too: a KiB a message, and at least one largest message.
         long maxBytes = Math.Max(capacity * 1024L, _node.MaxDataBytes + SubscriberQueue.MaxOverheadBytes);
         var feed = _node.OpenFeed(capacity, maxBytes);
-        var raw = responses as IRawMessageWriter;
         responses.WriteOptions = Buffered;
         try
         {
             await AddEntriesAsync(request, feed, token);
-            // The drain completes the queue: the loop writes what is still queued, then ends.
+            // The drain completes the queue (no token is cancelled: see LinkDrain): the loop writes what is still
+            // queued, then ends, and the stream ends with UNAVAILABLE.
             await using (_drain.Token.UnsafeRegister(static q => ((SubscriberQueue)q!).Complete(), feed.Queue))
             {
-                await DrainAsync(feed, responses, raw, _metrics, token);
+                await DrainAsync(feed, responses, context.GetHttpContext(), _metrics, token);
             }
 
             if (_drain.IsDraining)
             {
-                throw Draining();
+                throw BrokerCallInterceptor.Draining();
             }
         }
         finally
@@ -103,8 +89,11 @@ internal sealed partial class BrokerGrpcService
         }
     }
 
-    /// <summary>The stream's one writer: waits for the feed, writes what it yields in a flushed batch, until the call ends.</summary>
-    private static async Task DrainAsync(SubscriptionFeed feed, IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, BrokerMetrics metrics, CancellationToken token)
+    /// <summary>
+    /// The stream's one writer: waits for the feed, writes what it yields as BufferHint writes (serialized into the
+    /// response pipe, nothing sent) and flushes once per batch, until the call ends.
+    /// </summary>
+    private static async Task DrainAsync(SubscriptionFeed feed, IServerStreamWriter<byte[]> responses, HttpContext http, BrokerMetrics metrics, CancellationToken token)
     {
         var queue = feed.Queue;
         // Stop by completing the queue, not by cancelling each wait: a cancellable wait registers on the
@@ -127,10 +116,12 @@ internal sealed partial class BrokerGrpcService
                 {
                     var item = items[i];
                     items[i] = default;  // the array must not keep a delivered publication alive
+                    // No token on writes: a cancelled write token resets the stream (see LinkDrain). A buffered write
+                    // completes synchronously once the response has started, so these awaits cost no state switch.
                     switch (item.Kind)
                     {
                         case FeedItemKind.Subscribed:
-                            await responses.WriteAsync(ToDelivery(item.Start), token);
+                            await responses.WriteAsync(ToDelivery(item.Start).ToByteArray(), CancellationToken.None);
                             break;
                         case FeedItemKind.Lagged:
                             var next = item.Publication;
@@ -142,10 +133,11 @@ internal sealed partial class BrokerGrpcService
                                     Dropped = item.Dropped,
                                     Position = new V1.StreamPosition { Epoch = next.Epoch, Offset = next.Offset - 1 },
                                 },
-                            }, token);
+                            }.ToByteArray(), CancellationToken.None);
                             break;
                         case FeedItemKind.Publication:
-                            await WriteAsync(responses, raw, item.Publication);
+                            // The publication's Delivery bytes, encoded once whatever the number of streams.
+                            await responses.WriteAsync(item.Publication.GetEncoded(ProtobufDeliveryFormat.Instance), CancellationToken.None);
                             sample ??= item.Publication;
                             written++;
                             break;
@@ -155,7 +147,7 @@ internal sealed partial class BrokerGrpcService
 
             using (BrokerTracing.StartDeliver(sample?.Trace, sample?.Channel, "grpc"))
             {
-                await FlushAsync(responses, raw);
+                await FlushAsync(http);
             }
 
             if (sample is not null)
@@ -173,20 +165,6 @@ internal sealed partial class BrokerGrpcService
             ? new Subscribed { Channel = start.Channel, Position = ProtoConvert.ToProto(position), Recovered = start.Recovered }
             : new Subscribed { Channel = start.Channel },
     };
-
-    /// <summary>Writes a publication's shared bytes when the stream takes raw messages, else the message.</summary>
-    private static ValueTask WriteAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw, Engines.Publication publication)
-    {
-        if (raw is not null)
-        {
-            return raw.WriteRawAsync(publication.GetEncoded(ProtobufDeliveryFormat.Instance), flush: false);
-        }
-
-        return new ValueTask(responses.WriteAsync(new Delivery { Publication = ProtoConvert.ToProto(publication) }));
-    }
-
-    private static ValueTask FlushAsync(IServerStreamWriter<Delivery> responses, IRawMessageWriter? raw) =>
-        raw?.FlushAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
     /// The request's shape, before anything is subscribed: at least one entry, none twice, every prefix

@@ -1,6 +1,5 @@
 using Broker.Core;
-using Broker.Grpc;
-using Broker.GrpcTransport;
+using Grpc.Core;
 
 namespace Broker.Grpc.Internal;
 

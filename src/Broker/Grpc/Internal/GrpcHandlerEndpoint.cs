@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Broker.Core.Handlers;
-using Broker.Grpc;
 
 namespace Broker.Grpc.Internal;
 

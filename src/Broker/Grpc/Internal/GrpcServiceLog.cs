@@ -1,4 +1,3 @@
-using Broker.Grpc;
 using Microsoft.Extensions.Logging;
 
 // Lists are passed as they are: the logging formatter joins them with commas only when the event is written.

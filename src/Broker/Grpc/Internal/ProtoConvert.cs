@@ -1,4 +1,3 @@
-using Broker.Grpc;
 using Google.Protobuf;
 using Engines = Broker.Engines;
 using V1 = Broker.V1;

@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace Broker.Grpc.Transport;
+namespace Broker.Grpc;
 
-/// <summary>Kestrel HTTP/2 settings for serving gRPC.</summary>
-public static class GrpcTransportKestrelExtensions
+/// <summary>Kestrel's HTTP/2 settings for the broker's gRPC endpoint (Grpc.AspNetCore leaves them to the host).</summary>
+public static class GrpcKestrelLimits
 {
     /// <summary>
     /// Concurrent streams per HTTP/2 connection: 1000. Kestrel's default, 100, caps a backend at 100 open
@@ -22,11 +22,11 @@ public static class GrpcTransportKestrelExtensions
     public static readonly TimeSpan KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// Applies the gRPC transport's HTTP/2 limits to Kestrel: <see cref="MaxStreamsPerConnection"/>,
-    /// <see cref="KeepAlivePingDelay"/> and <see cref="KeepAlivePingTimeout"/>. <c>AddGrpcTransport</c>
-    /// calls it; call it yourself only when configuring Kestrel by hand.
+    /// Applies <see cref="MaxStreamsPerConnection"/>, <see cref="KeepAlivePingDelay"/> and
+    /// <see cref="KeepAlivePingTimeout"/>. <c>AddBrokerGrpc</c> calls it; call it yourself only when
+    /// configuring Kestrel by hand.
     /// </summary>
-    public static KestrelServerOptions ConfigureGrpcTransportLimits(this KestrelServerOptions options)
+    public static KestrelServerOptions ConfigureGrpcLimits(this KestrelServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var http2 = options.Limits.Http2;
