@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Broker.ClusterTests.Infrastructure;
 using Broker.FunctionalTests.Infrastructure;
 using Broker.Sdk;
+using Xunit.Abstractions;
 
 namespace Broker.ClusterTests;
 
@@ -13,7 +14,7 @@ namespace Broker.ClusterTests;
 /// The loss is made from outside, with redis-cli, on a channel of this test only.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class EpochChangeTests(ClusterFixture cluster)
+public sealed class EpochChangeTests(ClusterFixture cluster, ITestOutputHelper output)
 {
     private static readonly TimeSpan Timeout = BrokerServer.DefaultTimeout;
 
@@ -106,6 +107,69 @@ public sealed class EpochChangeTests(ClusterFixture cluster)
             {
                 await socket.DisposeAsync();
             }
+        }
+    }
+
+    [Fact]
+    public async Task When_the_history_went_while_the_nodes_link_to_redis_was_down_the_catch_up_tells_every_nodes_subscribers()
+    {
+        var channel = ClusterClients.NewChannel("epoch-link");
+        var sockets = new List<TestSocket>();
+        try
+        {
+            foreach (var node in cluster.Nodes)
+            {
+                var socket = await node.ConnectSocketAsync("link-" + node.Name);
+                sockets.Add(socket);
+                await socket.SubscribeAsync(channel);
+            }
+
+            var old = await cluster.A.Client.PublishAsync(channel, new { i = 1 }).WaitAsync(Timeout);
+            foreach (var socket in sockets)
+            {
+                Assert.Equal(1L, (await socket.NextPublicationAsync()).Offset());
+            }
+
+            // The history goes, and every node's subscription connection with it: no frame of the new life reaches a
+            // node, only the catch-up after its reconnect can find the new epoch.
+            var prefix = $"{cluster.Prefix}:{{{channel}}}";
+            Assert.Equal("2", await cluster.Redis.CommandAsync(Timeout, "DEL", prefix + ":meta", prefix + ":stream"));
+            var sinceKill = System.Diagnostics.Stopwatch.StartNew();
+            var killed = int.Parse(await cluster.Redis.CommandAsync(Timeout, "CLIENT", "KILL", "TYPE", "pubsub"), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(killed >= cluster.Nodes.Count, $"{killed} pub/sub connections killed, fewer than the nodes");
+
+            var epochs = new List<string>();
+            foreach (var socket in sockets)
+            {
+                var told = await socket.NextFrameSkippingPresenceAsync();
+                Assert.Equal("subscribed", told.GetProperty("type").GetString());
+                Assert.False(told.TryGetProperty("id", out _), $"an unsolicited subscribed has no id: {told}");
+                Assert.Equal((channel, 0L, false), (told.GetProperty("channel").GetString(), told.GetProperty("offset").GetInt64(), told.GetProperty("recovered").GetBoolean()));
+                Assert.NotEqual(old.Epoch, told.Epoch());
+                epochs.Add(told.Epoch());
+            }
+
+            output.WriteLine($"every subscriber told {sinceKill.Elapsed.TotalSeconds:F1} s after the pub/sub connections were killed");
+
+            // One new life, the same on every node, and live delivery goes on in it.
+            var fresh = await cluster.B.Client.PublishAsync(channel, new { i = 2 }).WaitAsync(Timeout);
+            Assert.Equal((epochs[0], 1ul), (fresh.Epoch, fresh.Offset));
+            Assert.All(epochs, e => Assert.Equal(fresh.Epoch, e));
+            foreach (var socket in sockets)
+            {
+                var pub = await socket.NextPublicationAsync();
+                Assert.Equal((1L, fresh.Epoch), (pub.Offset(), pub.Epoch()));
+            }
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                await socket.DisposeAsync();
+            }
+
+            // The next test gets a ready cluster, or fails here saying why.
+            await cluster.WaitAllReadyAsync(TimeSpan.FromSeconds(30));
         }
     }
 }
