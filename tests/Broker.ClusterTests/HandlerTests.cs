@@ -72,7 +72,8 @@ public sealed class HandlerTests(ClusterFixture cluster)
         var held = new TaskCompletionSource<HandlerContext>(TaskCreationOptions.RunContinuationsAsynchronously);
         var doomedRegistered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var survivorRegistered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var survivorCalls = new List<HandlerContext>();
+        // What b's handler was given, read while it ran (the context's data is not the test's to keep).
+        var survivorCalls = new List<(int N, string Event, ClientInfo From, DateTimeOffset Deadline)>();
         var doomedHost = doomed.Client.HandleAsync(group, [@event], async (ctx, ct) =>
             {
                 // Holds the call without replying until its stream is gone (the node killed).
@@ -99,12 +100,13 @@ public sealed class HandlerTests(ClusterFixture cluster)
             // Only now a second handler of the group, on b: the call was the killed node's handler's to hold.
             survivorHost = cluster.B.Client.HandleAsync(group, [@event], (ctx, _) =>
                 {
+                    var n = ctx.ReadJson<JsonElement>().GetProperty("n").GetInt32();
                     lock (survivorCalls)
                     {
-                        survivorCalls.Add(ctx);
+                        survivorCalls.Add((n, ctx.Event, ctx.From, ctx.Deadline));
                     }
 
-                    return ValueTask.FromResult(HandlerResult.Json(new { from = "b", n = ctx.ReadJson<JsonElement>().GetProperty("n").GetInt32() }));
+                    return ValueTask.FromResult(HandlerResult.Json(new { from = "b", n }));
                 },
                 new HandlerOptions { OnRegistered = _ => survivorRegistered.TrySetResult() },
                 stop.Token);
@@ -122,13 +124,13 @@ public sealed class HandlerTests(ClusterFixture cluster)
             var next = await browser.NextFrameAsync();
             Assert.Equal(("reply", 7L), (next.GetProperty("type").GetString(), next.GetProperty("id").GetInt64()));
             Assert.Equal(7, next.GetProperty("data").GetProperty("n").GetInt32());
-            HandlerContext[] calls;
+            (int N, string Event, ClientInfo From, DateTimeOffset Deadline)[] calls;
             lock (survivorCalls)
             {
                 calls = [.. survivorCalls];
             }
 
-            Assert.Equal([6, 7], calls.Select(static c => c.ReadJson<JsonElement>().GetProperty("n").GetInt32()));
+            Assert.Equal([6, 7], calls.Select(static c => c.N));
 
             // The same call: the browser's, with the deadline it had (the browser's node keeps it).
             var again = calls[0];
