@@ -70,6 +70,19 @@ public static class ClusterClients
         }
     }
 
+    /// <summary>The next frame that is neither a ping nor the presence of the <c>chat</c> namespace (join, leave).</summary>
+    public static async Task<JsonElement> NextFrameSkippingPresenceAsync(this TestSocket socket, TimeSpan? timeout = null)
+    {
+        while (true)
+        {
+            var frame = await socket.NextFrameAsync(timeout);
+            if (frame.GetProperty("type").GetString() is not ("join" or "leave"))
+            {
+                return frame;
+            }
+        }
+    }
+
     /// <summary>A publication's offset.</summary>
     public static long Offset(this JsonElement frame) => frame.GetProperty("offset").GetInt64();
 

@@ -17,7 +17,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>A killed node's presence leaves within this plus one sweep (a sixth of a survivor's timeout).</summary>
     public static readonly TimeSpan ShortNodeTimeout = TimeSpan.FromSeconds(3);
 
-    private readonly string _prefix = "cluster-" + Guid.NewGuid().ToString("N")[..8];
+    /// <summary>The cluster's <c>Broker:Redis:Prefix</c>: its keys are <c>&lt;Prefix&gt;:…</c> (docs/cluster.md, "Keys").</summary>
+    public string Prefix { get; } = "cluster-" + Guid.NewGuid().ToString("N")[..8];
 
     /// <summary>The cluster's Redis.</summary>
     public RedisProcess Redis { get; private set; } = null!;
@@ -87,7 +88,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         ["Broker:Engine"] = "Redis",
         ["Broker:Redis:Configuration"] = Redis.Configuration,
-        ["Broker:Redis:Prefix"] = _prefix,
+        ["Broker:Redis:Prefix"] = Prefix,
         ["Broker:Redis:NodeTimeout"] = nodeTimeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
     };
 }

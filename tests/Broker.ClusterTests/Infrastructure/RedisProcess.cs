@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Broker.ClusterTests.Infrastructure;
@@ -11,11 +12,18 @@ public sealed class RedisProcess : IAsyncDisposable
     // test.sh installs Debian's redis-server here.
     private const string Executable = "/usr/bin/redis-server";
 
+    // Debian's redis-tools, a dependency of its redis-server package.
+    private const string Cli = "/usr/bin/redis-cli";
+
     private RedisProcess(ChildProcess process, int port)
     {
         Process = process;
+        Port = port;
         Configuration = $"127.0.0.1:{port}";
     }
+
+    /// <summary>The loopback port it listens on.</summary>
+    public int Port { get; }
 
     /// <summary>The process: <see cref="ChildProcess.Pause"/> is Redis unreachable with its sockets open.</summary>
     public ChildProcess Process { get; }
@@ -55,6 +63,40 @@ public sealed class RedisProcess : IAsyncDisposable
         }
 
         return redis;
+    }
+
+    /// <summary>
+    /// Runs one command with redis-cli (as an operator would, from outside the brokers), e.g.
+    /// <c>DEL k1 k2</c>; returns its reply as redis-cli prints it (<c>2</c>), trimmed.
+    /// </summary>
+    public async Task<string> CommandAsync(TimeSpan timeout, params string[] command)
+    {
+        var start = new ProcessStartInfo(Cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), .. command])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var cli = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var output = cli.StandardOutput.ReadToEndAsync();
+            var error = cli.StandardError.ReadToEndAsync();
+            await cli.WaitForExitAsync().WaitAsync(timeout);
+            if (cli.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"redis-cli {string.Join(' ', command)} exited with {cli.ExitCode}: {await error}");
+            }
+
+            return (await output).Trim();
+        }
+        finally
+        {
+            if (!cli.HasExited)
+            {
+                cli.Kill();
+            }
+        }
     }
 
     /// <inheritdoc />
