@@ -8,8 +8,15 @@ namespace Broker.Sdk;
 public sealed record ChannelSubscribed(string Channel, StreamPosition? Position, bool Recovered, bool Resubscribed)
 {
     /// <summary>
-    /// True when publications may have been lost on this entry: a reconnect that could not recover an exact channel,
-    /// or any reconnect of a prefix entry (prefixes resubscribe without position).
+    /// True when the broker sent this unasked on a live stream: the channel's history was lost in the cluster's
+    /// Redis and its numbering started a new epoch (PROTOCOL.md, "Running several brokers"). <see cref="Channel"/> is
+    /// then the channel itself, also under a prefix entry, and <see cref="Position"/> the new epoch's.
     /// </summary>
-    public bool MayHaveLostPublications => Resubscribed && !Recovered;
+    public bool EpochChanged { get; init; }
+
+    /// <summary>
+    /// True when publications may have been lost on this entry: a reconnect that could not recover an exact channel,
+    /// any reconnect of a prefix entry (prefixes resubscribe without position), or a new epoch on a live stream.
+    /// </summary>
+    public bool MayHaveLostPublications => (Resubscribed || EpochChanged) && !Recovered;
 }

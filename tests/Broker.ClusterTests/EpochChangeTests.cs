@@ -92,6 +92,8 @@ public sealed class EpochChangeTests(ClusterFixture cluster, ITestOutputHelper o
 
             var again = Assert.IsType<ChannelSubscribed>(await grpc.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
             Assert.Equal((channel, new StreamPosition(fresh.Epoch, 0), false), (again.Channel, again.Position, again.Recovered));
+            Assert.True(again.EpochChanged);
+            Assert.True(again.MayHaveLostPublications);
             var next = Assert.IsType<Publication>(await grpc.Reader.ReadAsync().AsTask().WaitAsync(Timeout));
             Assert.Equal((new StreamPosition(fresh.Epoch, 1), 2), (next.Position, next.Deserialize<JsonElement>().GetProperty("i").GetInt32()));
         }

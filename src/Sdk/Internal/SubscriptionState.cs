@@ -12,6 +12,10 @@ internal sealed class SubscriptionState
     private readonly string[] _entries;
     private readonly Dictionary<string, Sdk.StreamPosition> _positions = new(StringComparer.Ordinal);
 
+    // The entries whose Subscribed this connection has seen: a second one, or one naming a channel that is not an
+    // entry (a channel under a prefix), is the broker telling of a new epoch.
+    private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
+
     public SubscriptionState(IEnumerable<string> channels, IReadOnlyDictionary<string, Sdk.StreamPosition>? since)
     {
         ArgumentNullException.ThrowIfNull(channels);
@@ -36,9 +40,10 @@ internal sealed class SubscriptionState
     /// <summary>The last position known for a channel, or null.</summary>
     public Sdk.StreamPosition? PositionOf(string channel) => _positions.TryGetValue(channel, out var p) ? p : null;
 
-    /// <summary>The request for the next connection: every entry, and <c>since</c> for each exact entry with a known position.</summary>
+    /// <summary>The request for the next connection (a new stream starts): every entry, and <c>since</c> for each exact entry with a known position.</summary>
     public SubscribeRequest BuildRequest(int buffer)
     {
+        _announced.Clear();
         var request = new SubscribeRequest { Buffer = (uint)Math.Max(0, buffer) };
         request.Channels.Add(_entries);
         foreach (var entry in _entries)
@@ -63,7 +68,8 @@ internal sealed class SubscriptionState
             _positions[subscribed.Channel] = top;
         }
 
-        return new ChannelSubscribed(subscribed.Channel, position, subscribed.Recovered, resubscribed);
+        bool epochChanged = !_announced.Add(subscribed.Channel) || Array.IndexOf(_entries, subscribed.Channel) < 0;
+        return new ChannelSubscribed(subscribed.Channel, position, subscribed.Recovered, resubscribed) { EpochChanged = epochChanged };
     }
 
     /// <summary>True when the publication is new to the caller (and notes it); false for a duplicate by offset.</summary>

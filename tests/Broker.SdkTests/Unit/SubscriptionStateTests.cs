@@ -57,6 +57,46 @@ public sealed class SubscriptionStateTests
     }
 
     [Fact]
+    public void A_second_subscribed_on_the_same_stream_is_an_epoch_change_that_may_have_lost_publications()
+    {
+        var state = new SubscriptionState(["chat:a"], null);
+        state.BuildRequest(0);
+        var first = state.OnSubscribed(Subscribed("chat:a", 3, recovered: false), resubscribed: false);
+        Assert.False(first.EpochChanged);
+        Assert.False(first.MayHaveLostPublications);
+
+        // The cluster's Redis lost the channel: the broker tells the live stream of the new epoch, unasked.
+        var told = state.OnSubscribed(Subscribed("chat:a", 0, recovered: false, epoch: "e2"), resubscribed: false);
+        Assert.True(told.EpochChanged);
+        Assert.True(told.MayHaveLostPublications);
+        Assert.Equal("e2", state.BuildRequest(0).Since["chat:a"].Epoch);
+    }
+
+    [Fact]
+    public void A_subscribed_naming_a_channel_under_a_prefix_entry_is_an_epoch_change()
+    {
+        var state = new SubscriptionState(["chat:*"], null);
+        state.BuildRequest(0);
+        Assert.False(state.OnSubscribed(Subscribed("chat:*", null, recovered: false), resubscribed: false).EpochChanged);
+
+        var told = state.OnSubscribed(Subscribed("chat:b", 0, recovered: false, epoch: "e2"), resubscribed: false);
+        Assert.True(told.EpochChanged);
+        Assert.True(told.MayHaveLostPublications);
+    }
+
+    [Fact]
+    public void A_new_stream_starts_with_no_entry_announced()
+    {
+        var state = new SubscriptionState(["chat:a"], null);
+        state.BuildRequest(0);
+        state.OnSubscribed(Subscribed("chat:a", 3, recovered: false), resubscribed: false);
+
+        state.BuildRequest(0);
+        var again = state.OnSubscribed(Subscribed("chat:a", 3, recovered: true), resubscribed: true);
+        Assert.False(again.EpochChanged);
+    }
+
+    [Fact]
     public void Duplicates_by_offset_are_dropped_within_an_epoch()
     {
         var state = new SubscriptionState(["chat:a"], null);
