@@ -9,7 +9,10 @@ namespace Broker.Engines;
 /// <remarks>
 /// <para><b>Numbering.</b> Each channel numbers its publications 1, 2, 3 … with no gap and no repeat
 /// within one epoch. The epoch changes only when the numbering's backing is lost (the in-memory engine
-/// restarted, or forgot an idle channel); an offset is meaningful only with its epoch.</para>
+/// restarted, or forgot an idle channel); an offset is meaningful only with its epoch. Publishes
+/// of one channel started one after another (each call made once the previous one returned its task,
+/// complete or not) are numbered in the order they were started: a caller keeps several in flight, as a
+/// pipelined publish stream must to make a remote engine's round trip cheap, and still keeps its order.</para>
 /// <para><b>Delivery.</b> Live delivery to <see cref="IEngineHandler"/> is at most once: each accepted
 /// publication is delivered once, in offset order per channel, never two of one channel concurrently;
 /// no order is promised across channels. An engine delivers at least the channels the node expressed

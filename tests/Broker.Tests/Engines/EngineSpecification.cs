@@ -104,6 +104,24 @@ public abstract class EngineSpecification : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PublishesStartedInTurnWithoutAwaitingAreNumberedInTheOrderTheyWereStarted()
+    {
+        // A pipelined publisher (PublishStream) starts the next publish before the previous one completed.
+        var channel = Unique("chat");
+        const int count = 300;
+        var started = new Task<PublishResult>[count];
+        for (int i = 0; i < count; i++)
+        {
+            started[i] = Publish(channel, i.ToString(System.Globalization.CultureInfo.InvariantCulture)).AsTask();
+        }
+
+        var results = await Task.WhenAll(started).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (ulong)i), results.Select(r => r.Position.Offset));
+        var received = await Handler.WaitForPublicationsAsync(channel, count);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), received.Select(p => Json.Text(p.Data)));
+    }
+
+    [Fact]
     public async Task UnpublishedChannelIsAtOffsetZero()
     {
         var read = await Engine.ReadHistoryAsync(Unique("chat"), HistoryQuery.PositionOnly, None);

@@ -15,6 +15,9 @@ namespace Broker.Engines.Redis;
 /// offset, capped stream, and the PUBLISH of the frame to every node. Each node holds one subscription
 /// connection and orders each channel's frames in a <see cref="DeliveryShard"/>: duplicates dropped,
 /// a jump in offsets filled from the stream first.</para>
+/// <para>Publishes may be pipelined (the caller starts the next before the last completed): the script
+/// goes out in call order on the multiplexer's one interactive connection and Redis runs scripts in
+/// arrival order, so offsets follow call order (docs/cluster.md, "Publishing: one script").</para>
 /// <para>Time: publication times, history TTLs and idempotency windows follow the injected
 /// <see cref="TimeProvider"/> (times are passed into the scripts; Redis's own expiry only reclaims
 /// memory afterwards). Liveness — the probe, node heartbeats, operation timeouts — runs on real time:
