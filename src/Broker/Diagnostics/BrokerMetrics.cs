@@ -30,6 +30,7 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _closes;
     private readonly Counter<long> _upgradesRefused;
     private readonly Counter<long> _handlerTimeouts;
+    private readonly Counter<long> _limitsRefused;
     private readonly Histogram<double> _fanOutLatency;
     private readonly Histogram<double> _handlerDuration;
     private readonly Histogram<long> _pendingBytes;
@@ -47,6 +48,8 @@ public sealed class BrokerMetrics
     private readonly KeyValuePair<string, object?> _recovered = new("result", "succeeded");
     private readonly KeyValuePair<string, object?> _notRecovered = new("result", "failed");
     private readonly KeyValuePair<string, object?>[] _closeTags;
+    private readonly KeyValuePair<string, object?>[] _limitTags;
+    private readonly long[] _limitTotals = new long[Enum.GetValues<LimitKind>().Length];
 
     /// <summary>The close codes the broker sends (PROTOCOL.md), each with its tag made once.</summary>
     private static readonly int[] KnownCloseCodes = [1000, 1001, 1003, 1008, 1009, 1011, 4001, 4002, 4003];
@@ -64,6 +67,7 @@ public sealed class BrokerMetrics
         _closes = Meter.CreateCounter<long>("broker.websocket.closes", "{connection}", "WebSocket connections closed, by close code.");
         _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
         _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
+        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -96,6 +100,20 @@ public sealed class BrokerMetrics
                 TicketOutcome.Replayed => "replayed",
                 TicketOutcome.WrongIp => "wrong_ip",
                 _ => "refused",
+            });
+        }
+
+        var limits = Enum.GetValues<LimitKind>();
+        _limitTags = new KeyValuePair<string, object?>[limits.Length];
+        foreach (var limit in limits)
+        {
+            _limitTags[(int)limit] = new("limit", limit switch
+            {
+                LimitKind.Connections => "connections",
+                LimitKind.ConnectionsPerIp => "connections_per_ip",
+                LimitKind.FailedHellos => "failed_hellos",
+                LimitKind.QueuedBytes => "queued_bytes",
+                _ => "sessions",
             });
         }
 
@@ -137,6 +155,16 @@ public sealed class BrokerMetrics
         int index = Array.IndexOf(KnownCloseCodes, code);
         _closes.Add(1, index >= 0 ? _closeTags[index] : new KeyValuePair<string, object?>("code", code));
     }
+
+    /// <summary>Counts one request refused by <paramref name="limit"/>; allocation-free (the tag is made once).</summary>
+    public void RecordLimitRefused(LimitKind limit)
+    {
+        Interlocked.Increment(ref _limitTotals[(int)limit]);
+        _limitsRefused.Add(1, _limitTags[(int)limit]);
+    }
+
+    /// <summary>Requests refused by <paramref name="limit"/> since start.</summary>
+    public long LimitRefusedTotal(LimitKind limit) => Interlocked.Read(ref _limitTotals[(int)limit]);
 
     /// <summary>Counts a refused WebSocket upgrade; <paramref name="reason"/> is one of a few constant strings.</summary>
     public void RecordUpgradeRefused(string reason) => _upgradesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));

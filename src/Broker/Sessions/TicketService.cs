@@ -120,7 +120,16 @@ public sealed class TicketService
         BrokerSession? session;
         if (string.IsNullOrEmpty(sessionId))
         {
-            session = await _sessions.CreateSessionAsync(userId, claims, cancellationToken);
+            try
+            {
+                session = await _sessions.CreateSessionAsync(userId, claims, cancellationToken);
+            }
+            catch (SessionLimitExceededException)
+            {
+                // Counted and logged by the resolver.
+                _metrics?.RecordTicket(TicketOutcome.Refused);
+                return TicketIssueResult.Failed(TicketIssueStatus.SessionLimitReached);
+            }
         }
         else
         {

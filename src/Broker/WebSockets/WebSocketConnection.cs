@@ -111,6 +111,10 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     public bool Disconnect(string reason, bool reconnect) =>
         CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect);
 
+    /// <summary>The session expired: <c>disconnect</c> (no reconnect: the page needs a new session first), then close 4003.</summary>
+    public bool EndSession(string reason) =>
+        CloseWithDisconnect(WebSocketCloseCodes.SessionEnded, reason, reconnect: false);
+
     /// <summary>The session said hello and is bound: from now on the socket is one of the broker's connections.</summary>
     internal void Bound(ClientInfo client)
     {

@@ -49,4 +49,20 @@ internal static partial class SessionsLog
     [LoggerMessage(EventId = 3014, EventName = "TicketRefused", Level = LogLevel.Information,
         Message = "Ticket not issued for session '{SessionId}': {Status}.")]
     public static partial void TicketRefused(ILogger logger, string? sessionId, TicketIssueStatus status);
+
+    [LoggerMessage(EventId = 3020, EventName = "SessionsExpired", Level = LogLevel.Debug,
+        Message = "{Count} expired sessions removed.")]
+    public static partial void SessionsExpired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3021, EventName = "SessionEnded", Level = LogLevel.Debug,
+        Message = "Session {SessionId} ended; {Connections} connections closed with 4003.")]
+    public static partial void SessionEnded(ILogger logger, string sessionId, int connections);
+
+    [LoggerMessage(EventId = 3022, EventName = "SessionSweepFailed", Level = LogLevel.Warning,
+        Message = "The session sweep failed; it runs again in {Interval}.")]
+    public static partial void SessionSweepFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 3023, EventName = "SessionLimitReached", Level = LogLevel.Warning,
+        Message = "New sessions refused: the store holds Broker:Sessions:MaxCount ({MaxCount}) sessions; {Refused} refused since the last such message.")]
+    public static partial void SessionLimitReached(ILogger logger, int maxCount, long refused);
 }

@@ -138,6 +138,14 @@ internal sealed partial class ClientSession
                 return;
             }
 
+            // The session may have ended since the ticket was issued (expired, store full and swept): a socket
+            // must not live on a session the store no longer knows. This also marks the session used.
+            if (!await _services.SessionStore.TouchAsync(grant.SessionId, Closing))
+            {
+                RefuseHello(hello.Id, "The ticket's session has ended.");
+                return;
+            }
+
             (sessionId, userId) = (grant.SessionId, grant.UserId);
         }
         else if (_cookieSession is { } session)
@@ -146,7 +154,19 @@ internal sealed partial class ClientSession
         }
         else if (_services.AllowAnonymous)
         {
-            var created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+            BrokerSession created;
+            try
+            {
+                created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+            }
+            catch (SessionLimitExceededException)
+            {
+                // Counted and logged (once a minute) by the resolver; the socket cannot go on without a session.
+                _connection.Violation(WebSocketCloseCodes.Policy, "session limit reached",
+                    ServerFrames.Error(hello.Id, ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."));
+                return;
+            }
+
             (sessionId, userId) = (created.SessionId, null);
         }
         else

@@ -13,6 +13,7 @@ internal sealed class WebSocketServices(
     BrokerNode node,
     TicketService tickets,
     SessionResolver sessions,
+    ISessionStore sessionStore,
     OriginPolicy origins,
     ConnectionRegistry connections,
     BrokerMetrics metrics,
@@ -27,6 +28,8 @@ internal sealed class WebSocketServices(
     public TicketService Tickets { get; } = tickets;
 
     public SessionResolver Sessions { get; } = sessions;
+
+    public ISessionStore SessionStore { get; } = sessionStore;
 
     public OriginPolicy Origins { get; } = origins;
 
