@@ -1,3 +1,4 @@
+using Broker.Diagnostics;
 using Broker.Engines;
 
 namespace Broker.Core;
@@ -89,6 +90,18 @@ public sealed partial class BrokerNode
 
     /// <summary>The engine can serve (<c>unavailable</c> while a cluster engine's backend is unreachable).</summary>
     public BrokerError? CheckEngine() => _hub.Engine.IsHealthy ? null : BrokerError.EngineUnavailable;
+
+    /// <summary>New work (publish, subscribe) while the node's queues hold <c>Broker:MaxQueuedBytes</c>: <c>unavailable</c>, counted.</summary>
+    public BrokerError? CheckQueues()
+    {
+        if (!_queues.IsExhausted)
+        {
+            return null;
+        }
+
+        _metrics?.RecordLimitRefused(LimitKind.QueuedBytes);
+        return BrokerError.QueuesFull;
+    }
 
     private static BrokerError BadRequest(string message) => new(ErrorCode.BadRequest, message);
 }

@@ -41,6 +41,10 @@ public sealed class TicketService
     private readonly TimeSpan _purgeInterval;
     private long _nextPurgeUtcTicks;
 
+    // One gate per rejection reason: ticket guessing is logged once a minute per reason with a count, not per
+    // attempt, so a flood of guesses cannot flood the log (the metric counts every one).
+    private readonly LogGate[] _rejectionLogs;
+
     /// <summary>Creates the service with its own <see cref="InMemoryTicketStore"/>; the ticket settings are read once.</summary>
     public TicketService(
         ISessionStore store,
@@ -74,6 +78,11 @@ public sealed class TicketService
         _defaultTtl = options.Value.Tickets.Ttl;
         _purgeInterval = _defaultTtl;
         _nextPurgeUtcTicks = time.GetUtcNow().UtcTicks + _purgeInterval.Ticks;
+        _rejectionLogs = new LogGate[Enum.GetValues<TicketRejection>().Length];
+        for (int i = 0; i < _rejectionLogs.Length; i++)
+        {
+            _rejectionLogs[i] = new LogGate(time, TimeSpan.FromMinutes(1));
+        }
     }
 
     /// <summary>
@@ -242,25 +251,33 @@ public sealed class TicketService
     private static bool IsTicketShaped([NotNullWhen(true)] string? ticket) =>
         !string.IsNullOrEmpty(ticket) && ticket.Length <= MaxTicketLength;
 
+    private void LogRejected(IPAddress? clientIp, TicketRejection reason)
+    {
+        if (_rejectionLogs[(int)reason].TryPass(out var count))
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, reason, count);
+        }
+    }
+
     private TicketGrant? Check(TicketEntry? entry, IPAddress? clientIp)
     {
         if (entry is null)
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
+            LogRejected(clientIp, TicketRejection.Unknown);
             _metrics?.RecordTicket(TicketOutcome.Replayed);
             return null;
         }
 
         if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
+            LogRejected(clientIp, TicketRejection.Expired);
             _metrics?.RecordTicket(TicketOutcome.Expired);
             return null;
         }
 
         if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
+            LogRejected(clientIp, TicketRejection.WrongClientIp);
             _metrics?.RecordTicket(TicketOutcome.WrongIp);
             return null;
         }

@@ -188,7 +188,12 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     /// <summary>A protocol violation: an optional error frame, then close.</summary>
     internal void Violation(int code, string reason, byte[]? errorFrame = null)
     {
-        WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason);
+        // Once a minute with a count: a client can break the protocol on thousands of sockets (hello timeouts).
+        if (_services.Gates.Violations.TryPass(out var count))
+        {
+            WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason, count);
+        }
+
         if (errorFrame is not null)
         {
             EnqueueReply(errorFrame);

@@ -39,8 +39,8 @@ internal static partial class SessionsLog
     public static partial void TicketConsumed(ILogger logger, string sessionId);
 
     [LoggerMessage(EventId = 3012, EventName = "TicketRejected", Level = LogLevel.Information,
-        Message = "Ticket rejected from {ClientIp}: {Reason}.")]
-    public static partial void TicketRejected(ILogger logger, IPAddress? clientIp, TicketRejection reason);
+        Message = "Ticket rejected from {ClientIp}: {Reason} ({Count} so rejected since the last such message; logged at most once a minute per reason).")]
+    public static partial void TicketRejected(ILogger logger, IPAddress? clientIp, TicketRejection reason, long count);
 
     [LoggerMessage(EventId = 3013, EventName = "TicketsPurged", Level = LogLevel.Debug,
         Message = "{Count} expired tickets purged; {Remaining} outstanding.")]

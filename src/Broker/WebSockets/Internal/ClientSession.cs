@@ -126,6 +126,16 @@ internal sealed partial class ClientSession
     private async ValueTask HelloAsync(ClientFrame hello)
     {
         _connection.HelloReceived();
+        // The brute-force guard: an address that failed too often this minute is refused before its ticket is
+        // looked at, so guessing costs the broker no store round trip.
+        if (_services.HelloGuard.IsBlocked(_remoteIp))
+        {
+            _services.Metrics.RecordLimitRefused(Diagnostics.LimitKind.FailedHellos);
+            _connection.Violation(WebSocketCloseCodes.Policy, "too many refused hellos",
+                ServerFrames.Error(hello.Id, ErrorCodes.RateLimited, "Too many refused hellos from this address; try again in a minute."));
+            return;
+        }
+
         string sessionId;
         string? userId;
         if (hello.Ticket is { } ticket)
@@ -218,7 +228,16 @@ internal sealed partial class ClientSession
 
     private void RefuseHello(long? id, string reason)
     {
-        WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, reason);
+        if (_services.Gates.HelloRefused.TryPass(out var count))
+        {
+            WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, _remoteIp, reason, count);
+        }
+
+        if (_services.HelloGuard.RecordFailure(_remoteIp) && _services.Gates.HelloBlocked.TryPass(out var blocked))
+        {
+            WebSocketLog.FailedHellosBlocked(_services.Logger, _remoteIp, _services.Options.MaxFailedHellosPerIp, blocked);
+        }
+
         _connection.Violation(WebSocketCloseCodes.Policy, "hello refused", ServerFrames.Error(id, ErrorCodes.Unauthorized, reason));
     }
 

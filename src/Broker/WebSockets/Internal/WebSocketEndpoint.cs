@@ -43,6 +43,37 @@ internal static class WebSocketEndpoint
             return;
         }
 
+        // Connection limits, before any work for the socket: refused with 503 (PROTOCOL.md's refused upgrade) and
+        // a hint to come back, counted per limit and logged once a minute per limit.
+        var address = context.Connection.RemoteIpAddress;
+        if (services.Limiter.TryAcquire(address) is { } limit)
+        {
+            services.Metrics.RecordLimitRefused(limit);
+            var (gate, name, max) = limit == Broker.Diagnostics.LimitKind.Connections
+                ? (services.Gates.Connections, "Broker:WebSocket:MaxConnections", services.Options.MaxConnections)
+                : (services.Gates.ConnectionsPerIp, "Broker:WebSocket:MaxConnectionsPerIp", services.Options.MaxConnectionsPerIp);
+            if (gate.TryPass(out var count))
+            {
+                WebSocketLog.LimitReached(services.Logger, name, max, address, count);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            return;
+        }
+
+        try
+        {
+            await AcceptAsync(context, services);
+        }
+        finally
+        {
+            services.Limiter.Release(address);
+        }
+    }
+
+    private static async Task AcceptAsync(HttpContext context, WebSocketServices services)
+    {
         // The cookie binds a ticketless hello only when the upgrade passes the full same-origin check.
         BrokerSession? cookieSession = null;
         if (services.Origins.Evaluate(context.Request, checkFetchSite: true) == OriginDecision.Allowed)
