@@ -219,6 +219,8 @@ internal sealed partial class ClientSession
                     continue;  // resumed above, with its position
                 }
 
+                // Backpressure per entry, as per frame: a resume naming thousands of channels gets an answer for each.
+                await _connection.WaitForRepliesAsync();
                 await SubscribeAsync(null, channel, position, fromResume: true);
             }
         }
