@@ -41,7 +41,8 @@ public sealed class WebSocketTransportOptions
     public int MaxConnectionsPerIp { get; set; } = 1_000;
 
     /// <summary>
-    /// Refused <c>hello</c>s (bad, used or expired ticket; no credentials) one client address may make per minute;
+    /// <c>hello</c>s with a refused ticket (unknown, used, expired, or bound to another address) one client address
+    /// may make per minute;
     /// past it its <c>hello</c>s get <c>rate_limited</c> and close 1008 without reaching the ticket store, until the
     /// minute is over. Default 30: a page retries a failed hello a few times, a guesser thousands.
     /// </summary>

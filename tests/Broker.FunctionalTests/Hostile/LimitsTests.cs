@@ -105,6 +105,24 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task HellosWithoutCredentials_DoNotCountAsGuesses()
+    {
+        // After a restart every page behind an office's NAT says hello with a cookie the broker forgot: that
+        // must not lock the office out.
+        await using var server = await BrokerServer.StartAsync(With(("Broker:WebSocket:MaxFailedHellosPerIp", "2")));
+        for (int i = 0; i < 5; i++)
+        {
+            await using var socket = await TestSocket.ConnectAsync(server);
+            await socket.SendJsonAsync(new { type = "hello", id = 1 });
+            await socket.ExpectErrorAsync("unauthorized", 1);
+            Assert.Equal(1008, await socket.ExpectCloseAsync());
+        }
+
+        await using var good = await server.ConnectSocketAsync();
+        await good.ExpectAliveAsync();
+    }
+
+    [Fact]
     public async Task FullNodeQueues_RefusePublishAndSubscribeWithUnavailable_UntilTheSlowSubscriberGoes()
     {
         // The smallest ceiling (1 MiB), and a subscriber whose own queue could take a gigabyte: only the node's

@@ -144,7 +144,7 @@ internal sealed partial class ClientSession
             // starves the thread pool under a burst of connections.
             if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
             {
-                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.");
+                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.", ticketRefused: true);
                 return;
             }
 
@@ -152,7 +152,7 @@ internal sealed partial class ClientSession
             // must not live on a session the store no longer knows. This also marks the session used.
             if (!await _services.SessionStore.TouchAsync(grant.SessionId, Closing))
             {
-                RefuseHello(hello.Id, "The ticket's session has ended.");
+                RefuseHello(hello.Id, "The ticket's session has ended.", ticketRefused: false);
                 return;
             }
 
@@ -181,7 +181,7 @@ internal sealed partial class ClientSession
         }
         else
         {
-            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.");
+            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.", ticketRefused: false);
             return;
         }
 
@@ -228,14 +228,20 @@ internal sealed partial class ClientSession
         _connection.StartPings();
     }
 
-    private void RefuseHello(long? id, string reason)
+    /// <summary>
+    /// Refuses a hello: <c>unauthorized</c>, close 1008. Only a refused ticket counts toward the address's guard:
+    /// a hello with no credentials costs no store round trip and guesses nothing, and after a restart of a broker
+    /// with in-memory sessions every page behind one office NAT sends exactly that, once, before it gets a new
+    /// session; blocking the NAT for it would lock out the office.
+    /// </summary>
+    private void RefuseHello(long? id, string reason, bool ticketRefused)
     {
         if (_services.Gates.HelloRefused.TryPass(out var count))
         {
             WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, _remoteIp, reason, count);
         }
 
-        if (_services.HelloGuard.RecordFailure(_remoteIp) && _services.Gates.HelloBlocked.TryPass(out var blocked))
+        if (ticketRefused && _services.HelloGuard.RecordFailure(_remoteIp) && _services.Gates.HelloBlocked.TryPass(out var blocked))
         {
             WebSocketLog.FailedHellosBlocked(_services.Logger, _remoteIp, _services.Options.MaxFailedHellosPerIp, blocked);
         }

@@ -3,7 +3,7 @@ using System.Net;
 namespace Broker.WebSockets.Internal;
 
 /// <summary>
-/// The brute-force guard on tickets: counts refused <c>hello</c>s per client address in fixed one-minute windows,
+/// The brute-force guard on tickets: counts <c>hello</c>s with a refused ticket per client address in fixed one-minute windows,
 /// and once an address has had <c>Broker:WebSocket:MaxFailedHellosPerIp</c> refused in the current window, its
 /// further <c>hello</c>s are refused (<c>rate_limited</c>, close 1008) before they reach the ticket store.
 /// </summary>

@@ -17,4 +17,6 @@ internal sealed class LogGates(TimeProvider time)
     public LogGate HelloBlocked { get; } = new(time, Interval);
 
     public LogGate Violations { get; } = new(time, Interval);
+
+    public LogGate OriginRefused { get; } = new(time, Interval);
 }

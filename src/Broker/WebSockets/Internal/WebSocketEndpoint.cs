@@ -27,7 +27,7 @@ internal static class WebSocketEndpoint
         // Draining: the client should go to another broker (PROTOCOL.md, "Running the broker").
         if (services.Drain.IsDraining)
         {
-            WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            WebSocketLog.UpgradeRefused(services.Logger, "draining", 1);
             services.Metrics.RecordUpgradeRefused("draining");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
@@ -37,7 +37,12 @@ internal static class WebSocketEndpoint
         // with a ticket its backend minted.
         if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
         {
-            WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed");
+            // Once a minute with a count: a script can send foreign-origin upgrades as fast as it likes.
+            if (services.Gates.OriginRefused.TryPass(out var refused))
+            {
+                WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed", refused);
+            }
+
             services.Metrics.RecordUpgradeRefused("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;

@@ -6,8 +6,8 @@ namespace Broker.WebSockets.Internal;
 /// <summary>The browser transport's log events (ids 4000-4099). Never a ticket or a cookie.</summary>
 internal static partial class WebSocketLog
 {
-    [LoggerMessage(EventId = 4000, EventName = "UpgradeRefused", Level = LogLevel.Information, Message = "WebSocket upgrade refused: {Reason}")]
-    public static partial void UpgradeRefused(ILogger logger, string reason);
+    [LoggerMessage(EventId = 4000, EventName = "UpgradeRefused", Level = LogLevel.Information, Message = "WebSocket upgrade refused: {Reason} ({Count} since the last such message)")]
+    public static partial void UpgradeRefused(ILogger logger, string reason, long count);
 
     [LoggerMessage(EventId = 4001, EventName = "Connected", Level = LogLevel.Debug, Message = "Connection {ConnectionId} of session {SessionId} (user {UserId}) connected")]
     public static partial void Connected(ILogger logger, string connectionId, string? sessionId, string? userId);
