@@ -22,7 +22,8 @@ internal static class SessionEndpoints
         }
         catch (SessionLimitExceededException)
         {
-            // Capacity, not the caller's fault: 503 with a hint to come back once idle sessions have been swept.
+            // Capacity, not the caller's fault: 503 with a hint to come back once idle sessions have been swept
+            // (the sweep runs at least once a minute).
             context.Response.Headers.RetryAfter = "60";
             return Results.Json(new LimitReply(ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."),
                 statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Broker.Diagnostics;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -12,6 +13,12 @@ internal static class WebSocketEndpoint
 {
     /// <summary>The subprotocol the broker speaks.</summary>
     public const string SubProtocol = "broker.v1.json";
+
+    /// <summary>
+    /// <c>Retry-After</c> of an upgrade refused by a connection limit, in seconds: long enough to spread a herd of
+    /// reconnecting clients, short enough that a user behind a refused upgrade is not kept waiting long.
+    /// </summary>
+    private const string RetryAfterSeconds = "5";
 
     public static async Task HandleAsync(HttpContext context)
     {
@@ -54,7 +61,7 @@ internal static class WebSocketEndpoint
         if (services.Limiter.TryAcquire(address) is { } limit)
         {
             services.Metrics.RecordLimitRefused(limit);
-            var (gate, name, max) = limit == Broker.Diagnostics.LimitKind.Connections
+            var (gate, name, max) = limit == LimitKind.Connections
                 ? (services.Gates.Connections, "Broker:WebSocket:MaxConnections", services.Options.MaxConnections)
                 : (services.Gates.ConnectionsPerIp, "Broker:WebSocket:MaxConnectionsPerIp", services.Options.MaxConnectionsPerIp);
             if (gate.TryPass(out var count))
@@ -63,7 +70,7 @@ internal static class WebSocketEndpoint
             }
 
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "5";
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
             return;
         }
 
@@ -93,7 +100,7 @@ internal static class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.Zero,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
-        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
+        BrokerTracing.DetachLongLivedRequest();
         var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }
