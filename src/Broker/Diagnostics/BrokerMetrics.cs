@@ -67,7 +67,7 @@ public sealed class BrokerMetrics
         _closes = Meter.CreateCounter<long>("broker.websocket.closes", "{connection}", "WebSocket connections closed, by close code.");
         _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
         _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
-        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions.");
+        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -113,6 +113,7 @@ public sealed class BrokerMetrics
                 LimitKind.ConnectionsPerIp => "connections_per_ip",
                 LimitKind.FailedHellos => "failed_hellos",
                 LimitKind.QueuedBytes => "queued_bytes",
+                LimitKind.Tickets => "tickets",
                 _ => "sessions",
             });
         }

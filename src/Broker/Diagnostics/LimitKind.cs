@@ -17,4 +17,7 @@ public enum LimitKind
 
     /// <summary><c>Broker:Sessions:MaxCount</c>: the sessions a store holds.</summary>
     Sessions,
+
+    /// <summary><c>Broker:Tickets:MaxOutstanding</c>: the issued, unused tickets the in-memory store holds.</summary>
+    Tickets,
 }

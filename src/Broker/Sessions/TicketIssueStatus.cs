@@ -17,4 +17,7 @@ public enum TicketIssueStatus
 
     /// <summary>A new session was needed and the session store is full (<c>Broker:Sessions:MaxCount</c>; gRPC <c>RESOURCE_EXHAUSTED</c>).</summary>
     SessionLimitReached,
+
+    /// <summary>The in-memory ticket store holds <c>Broker:Tickets:MaxOutstanding</c> tickets (gRPC <c>RESOURCE_EXHAUSTED</c>).</summary>
+    TicketLimitReached,
 }

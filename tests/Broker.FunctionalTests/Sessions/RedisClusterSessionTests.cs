@@ -116,8 +116,8 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
     {
         var prefix = RedisServer.NewPrefix();
         var settings = Cluster(prefix);
-        settings["Broker:Sessions:IdleTimeout"] = "00:00:01";
-        settings["Broker:Sessions:Lifetime"] = "00:00:03";
+        settings["Broker:Sessions:IdleTimeout"] = "00:00:02";
+        settings["Broker:Sessions:Lifetime"] = "00:00:05";
         await using var a = await BrokerServer.StartAsync(settings);
         await using var b = await BrokerServer.StartAsync(settings);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -137,8 +137,8 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
             Assert.Equal(4003, await socket.ExpectCloseAsync());
         }
 
-        // Each node's sweep kept the session in use past the idle timeout (1 s): it ended at its lifetime (3 s).
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(3), $"ended after {clock.Elapsed}");
+        // Each node's sweep kept the session in use past the idle timeout (2 s): it ended at its lifetime (5 s).
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(5), $"ended after {clock.Elapsed}");
         Assert.DoesNotContain($"{prefix}:sessions:id:{first.Session.SessionId}", await redis.DumpAsync(prefix).WaitAsync(Timeout), StringComparison.Ordinal);
     }
 

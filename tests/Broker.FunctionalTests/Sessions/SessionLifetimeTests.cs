@@ -13,12 +13,13 @@ public sealed class SessionLifetimeTests
     [Fact]
     public async Task AConnectedSession_OutlivesItsIdleTimeout_AndItsSocketsGetDisconnectAnd4003AtItsLifetime()
     {
-        // Sweep every 250 ms (a quarter of the idle timeout): without the sweep's touches the session would be
-        // gone after one second; with them it lives to its lifetime, three seconds.
+        // Sweep every 500 ms (a quarter of the idle timeout): without the sweep's touches the session would be
+        // gone after two seconds; with them it lives to its lifetime, five seconds. (An idle timeout of one second
+        // left too little room on a loaded machine: a sweep delayed past it let the session go idle.)
         await using var server = await BrokerServer.StartAsync(new Dictionary<string, string?>
         {
-            ["Broker:Sessions:IdleTimeout"] = "00:00:01",
-            ["Broker:Sessions:Lifetime"] = "00:00:03",
+            ["Broker:Sessions:IdleTimeout"] = "00:00:02",
+            ["Broker:Sessions:Lifetime"] = "00:00:05",
         });
         using var metrics = new ServerMetrics(server);
         var clock = Stopwatch.StartNew();
@@ -41,7 +42,7 @@ public sealed class SessionLifetimeTests
         }
 
         // Never before the lifetime: the session was made after the clock started.
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(3), $"ended after {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(5), $"ended after {clock.Elapsed}");
         Assert.Null(await server.Services.GetRequiredService<ISessionStore>().FindByIdAsync(sessionId).AsTask().WaitAsync(Timeout));
         await metrics.WaitForSumAsync("broker.websocket.closes", 2, "4003").WaitAsync(Timeout);
     }
@@ -91,5 +92,31 @@ public sealed class SessionLifetimeTests
         await second.ExpectErrorAsync("limit_exceeded", 1);
         Assert.Equal(1008, await second.ExpectCloseAsync());
         await first.ExpectAliveAsync();
+    }
+    [Fact]
+    public async Task PostTicketsInALoop_IsRefusedWith503OnceTheTicketStoreIsFull()
+    {
+        await using var server = await BrokerServer.StartAsync(new Dictionary<string, string?> { ["Broker:Tickets:MaxOutstanding"] = "3" });
+        using var metrics = new ServerMetrics(server);
+        using var client = server.CreateWebClient(new CookieContainer());
+        using (var made = await client.PostAsync("/session", null).WaitAsync(Timeout))
+        {
+            Assert.Equal(HttpStatusCode.OK, made.StatusCode);
+        }
+
+        var statuses = new List<HttpStatusCode>();
+        for (int i = 0; i < 6; i++)
+        {
+            using var reply = await client.PostAsync("/tickets", null).WaitAsync(Timeout);
+            statuses.Add(reply.StatusCode);
+            if (reply.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                var body = JsonDocument.Parse(await reply.Content.ReadAsStringAsync().WaitAsync(Timeout)).RootElement;
+                Assert.Equal("limit_exceeded", body.GetProperty("code").GetString());
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 3).Concat(Enumerable.Repeat(HttpStatusCode.ServiceUnavailable, 3)), statuses);
+        Assert.Equal(3, metrics.Sum("broker.limits.refused", "tickets"));
     }
 }

@@ -22,6 +22,11 @@ internal sealed class BrokerSessionOptionsValidator : IValidateOptions<BrokerSes
             (failures ??= []).Add($"Broker:Tickets:Ttl must be a positive TimeSpan such as 00:00:30; it is {options.Tickets.Ttl}.");
         }
 
+        if (options.Tickets is { MaxOutstanding: < 1 })
+        {
+            (failures ??= []).Add($"Broker:Tickets:MaxOutstanding must be 1 or more; it is {options.Tickets.MaxOutstanding}.");
+        }
+
         if (options.Sessions is null)
         {
             (failures ??= []).Add("Broker:Sessions must not be null.");

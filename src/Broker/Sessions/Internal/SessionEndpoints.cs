@@ -63,6 +63,14 @@ internal static class SessionEndpoints
         var clientIp = options.Value.Tickets.BindToIp ? context.Connection.RemoteIpAddress : null;
         var result = await tickets.IssueForSessionAsync(session, clientIp, context.RequestAborted);
         context.Response.Headers.CacheControl = "no-store";
+        if (result.Status == TicketIssueStatus.TicketLimitReached)
+        {
+            // Capacity, as for a full session store: come back once tickets have been used or have expired.
+            context.Response.Headers.RetryAfter = "5";
+            return Results.Json(new LimitReply(ErrorCodes.LimitExceeded, "The broker holds as many unused tickets as it may; try again shortly."),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
     }
 

@@ -65,4 +65,8 @@ internal static partial class SessionsLog
     [LoggerMessage(EventId = 3023, EventName = "SessionLimitReached", Level = LogLevel.Warning,
         Message = "New sessions refused: the store holds Broker:Sessions:MaxCount ({MaxCount}) sessions; {Refused} refused since the last such message.")]
     public static partial void SessionLimitReached(ILogger logger, int maxCount, long refused);
+
+    [LoggerMessage(EventId = 3024, EventName = "TicketLimitReached", Level = LogLevel.Warning,
+        Message = "Tickets refused: the store holds Broker:Tickets:MaxOutstanding ({MaxOutstanding}) unused tickets; {Refused} refused since the last such message.")]
+    public static partial void TicketLimitReached(ILogger logger, int maxOutstanding, long refused);
 }
