@@ -15,4 +15,7 @@ public sealed record BrokerError(ErrorCode Code, string Message, string? Channel
 
     /// <summary>The engine cannot serve now (a cluster engine lost its backend).</summary>
     public static BrokerError EngineUnavailable { get; } = new(ErrorCode.Unavailable, "The engine is unreachable; try again.");
+
+    /// <summary>The node's subscriber queues hold <c>Broker:MaxQueuedBytes</c>: new work waits until writers catch up.</summary>
+    public static BrokerError QueuesFull { get; } = new(ErrorCode.Unavailable, "The broker's subscriber queues are full; try again shortly.");
 }

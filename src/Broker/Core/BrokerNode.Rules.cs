@@ -1,3 +1,4 @@
+using Broker.Diagnostics;
 using Broker.Engines;
 
 namespace Broker.Core;
@@ -98,6 +99,18 @@ public sealed partial class BrokerNode
     {
         _metrics?.RecordEngineUnavailable(operation);
         return BrokerError.EngineUnavailable;
+    }
+
+    /// <summary>New work (publish, subscribe) while the node's queues hold <c>Broker:MaxQueuedBytes</c>: <c>unavailable</c>, counted.</summary>
+    public BrokerError? CheckQueues()
+    {
+        if (!_queues.IsExhausted)
+        {
+            return null;
+        }
+
+        _metrics?.RecordLimitRefused(LimitKind.QueuedBytes);
+        return BrokerError.QueuesFull;
     }
 
     private static BrokerError BadRequest(string message) => new(ErrorCode.BadRequest, message);

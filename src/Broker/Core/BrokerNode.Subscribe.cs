@@ -19,7 +19,7 @@ public sealed partial class BrokerNode
     /// <param name="cancellationToken">Cancels the subscribe (the feed is then not made).</param>
     public async ValueTask<Result<SubscriptionFeed>> SubscribeAsync(Caller caller, string? channel, StreamPosition? since, ISubscriberQueueListener? listener, CancellationToken cancellationToken)
     {
-        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe")) is { } refused)
+        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe") ?? CheckQueues()) is { } refused)
         {
             return refused;
         }
@@ -57,13 +57,13 @@ public sealed partial class BrokerNode
     /// and <see cref="SubscribePrefixesAsync"/>, in order, then read it.
     /// </summary>
     public SubscriptionFeed OpenFeed(int capacity, long maxBytes) =>
-        new(_hub, new SubscriberQueue(capacity, maxBytes, OverflowPolicy.DropOldest, metrics: _metrics), _metrics);
+        new(_hub, new SubscriberQueue(capacity, maxBytes, OverflowPolicy.DropOldest, metrics: _metrics, budget: _queues), _metrics);
 
     /// <summary>Adds an exact channel to a shared <paramref name="feed"/>: checks it, subscribes it, and queues its answer and catch-up after those added before.</summary>
     public async ValueTask<BrokerError?> SubscribeAsync(Caller caller, string channel, StreamPosition? since, SubscriptionFeed feed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(feed);
-        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe")) is { } refused)
+        if ((CheckChannel(caller, channel, Access.Read, out var policy) ?? CheckEngine("subscribe") ?? CheckQueues()) is { } refused)
         {
             return refused;
         }
@@ -141,7 +141,7 @@ public sealed partial class BrokerNode
 
     private async ValueTask<SubscriptionFeed> SubscribeOwnFeedAsync(Caller caller, string channel, NamespacePolicy policy, StreamPosition? since, ISubscriberQueueListener? listener, CancellationToken cancellationToken)
     {
-        var queue = SubscriberQueue.For(policy, listener, _metrics);
+        var queue = SubscriberQueue.For(policy, listener, _metrics, _queues);
         var subscription = new Subscription(channel, queue, caller.Client, receivesPresence: caller.IsBrowser && policy.Presence);
         await _hub.SubscribeAsync(subscription, since, cancellationToken);
         var feed = new SubscriptionFeed(_hub, queue, _metrics);

@@ -23,9 +23,10 @@ public sealed partial class BrokerNode
     private readonly BrokerMetrics? _metrics;
     private readonly ClusterControl? _cluster;
     private readonly int _maxDataBytes;
+    private readonly QueueBudget _queues;
 
     /// <summary>Creates the node over the hub, the namespaces and the handlers; with <paramref name="cluster"/>, a <c>Disconnect</c> reaches every node.</summary>
-    public BrokerNode(Hub hub, NamespaceRegistry namespaces, HandlerRegistry handlers, ConnectionRegistry connections, IOptions<BrokerOptions> options, BrokerMetrics? metrics = null, ClusterControl? cluster = null)
+    public BrokerNode(Hub hub, NamespaceRegistry namespaces, HandlerRegistry handlers, ConnectionRegistry connections, IOptions<BrokerOptions> options, BrokerMetrics? metrics = null, ClusterControl? cluster = null, QueueBudget? queues = null)
     {
         _cluster = cluster;
         ArgumentNullException.ThrowIfNull(options);
@@ -35,7 +36,11 @@ public sealed partial class BrokerNode
         Connections = connections;
         _metrics = metrics;
         _maxDataBytes = options.Value.MaxMessageBytes;
+        _queues = queues ?? new QueueBudget(options.Value.MaxQueuedBytes);
     }
+
+    /// <summary>The bytes queued for all subscribers of this node, and their ceiling (<c>Broker:MaxQueuedBytes</c>).</summary>
+    public QueueBudget Queues => _queues;
 
     /// <summary>Largest <c>data</c> of a publication or <c>send</c>, in bytes (<c>Broker:MaxMessageBytes</c>).</summary>
     public int MaxDataBytes => _maxDataBytes;
@@ -56,7 +61,7 @@ public sealed partial class BrokerNode
         }
 
         string name = string.IsNullOrEmpty(eventName) ? ChannelNames.DefaultEvent : eventName;
-        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine("publish")) is { } invalid)
+        if ((CheckEvent(name) ?? CheckData(data, required: true) ?? CheckEngine("publish") ?? CheckQueues()) is { } invalid)
         {
             return invalid;
         }

@@ -23,6 +23,14 @@ public sealed class BrokerOptions
     /// <summary>Largest <c>data</c> of one publication or <c>send</c>, in bytes of UTF-8 JSON. Default 65,536.</summary>
     public int MaxMessageBytes { get; set; } = 65_536;
 
+    /// <summary>
+    /// The most bytes queued for all subscribers of this node together (<see cref="QueueBudget"/>); at it, publish
+    /// and subscribe answer <c>unavailable</c> until the writers catch up. Default 1,073,741,824 (1 GiB): room
+    /// for a thousand subscribers' full default queues (1 MiB each) while a process of a few GiB stays alive;
+    /// NATS's per-connection <c>max_pending</c> is 64 MiB, this is the node-wide sum.
+    /// </summary>
+    public long MaxQueuedBytes { get; set; } = 1L << 30;
+
     /// <summary>Per-namespace settings, keyed by namespace (<c>default</c> for channels without one).</summary>
     public Dictionary<string, NamespaceOptions> Namespaces { get; set; } = new(StringComparer.Ordinal);
 

@@ -94,6 +94,37 @@ public sealed class ConnectionRegistry
         return count;
     }
 
+    /// <summary>The sessions that have a connection here now (a copy: for the session sweep, not the hot path).</summary>
+    public string[] ConnectedSessions()
+    {
+        lock (_gate)
+        {
+            return [.. _bySession.Keys];
+        }
+    }
+
+    /// <summary>Ends every connection of a session that ended (close 4003); returns how many this call ended.</summary>
+    public int EndSession(string sessionId, string reason)
+    {
+        IClientConnection[] matched;
+        lock (_gate)
+        {
+            matched = Find(_bySession, sessionId) is { } set ? [.. set] : [];
+        }
+
+        int count = 0;
+        foreach (var connection in matched)
+        {
+            // Outside the lock, as in Disconnect.
+            if (connection.EndSession(reason))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>The most bytes queued for any one connection (a walk over the connections: for metrics and stats, not the hot path).</summary>
     public long MaxPendingBytes()
     {

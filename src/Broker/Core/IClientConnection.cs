@@ -23,4 +23,10 @@ public interface IClientConnection
     /// closing, so a caller counts only what it ended. Must not block.
     /// </summary>
     bool Disconnect(string reason, bool reconnect);
+
+    /// <summary>
+    /// Ends the connection because its session ended (expired, PROTOCOL.md close 4003): the client is told
+    /// <paramref name="reason"/> with <c>reconnect:false</c>. False when it was already closing. Must not block.
+    /// </summary>
+    bool EndSession(string reason);
 }

@@ -47,6 +47,7 @@ public sealed class SubscriberQueue
     private readonly ISubscriberQueueListener? _listener;
     private readonly BrokerMetrics? _metrics;
     private readonly QueueWaiter _waiter;
+    private readonly QueueBudget? _budget;
     private ChannelMessage?[] _ring = new ChannelMessage?[InitialRingSize];
     private int _head;
     private int _count;
@@ -56,7 +57,13 @@ public sealed class SubscriberQueue
     private bool _overflowed;
 
     /// <summary>Creates a queue bounded by <paramref name="capacity"/> messages and <paramref name="maxBytes"/> bytes.</summary>
-    public SubscriberQueue(int capacity, long maxBytes, OverflowPolicy policy, ISubscriberQueueListener? listener = null, BrokerMetrics? metrics = null)
+    /// <param name="capacity">The most messages it holds.</param>
+    /// <param name="maxBytes">The most bytes it holds.</param>
+    /// <param name="policy">What a full queue does.</param>
+    /// <param name="listener">Told of each write and of an overflow.</param>
+    /// <param name="metrics">Counts drops.</param>
+    /// <param name="budget">The node's ceiling on all queued bytes, which this queue reports to (<see cref="QueueBudget"/>).</param>
+    public SubscriberQueue(int capacity, long maxBytes, OverflowPolicy policy, ISubscriberQueueListener? listener = null, BrokerMetrics? metrics = null, QueueBudget? budget = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
@@ -65,14 +72,15 @@ public sealed class SubscriberQueue
         _policy = policy;
         _listener = listener;
         _metrics = metrics;
+        _budget = budget;
         _waiter = new QueueWaiter(_lock);
     }
 
     /// <summary>A queue sized and governed by a namespace's policy.</summary>
-    public static SubscriberQueue For(NamespacePolicy policy, ISubscriberQueueListener? listener = null, BrokerMetrics? metrics = null)
+    public static SubscriberQueue For(NamespacePolicy policy, ISubscriberQueueListener? listener = null, BrokerMetrics? metrics = null, QueueBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return new(policy.BufferMessages, policy.BufferBytes, policy.Overflow, listener, metrics);
+        return new(policy.BufferMessages, policy.BufferBytes, policy.Overflow, listener, metrics, budget);
     }
 
     /// <summary>The overflow policy.</summary>
@@ -263,6 +271,26 @@ public sealed class SubscriberQueue
         return discarded;
     }
 
+    /// <summary>
+    /// Empties a queue whose consumer stopped reading it (an unsubscribe): completes it and lets go of what is
+    /// waiting without counting it as dropped (it was not wanted), so the node's <see cref="QueueBudget"/> gets
+    /// the bytes back. Returns how many were let go.
+    /// </summary>
+    public int Clear()
+    {
+        Complete();
+        lock (_lock)
+        {
+            int cleared = _count;
+            while (_count > 0)
+            {
+                RemoveHead();
+            }
+
+            return cleared;
+        }
+    }
+
     /// <summary>Adds a message after the newest. Under the lock, with room by count.</summary>
     private void Append(ChannelMessage message, int size)
     {
@@ -281,7 +309,13 @@ public sealed class SubscriberQueue
 
         _ring[tail] = message;
         _count++;
+        long before = _bytes;
         _bytes += size;
+        // One compare per message; the shared budget is touched only when this queue crosses a 4 KiB step (QueueBudget).
+        if (_budget is not null && (before >> QueueBudget.QuantumShift) != (_bytes >> QueueBudget.QuantumShift))
+        {
+            _budget.Moved(before, _bytes);
+        }
     }
 
     /// <summary>Takes the oldest message off the ring. Under the lock, with <see cref="_count"/> above zero.</summary>
@@ -295,7 +329,14 @@ public sealed class SubscriberQueue
         }
 
         _count--;
+        long before = _bytes;
         _bytes -= message.QueueBytes;
+        // As in Append: the shared budget only at a 4 KiB step.
+        if (_budget is not null && (before >> QueueBudget.QuantumShift) != (_bytes >> QueueBudget.QuantumShift))
+        {
+            _budget.Moved(before, _bytes);
+        }
+
         return message;
     }
 

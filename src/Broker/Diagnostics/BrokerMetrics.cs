@@ -34,6 +34,7 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _engineUnavailable;
     private readonly Counter<long> _nodesUnanswered;
     private readonly Counter<long> _handlerRedeliveries;
+    private readonly Counter<long> _limitsRefused;
     private readonly Histogram<double> _fanOutLatency;
     private readonly Histogram<double> _handlerDuration;
     private readonly Histogram<long> _pendingBytes;
@@ -51,6 +52,8 @@ public sealed class BrokerMetrics
     private readonly KeyValuePair<string, object?> _recovered = new("result", "succeeded");
     private readonly KeyValuePair<string, object?> _notRecovered = new("result", "failed");
     private readonly KeyValuePair<string, object?>[] _closeTags;
+    private readonly KeyValuePair<string, object?>[] _limitTags;
+    private readonly long[] _limitTotals = new long[Enum.GetValues<LimitKind>().Length];
 
     /// <summary>The close codes the broker sends (PROTOCOL.md), each with its tag made once.</summary>
     private static readonly int[] KnownCloseCodes = [1000, 1001, 1003, 1008, 1009, 1011, 4001, 4002, 4003];
@@ -72,6 +75,7 @@ public sealed class BrokerMetrics
         _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (disconnect, handlers).");
         _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
+        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -104,6 +108,21 @@ public sealed class BrokerMetrics
                 TicketOutcome.Replayed => "replayed",
                 TicketOutcome.WrongIp => "wrong_ip",
                 _ => "refused",
+            });
+        }
+
+        var limits = Enum.GetValues<LimitKind>();
+        _limitTags = new KeyValuePair<string, object?>[limits.Length];
+        foreach (var limit in limits)
+        {
+            _limitTags[(int)limit] = new("limit", limit switch
+            {
+                LimitKind.Connections => "connections",
+                LimitKind.ConnectionsPerIp => "connections_per_ip",
+                LimitKind.FailedHellos => "failed_hellos",
+                LimitKind.QueuedBytes => "queued_bytes",
+                LimitKind.Tickets => "tickets",
+                _ => "sessions",
             });
         }
 
@@ -157,6 +176,16 @@ public sealed class BrokerMetrics
         int index = Array.IndexOf(KnownCloseCodes, code);
         _closes.Add(1, index >= 0 ? _closeTags[index] : new KeyValuePair<string, object?>("code", code));
     }
+
+    /// <summary>Counts one request refused by <paramref name="limit"/>; allocation-free (the tag is made once).</summary>
+    public void RecordLimitRefused(LimitKind limit)
+    {
+        Interlocked.Increment(ref _limitTotals[(int)limit]);
+        _limitsRefused.Add(1, _limitTags[(int)limit]);
+    }
+
+    /// <summary>Requests refused by <paramref name="limit"/> since start.</summary>
+    public long LimitRefusedTotal(LimitKind limit) => Interlocked.Read(ref _limitTotals[(int)limit]);
 
     /// <summary>Counts a refused WebSocket upgrade; <paramref name="reason"/> is one of a few constant strings.</summary>
     public void RecordUpgradeRefused(string reason) => _upgradesRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));

@@ -26,6 +26,9 @@ public sealed class BrokerSessionOptions
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary><c>Broker:Sessions</c>: how long sessions live and how many are kept.</summary>
+    public SessionStoreOptions Sessions { get; set; } = new();
+
     /// <summary><c>Broker:Tickets</c>: the one-time WebSocket tickets.</summary>
     public TicketOptions Tickets { get; set; } = new();
 }

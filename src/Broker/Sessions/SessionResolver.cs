@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Broker.Diagnostics;
 using Broker.Sessions.Internal;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -33,15 +34,29 @@ public sealed class SessionResolver
     private readonly IDataProtector _protector;
     private readonly TimeProvider _time;
     private readonly ILogger<SessionResolver> _logger;
+    private readonly BrokerMetrics? _metrics;
+    private readonly int _maxCount;
+
+    // A loop of POST /session against a full store is logged once a minute, with the count, not per request.
+    private readonly LogGate _limitLog;
 
     /// <summary>Creates the resolver.</summary>
-    public SessionResolver(ISessionStore store, IDataProtectionProvider dataProtection, TimeProvider time, ILogger<SessionResolver> logger)
+    public SessionResolver(
+        ISessionStore store,
+        IDataProtectionProvider dataProtection,
+        TimeProvider time,
+        ILogger<SessionResolver> logger,
+        BrokerMetrics? metrics = null,
+        Microsoft.Extensions.Options.IOptions<BrokerSessionOptions>? options = null)
     {
         ArgumentNullException.ThrowIfNull(dataProtection);
         _store = store;
         _protector = dataProtection.CreateProtector(ProtectorPurpose);
         _time = time;
         _logger = logger;
+        _metrics = metrics;
+        _maxCount = options?.Value.Sessions.MaxCount ?? SessionStoreOptions.DefaultMaxCount;
+        _limitLog = new LogGate(time, TimeSpan.FromMinutes(1));
     }
 
     /// <summary>
@@ -76,6 +91,7 @@ public sealed class SessionResolver
     /// The request's session (<see cref="ResolveAsync"/>), or a new one whose cookie is added to the response:
     /// HttpOnly, SameSite=Lax, Secure when the request is HTTPS, Path=/, no expiry (a browser-session cookie).
     /// </summary>
+    /// <exception cref="SessionLimitExceededException">A new session was needed and the store is full (counted and logged here).</exception>
     public async ValueTask<BrokerSession> GetOrCreateAsync(HttpContext context, CancellationToken cancellationToken = default)
     {
         var existing = await ResolveAsync(context, cancellationToken);
@@ -106,6 +122,7 @@ public sealed class SessionResolver
     /// <param name="claims">Claims to keep with the session, or <see langword="null"/> for none.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="ArgumentException"><paramref name="userId"/> is not a valid user id.</exception>
+    /// <exception cref="SessionLimitExceededException">The store is full (counted and logged here).</exception>
     public ValueTask<BrokerSession> CreateSessionAsync(
         string? userId = null, IReadOnlyDictionary<string, string>? claims = null, CancellationToken cancellationToken = default)
     {
@@ -123,7 +140,21 @@ public sealed class SessionResolver
         // Copy the claims: the caller's dictionary may change after this call, the session must not.
         var ownClaims = claims is { Count: > 0 } ? new Dictionary<string, string>(claims, StringComparer.Ordinal) : BrokerSession.NoClaims;
         var session = new BrokerSession(SessionIdentifiers.NewSessionId(), userId, _time.GetUtcNow(), ownClaims);
-        await _store.CreateAsync(session, cookieKey, cancellationToken);
+        try
+        {
+            await _store.CreateAsync(session, cookieKey, cancellationToken);
+        }
+        catch (SessionLimitExceededException)
+        {
+            _metrics?.RecordLimitRefused(LimitKind.Sessions);
+            if (_limitLog.TryPass(out var refused))
+            {
+                SessionsLog.SessionLimitReached(_logger, _maxCount, refused);
+            }
+
+            throw;
+        }
+
         SessionsLog.SessionCreated(_logger, session.SessionId, cookieKey is not null, userId);
         return session;
     }

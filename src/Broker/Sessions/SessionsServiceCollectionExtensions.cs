@@ -36,11 +36,14 @@ public static class SessionsServiceCollectionExtensions
             services.AddBrokerRedisSessions(RedisSessionsOptions.From(configuration));
         }
 
-        services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
+        services.TryAddSingleton<ISessionStore>(static provider => new InMemorySessionStore(
+            provider.GetRequiredService<IOptions<BrokerSessionOptions>>().Value.Sessions, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ITicketStore, InMemoryTicketStore>();
         services.TryAddSingleton<SessionResolver>();
         services.TryAddSingleton<OriginPolicy>();
         services.TryAddSingleton<TicketService>();
+        // Sweeps expired sessions and keeps the sessions of open sockets in use; ends a session's sockets (4003).
+        services.AddHostedService<SessionExpiryService>();
         return services;
     }
 }

@@ -14,4 +14,10 @@ public enum TicketIssueStatus
 
     /// <summary>The requested time to live is not positive (gRPC <c>INVALID_ARGUMENT</c>).</summary>
     InvalidTtl,
+
+    /// <summary>A new session was needed and the session store is full (<c>Broker:Sessions:MaxCount</c>; gRPC <c>RESOURCE_EXHAUSTED</c>).</summary>
+    SessionLimitReached,
+
+    /// <summary>The in-memory ticket store holds <c>Broker:Tickets:MaxOutstanding</c> tickets (gRPC <c>RESOURCE_EXHAUSTED</c>).</summary>
+    TicketLimitReached,
 }

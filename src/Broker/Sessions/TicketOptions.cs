@@ -18,4 +18,13 @@ public sealed class TicketOptions
     /// when, and only when, the backend names a client IP.
     /// </summary>
     public bool BindToIp { get; set; } = true;
+
+    /// <summary>
+    /// <c>Broker:Tickets:MaxOutstanding</c>: the most issued, unused tickets the in-memory ticket store holds; past it
+    /// (after a sweep of the expired ones) <c>POST /tickets</c> answers 503 <c>limit_exceeded</c> and <c>IssueTicket</c>
+    /// is refused, until tickets are used or expire. Default 100000: a page asks for one ticket per connect, so this
+    /// is a hundred thousand connects within one TTL; it bounds what a loop of <c>POST /tickets</c> can make the
+    /// process hold (about 33 MB: 333 bytes a ticket, measured over 100,000). The Redis store is bounded by its keys' expiry instead.
+    /// </summary>
+    public int MaxOutstanding { get; set; } = 100_000;
 }

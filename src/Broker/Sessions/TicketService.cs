@@ -41,6 +41,17 @@ public sealed class TicketService
     private readonly TimeSpan _purgeInterval;
     private long _nextPurgeUtcTicks;
 
+    // One gate per rejection reason: ticket guessing is logged once a minute per reason with a count, not per
+    // attempt, so a flood of guesses cannot flood the log (the metric counts every one).
+    private readonly LogGate[] _rejectionLogs;
+
+    // The bound on outstanding tickets (in-memory store): a full store sweeps, at most once a second, before it
+    // refuses, so a loop of refused issues does not walk the table each time; refusals are logged once a minute.
+    private static readonly TimeSpan FullPurgeInterval = TimeSpan.FromSeconds(1);
+    private readonly int _maxOutstanding;
+    private readonly LogGate _limitLog;
+    private long _nextFullPurgeUtcTicks;
+
     /// <summary>Creates the service with its own <see cref="InMemoryTicketStore"/>; the ticket settings are read once.</summary>
     public TicketService(
         ISessionStore store,
@@ -74,6 +85,13 @@ public sealed class TicketService
         _defaultTtl = options.Value.Tickets.Ttl;
         _purgeInterval = _defaultTtl;
         _nextPurgeUtcTicks = time.GetUtcNow().UtcTicks + _purgeInterval.Ticks;
+        _maxOutstanding = options.Value.Tickets.MaxOutstanding;
+        _limitLog = new LogGate(time, TimeSpan.FromMinutes(1));
+        _rejectionLogs = new LogGate[Enum.GetValues<TicketRejection>().Length];
+        for (int i = 0; i < _rejectionLogs.Length; i++)
+        {
+            _rejectionLogs[i] = new LogGate(time, TimeSpan.FromMinutes(1));
+        }
     }
 
     /// <summary>
@@ -120,7 +138,16 @@ public sealed class TicketService
         BrokerSession? session;
         if (string.IsNullOrEmpty(sessionId))
         {
-            session = await _sessions.CreateSessionAsync(userId, claims, cancellationToken);
+            try
+            {
+                session = await _sessions.CreateSessionAsync(userId, claims, cancellationToken);
+            }
+            catch (SessionLimitExceededException)
+            {
+                // Counted and logged by the resolver.
+                _metrics?.RecordTicket(TicketOutcome.Refused);
+                return TicketIssueResult.Failed(TicketIssueStatus.SessionLimitReached);
+            }
         }
         else
         {
@@ -158,6 +185,11 @@ public sealed class TicketService
     public TicketIssueResult IssueForSession(BrokerSession session, IPAddress? clientIp)
     {
         ArgumentNullException.ThrowIfNull(session);
+        if (!HasRoom())
+        {
+            return TicketIssueResult.Failed(TicketIssueStatus.TicketLimitReached);
+        }
+
         var entry = NewEntry(session, claims: null, clientIp, _defaultTtl);
         string ticket;
         // 256 random bits never collide in practice; the loop only makes "unique" a guarantee instead of a bet.
@@ -233,25 +265,33 @@ public sealed class TicketService
     private static bool IsTicketShaped([NotNullWhen(true)] string? ticket) =>
         !string.IsNullOrEmpty(ticket) && ticket.Length <= MaxTicketLength;
 
+    private void LogRejected(IPAddress? clientIp, TicketRejection reason)
+    {
+        if (_rejectionLogs[(int)reason].TryPass(out var count))
+        {
+            SessionsLog.TicketRejected(_logger, clientIp, reason, count);
+        }
+    }
+
     private TicketGrant? Check(TicketEntry? entry, IPAddress? clientIp)
     {
         if (entry is null)
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Unknown);
+            LogRejected(clientIp, TicketRejection.Unknown);
             _metrics?.RecordTicket(TicketOutcome.Replayed);
             return null;
         }
 
         if (_time.GetUtcNow() >= entry.Grant.ExpiresAt)
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.Expired);
+            LogRejected(clientIp, TicketRejection.Expired);
             _metrics?.RecordTicket(TicketOutcome.Expired);
             return null;
         }
 
         if (entry.BoundIp is not null && (clientIp is null || !Normalize(clientIp).Equals(entry.BoundIp)))
         {
-            SessionsLog.TicketRejected(_logger, clientIp, TicketRejection.WrongClientIp);
+            LogRejected(clientIp, TicketRejection.WrongClientIp);
             _metrics?.RecordTicket(TicketOutcome.WrongIp);
             return null;
         }
@@ -264,6 +304,11 @@ public sealed class TicketService
     private async ValueTask<TicketIssueResult> IssueCoreAsync(
         BrokerSession session, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan ttl, CancellationToken cancellationToken)
     {
+        if (!HasRoom())
+        {
+            return TicketIssueResult.Failed(TicketIssueStatus.TicketLimitReached);
+        }
+
         var entry = NewEntry(session, claims, clientIp, ttl);
         string ticket;
         // As in IssueForSession: the loop makes uniqueness a guarantee.
@@ -289,6 +334,40 @@ public sealed class TicketService
         SessionsLog.TicketIssued(_logger, session.SessionId, session.UserId, entry.Grant.ExpiresAt, entry.BoundIp);
         _metrics?.RecordTicket(TicketOutcome.Issued);
         return TicketIssueResult.Issued(ticket, entry.Grant.ExpiresAt, session);
+    }
+
+    /// <summary>
+    /// Whether the store may take one more ticket: always for a store that cannot count (Redis: keys expire); for the
+    /// in-memory one, while it holds fewer than <c>Broker:Tickets:MaxOutstanding</c>, sweeping the expired first when
+    /// it looks full. A refusal is counted and logged (once a minute).
+    /// </summary>
+    private bool HasRoom()
+    {
+        if (_tickets.Count is not { } count || count < _maxOutstanding)
+        {
+            return true;
+        }
+
+        var now = _time.GetUtcNow().UtcTicks;
+        var due = Interlocked.Read(ref _nextFullPurgeUtcTicks);
+        if (now >= due && Interlocked.CompareExchange(ref _nextFullPurgeUtcTicks, now + FullPurgeInterval.Ticks, due) == due)
+        {
+            PurgeExpired();
+        }
+
+        if ((_tickets.Count ?? 0) < _maxOutstanding)
+        {
+            return true;
+        }
+
+        _metrics?.RecordLimitRefused(LimitKind.Tickets);
+        _metrics?.RecordTicket(TicketOutcome.Refused);
+        if (_limitLog.TryPass(out var refused))
+        {
+            SessionsLog.TicketLimitReached(_logger, _maxOutstanding, refused);
+        }
+
+        return false;
     }
 
     private void PurgeIfDue()

@@ -128,6 +128,12 @@ public sealed partial class WebSocketConnection
                 continue;  // blank lines between frames are harmless
             }
 
+            await WaitForRepliesAsync();
+            if (_close is not null)
+            {
+                return;
+            }
+
             await _session.HandleFrameAsync(frame);
         }
     }

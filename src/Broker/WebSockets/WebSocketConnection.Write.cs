@@ -21,6 +21,15 @@ public sealed partial class WebSocketConnection
                 _writer.ArmSample();
                 while (await _writer.WriteBatchAsync(includeSubscriptions: Volatile.Read(ref _close) is null))
                 {
+                    if (Volatile.Read(ref _repliesWritten) is not null && _writer.PendingReplies <= ReaderPauseReplies / 2)
+                    {
+                        ResumeReader();
+                    }
+                }
+
+                if (Volatile.Read(ref _repliesWritten) is not null && _writer.PendingReplies <= ReaderPauseReplies / 2)
+                {
+                    ResumeReader();
                 }
 
                 if (Volatile.Read(ref _close) is { } close)
@@ -47,6 +56,7 @@ public sealed partial class WebSocketConnection
         }
         finally
         {
+            ResumeReader();
             _writer.Dispose();
         }
     }

@@ -24,10 +24,19 @@ namespace Broker.WebSockets;
 public sealed partial class WebSocketConnection : ISubscriberQueueListener, IClientConnection
 {
     /// <summary>
-    /// Replies waiting to be written before the client is judged not to be reading them: requests are
-    /// rate-limited, so a thousand unread replies means the client stopped reading for seconds.
+    /// Replies waiting to be written at which the reader stops reading the client's frames until the writer has
+    /// written half of them: a message may carry thousands of frames (a 128 KiB message of <c>{}</c> lines is
+    /// 40,000 of them), each owed an answer, and backpressure answers every one with bounded memory where a close
+    /// would punish a client that reads (found by the fuzz, seed 1).
     /// </summary>
-    private const int MaxPendingReplies = 1024;
+    private const int ReaderPauseReplies = 1024;
+
+    /// <summary>
+    /// Replies waiting to be written before the client is judged not to be reading them (close 1008). Above
+    /// <see cref="ReaderPauseReplies"/>: only replies the reader does not hold back (handler replies, pings) get
+    /// here, and only when the client stopped reading for long.
+    /// </summary>
+    private const int MaxPendingReplies = 4 * ReaderPauseReplies;
 
     /// <summary>How long the closing handshake may take after our close frame before the socket is aborted.</summary>
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
@@ -43,6 +52,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     private DropReason _dropReason = DropReason.Closed;
     private ClientInfo? _client;
     private ITimer? _abortTimer;
+    private TaskCompletionSource? _repliesWritten;
 
     internal WebSocketConnection(WebSocket socket, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
     {
@@ -110,6 +120,10 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     /// <summary>A backend's <c>Disconnect</c>: <c>disconnect</c> with its reason, then close 4002.</summary>
     public bool Disconnect(string reason, bool reconnect) =>
         CloseWithDisconnect(WebSocketCloseCodes.DisconnectedByBackend, reason, reconnect);
+
+    /// <summary>The session expired: <c>disconnect</c> (no reconnect: the page needs a new session first), then close 4003.</summary>
+    public bool EndSession(string reason) =>
+        CloseWithDisconnect(WebSocketCloseCodes.SessionEnded, reason, reconnect: false);
 
     /// <summary>The session said hello and is bound: from now on the socket is one of the broker's connections.</summary>
     internal void Bound(ClientInfo client)
@@ -184,7 +198,12 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     /// <summary>A protocol violation: an optional error frame, then close.</summary>
     internal void Violation(int code, string reason, byte[]? errorFrame = null)
     {
-        WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason);
+        // Once a minute with a count: a client can break the protocol on thousands of sockets (hello timeouts).
+        if (_services.Gates.Violations.TryPass(out var count))
+        {
+            WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason, count);
+        }
+
         if (errorFrame is not null)
         {
             EnqueueReply(errorFrame);
@@ -204,6 +223,33 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
         _wake.Signal();
     }
 
+    /// <summary>
+    /// The reader's backpressure: waits, before the next frame, while <see cref="ReaderPauseReplies"/> replies are
+    /// waiting, until the writer has written half of them or the socket is closing.
+    /// </summary>
+    internal ValueTask WaitForRepliesAsync()
+    {
+        if (_writer.PendingReplies < ReaderPauseReplies)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // Made only when the reader must wait (a burst of thousands of frames), never per frame.
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _repliesWritten, waiter);
+        // The writer may have drained, or a close come, before the waiter was visible: look again.
+        if (_writer.PendingReplies <= ReaderPauseReplies / 2 || Volatile.Read(ref _close) is not null)
+        {
+            ResumeReader();
+        }
+
+        _wake.Signal();
+        return new ValueTask(waiter.Task);
+    }
+
+    /// <summary>Lets a waiting reader go on (the writer drained its replies, or the socket is closing).</summary>
+    private void ResumeReader() => Interlocked.Exchange(ref _repliesWritten, null)?.TrySetResult();
+
     /// <summary>Asks the writer to close the socket; the first request wins (true). Replies already queued go first.</summary>
     private bool RequestClose(int code, string reason, byte[]? finalFrame = null)
     {
@@ -215,6 +261,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
         WebSocketLog.Closed(_services.Logger, ConnectionId, code, reason);
         _services.Metrics.RecordClose(code);
         _wake.Signal();
+        ResumeReader();
         return true;
     }
 
@@ -224,6 +271,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
         Interlocked.CompareExchange(ref _close, new CloseRequest(WebSocketCloseCodes.InternalError, "aborted", null, Aborted: true), null);
         _socket.Abort();
         _wake.Signal();
+        ResumeReader();
     }
 
     private async Task CleanUpAsync()

@@ -19,6 +19,9 @@ public static class WebSocketServiceCollectionExtensions
             .Validate(static o => o.MaxSubscriptions > 0, "Broker:WebSocket:MaxSubscriptions must be greater than 0.")
             .Validate(static o => o.PublishRate > 0, "Broker:WebSocket:PublishRate must be greater than 0.")
             .Validate(static o => o.MaxMessageBytes >= 1024, "Broker:WebSocket:MaxMessageBytes must be at least 1024.")
+            .Validate(static o => o.MaxConnections > 0, "Broker:WebSocket:MaxConnections must be greater than 0.")
+            .Validate(static o => o.MaxConnectionsPerIp > 0, "Broker:WebSocket:MaxConnectionsPerIp must be greater than 0.")
+            .Validate(static o => o.MaxFailedHellosPerIp > 0, "Broker:WebSocket:MaxFailedHellosPerIp must be greater than 0.")
             .ValidateOnStart();
         services.TryAddSingleton<WebSocketServices>();
         return services;

@@ -26,4 +26,25 @@ public sealed class WebSocketTransportOptions
 
     /// <summary>Largest WebSocket message from a client, in bytes (the whole message); over it closes with 1009. Default 131,072.</summary>
     public int MaxMessageBytes { get; set; } = 131_072;
+
+    /// <summary>
+    /// WebSocket connections this node keeps open at once, counted from the upgrade (before <c>hello</c>); past it an
+    /// upgrade is refused with 503 and <c>Retry-After</c>. Default 65,536, NATS's <c>max_connections</c>.
+    /// </summary>
+    public int MaxConnections { get; set; } = 65_536;
+
+    /// <summary>
+    /// WebSocket connections one client address may keep open at once; past it an upgrade is refused with 503 and
+    /// <c>Retry-After</c>. Default 1,000: an office or a mobile carrier's NAT puts hundreds of users, each with a few
+    /// tabs, behind one address, while one machine opening thousands is a flood.
+    /// </summary>
+    public int MaxConnectionsPerIp { get; set; } = 1_000;
+
+    /// <summary>
+    /// <c>hello</c>s with a refused ticket (unknown, used, expired, or bound to another address) one client address
+    /// may make per minute;
+    /// past it its <c>hello</c>s get <c>rate_limited</c> and close 1008 without reaching the ticket store, until the
+    /// minute is over. Default 30: a page retries a failed hello a few times, a guesser thousands.
+    /// </summary>
+    public int MaxFailedHellosPerIp { get; set; } = 30;
 }

@@ -111,6 +111,37 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
         Assert.IsType<InMemoryTicketStore>(server.Services.GetRequiredService<ITicketStore>());
     }
 
+    [Fact]
+    public async Task ASessionWithSocketsOnTwoNodes_StaysInUsePastItsIdleTimeout_AndEndsOnBothAtItsLifetime()
+    {
+        var prefix = RedisServer.NewPrefix();
+        var settings = Cluster(prefix);
+        settings["Broker:Sessions:IdleTimeout"] = "00:00:02";
+        settings["Broker:Sessions:Lifetime"] = "00:00:05";
+        await using var a = await BrokerServer.StartAsync(settings);
+        await using var b = await BrokerServer.StartAsync(settings);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var first = await a.Services.GetRequiredService<TicketService>().IssueAsync(sessionId: null, userId: "bob").AsTask().WaitAsync(Timeout);
+        var second = await b.Services.GetRequiredService<TicketService>().IssueAsync(first.Session!.SessionId).AsTask().WaitAsync(Timeout);
+        await using var onA = await TestSocket.ConnectAsync(a);
+        await onA.SendJsonAsync(new { type = "hello", id = 1, ticket = first.Ticket });
+        await onA.ExpectAsync("welcome");
+        await using var onB = await TestSocket.ConnectAsync(b);
+        await onB.SendJsonAsync(new { type = "hello", id = 1, ticket = second.Ticket });
+        await onB.ExpectAsync("welcome");
+
+        foreach (var socket in new[] { onA, onB })
+        {
+            var disconnect = await socket.SkipToAsync("disconnect");
+            Assert.Equal(4003, disconnect.GetProperty("code").GetInt32());
+            Assert.Equal(4003, await socket.ExpectCloseAsync());
+        }
+
+        // Each node's sweep kept the session in use past the idle timeout (2 s): it ended at its lifetime (5 s).
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(5), $"ended after {clock.Elapsed}");
+        Assert.DoesNotContain($"{prefix}:sessions:id:{first.Session.SessionId}", await redis.DumpAsync(prefix).WaitAsync(Timeout), StringComparison.Ordinal);
+    }
+
     private Dictionary<string, string?> Cluster(string prefix) => new()
     {
         ["Broker:Engine"] = "Redis",

@@ -14,7 +14,7 @@ public sealed class RedisSessionStoreTests(RedisServer redis) : SessionStoreSpec
     protected override async Task<ISessionStore> CreateStoreAsync()
     {
         _connection = await redis.ConnectAsync();
-        return new RedisSessionStore(_connection, _prefix);
+        return new RedisSessionStore(_connection, _prefix, Lifetimes, Time);
     }
 
     public override async Task DisposeAsync()
@@ -29,7 +29,7 @@ public sealed class RedisSessionStoreTests(RedisServer redis) : SessionStoreSpec
     public async Task ASecondNode_SeesTheSessionsAndBindsOfTheFirst()
     {
         await using var other = await redis.ConnectAsync();
-        var otherNode = new RedisSessionStore(other, _prefix);
+        var otherNode = new RedisSessionStore(other, _prefix, Lifetimes, Time);
         var session = NewSession();
         var key = SessionIdentifiers.NewSecret();
 
@@ -66,5 +66,60 @@ public sealed class RedisSessionStoreTests(RedisServer redis) : SessionStoreSpec
 
         var elsewhere = new RedisSessionStore(_connection!, RedisServer.NewPrefix());
         Assert.Null(await elsewhere.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task BothKeys_CarryTheIdleTimeoutAsTtl_CutShortAtTheLifetime()
+    {
+        var session = NewSession();
+        var key = SessionIdentifiers.NewSecret();
+        await Store.CreateAsync(session, key).AsTask().WaitAsync(Timeout);
+        var db = _connection!.GetDatabase();
+        var sessionKey = $"{_prefix}:sessions:id:{session.SessionId}";
+        var cookieKey = $"{_prefix}:sessions:cookie:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))}";
+
+        foreach (var name in new[] { sessionKey, cookieKey })
+        {
+            var ttl = await db.KeyTimeToLiveAsync(name).WaitAsync(Timeout);
+            Assert.True(ttl > TimeSpan.Zero && ttl <= Lifetimes.IdleTimeout, $"{name}: {ttl}");
+        }
+
+        // Five minutes before the lifetime ends, a use sets both TTLs to those five minutes, not the idle timeout.
+        var step = Lifetimes.IdleTimeout / 2;
+        var elapsed = TimeSpan.Zero;
+        while (elapsed + step <= Lifetimes.Lifetime - TimeSpan.FromMinutes(5))
+        {
+            Time.Advance(step);
+            elapsed += step;
+            Assert.True(await Store.TouchAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+        }
+
+        Time.Advance(Lifetimes.Lifetime - TimeSpan.FromMinutes(5) - elapsed);
+        Assert.NotNull(await Store.FindByCookieKeyAsync(key).AsTask().WaitAsync(Timeout));
+        foreach (var name in new[] { sessionKey, cookieKey })
+        {
+            var ttl = await db.KeyTimeToLiveAsync(name).WaitAsync(Timeout);
+            Assert.True(ttl > TimeSpan.Zero && ttl <= TimeSpan.FromMinutes(5), $"{name}: {ttl}");
+        }
+    }
+
+    [Fact]
+    public async Task RedisItself_RemovesAnIdleSession_WithNoSweep()
+    {
+        // Real time and a short idle timeout: the keys must leave Redis on their own (what bounds the store).
+        var store = new RedisSessionStore(_connection!, _prefix, new SessionStoreOptions { IdleTimeout = TimeSpan.FromMilliseconds(300) }, TimeProvider.System);
+        var session = new BrokerSession(SessionIdentifiers.NewSessionId(), null, DateTimeOffset.UtcNow, BrokerSession.NoClaims);
+        await store.CreateAsync(session, SessionIdentifiers.NewSecret()).AsTask().WaitAsync(Timeout);
+        Assert.Contains(session.SessionId, await redis.DumpAsync(_prefix).WaitAsync(Timeout), StringComparison.Ordinal);
+
+        // Redis gives no signal when a key expires (keyspace notifications are off by default), so poll, bounded.
+        var deadline = DateTime.UtcNow + Timeout;
+        string dump;
+        while ((dump = await redis.DumpAsync(_prefix).WaitAsync(Timeout)).Contains(":sessions:", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.DoesNotContain(":sessions:", dump, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using Broker.Sessions;
+using Broker.Testing;
 
 namespace Broker.FunctionalTests.Sessions;
 
@@ -13,9 +14,15 @@ public abstract class SessionStoreSpecification : IAsyncLifetime
     // Millisecond precision: what a store outside the process has to keep, at the least.
     private static readonly DateTimeOffset Created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
 
+    /// <summary>The lifetimes every store of the specification runs with: the defaults, so the contract is tested as shipped.</summary>
+    protected static readonly SessionStoreOptions Lifetimes = new();
+
     protected ISessionStore Store { get; private set; } = null!;
 
-    /// <summary>Creates a fresh, empty store.</summary>
+    /// <summary>The stores' clock: it starts when the test sessions were made and moves only when a test says.</summary>
+    protected ManualTimeProvider Time { get; } = new(Created);
+
+    /// <summary>Creates a fresh, empty store with <see cref="Lifetimes"/> on <see cref="Time"/>.</summary>
     protected abstract Task<ISessionStore> CreateStoreAsync();
 
     public virtual async Task InitializeAsync() => Store = await CreateStoreAsync();
@@ -118,5 +125,62 @@ public abstract class SessionStoreSpecification : IAsyncLifetime
         }
 
         Assert.Contains((await Store.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout))?.UserId, users);
+    }
+
+    [Fact]
+    public async Task ASessionUnusedForTheIdleTimeout_IsGone_ByIdAndByCookieKey()
+    {
+        var session = NewSession();
+        var key = SessionIdentifiers.NewSecret();
+        await Store.CreateAsync(session, key).AsTask().WaitAsync(Timeout);
+
+        Time.Advance(Lifetimes.IdleTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.NotNull(await Store.FindByCookieKeyAsync(key).AsTask().WaitAsync(Timeout));
+        // That lookup was a use: the idle timeout starts again from it.
+        Time.Advance(Lifetimes.IdleTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.NotNull(await Store.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+
+        Time.Advance(Lifetimes.IdleTimeout);
+        Assert.Null(await Store.FindByCookieKeyAsync(key).AsTask().WaitAsync(Timeout));
+        Assert.Null(await Store.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+        Assert.False(await Store.TouchAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+        Assert.Null(await Store.BindUserAsync(session.SessionId, "u1").AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task ASessionInUse_EndsAtItsLifetime_AndNotBefore()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, null).AsTask().WaitAsync(Timeout);
+
+        // Touched every half idle timeout, as the sweep does for a connected session: alive until the lifetime.
+        var step = Lifetimes.IdleTimeout / 2;
+        var elapsed = TimeSpan.Zero;
+        while (elapsed + step < Lifetimes.Lifetime)
+        {
+            Time.Advance(step);
+            elapsed += step;
+            Assert.True(await Store.TouchAsync(session.SessionId).AsTask().WaitAsync(Timeout), $"gone after {elapsed}");
+        }
+
+        Time.Advance(Lifetimes.Lifetime - elapsed);
+        Assert.False(await Store.TouchAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+        Assert.Null(await Store.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Touch_OfAnUnknownSession_IsFalse() =>
+        Assert.False(await Store.TouchAsync(SessionIdentifiers.NewSessionId()).AsTask().WaitAsync(Timeout));
+
+    [Fact]
+    public async Task BindingAUser_IsAUse()
+    {
+        var session = NewSession();
+        await Store.CreateAsync(session, null).AsTask().WaitAsync(Timeout);
+
+        Time.Advance(Lifetimes.IdleTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.NotNull(await Store.BindUserAsync(session.SessionId, "u1").AsTask().WaitAsync(Timeout));
+        Time.Advance(Lifetimes.IdleTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.Equal("u1", (await Store.FindByIdAsync(session.SessionId).AsTask().WaitAsync(Timeout))?.UserId);
     }
 }

@@ -285,4 +285,25 @@ public sealed class TicketServiceTests
             Assert.False(harness.Log.Contains(ticket), "a ticket was logged");
         }
     }
+    [Fact]
+    public async Task AFullTicketStore_RefusesNewTickets_UntilExpiredOnesAreSwept_AndLogsOnce()
+    {
+        using var harness = new TicketServiceHarness(new TicketOptions { MaxOutstanding = 3 });
+        for (int i = 0; i < 3; i++)
+        {
+            await harness.IssueAsync();
+        }
+
+        var session = await harness.Sessions.CreateSessionAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(TicketIssueStatus.TicketLimitReached, harness.Tickets.IssueForSession(session, null).Status);
+        Assert.Equal(TicketIssueStatus.TicketLimitReached, (await harness.Tickets.IssueAsync(session.SessionId).AsTask().WaitAsync(Timeout)).Status);
+        Assert.Equal(TicketIssueStatus.TicketLimitReached, (await harness.Tickets.IssueForSessionAsync(session, null).AsTask().WaitAsync(Timeout)).Status);
+        Assert.Equal(3, harness.Tickets.OutstandingCount);
+
+        // Once they have expired, the next issue sweeps them out and is served.
+        harness.Time.Advance(TicketOptions.DefaultTtl + TimeSpan.FromSeconds(1));
+        Assert.True((await harness.Tickets.IssueForSessionAsync(session, null).AsTask().WaitAsync(Timeout)).Succeeded);
+        Assert.Equal(1, harness.Tickets.OutstandingCount);
+        Assert.Single(harness.Log.Entries, static e => e.EventId.Name == "TicketLimitReached");
+    }
 }

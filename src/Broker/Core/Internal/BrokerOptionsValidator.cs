@@ -21,6 +21,11 @@ internal sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             failures.Add($"Broker:MaxMessageBytes must be greater than 0 (was {options.MaxMessageBytes}).");
         }
 
+        if (options.MaxQueuedBytes < 1L << 20)
+        {
+            failures.Add($"Broker:MaxQueuedBytes must be at least 1048576 (was {options.MaxQueuedBytes}).");
+        }
+
         foreach (var (ns, o) in options.Namespaces)
         {
             string key = $"Broker:Namespaces:{ns}";

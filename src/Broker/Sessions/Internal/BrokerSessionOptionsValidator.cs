@@ -22,6 +22,33 @@ internal sealed class BrokerSessionOptionsValidator : IValidateOptions<BrokerSes
             (failures ??= []).Add($"Broker:Tickets:Ttl must be a positive TimeSpan such as 00:00:30; it is {options.Tickets.Ttl}.");
         }
 
+        if (options.Tickets is { MaxOutstanding: < 1 })
+        {
+            (failures ??= []).Add($"Broker:Tickets:MaxOutstanding must be 1 or more; it is {options.Tickets.MaxOutstanding}.");
+        }
+
+        if (options.Sessions is null)
+        {
+            (failures ??= []).Add("Broker:Sessions must not be null.");
+        }
+        else
+        {
+            if (options.Sessions.IdleTimeout < TimeSpan.FromSeconds(1))
+            {
+                (failures ??= []).Add($"Broker:Sessions:IdleTimeout must be at least 00:00:01; it is {options.Sessions.IdleTimeout}.");
+            }
+
+            if (options.Sessions.Lifetime < options.Sessions.IdleTimeout)
+            {
+                (failures ??= []).Add($"Broker:Sessions:Lifetime must be at least Broker:Sessions:IdleTimeout; it is {options.Sessions.Lifetime}.");
+            }
+
+            if (options.Sessions.MaxCount < 1)
+            {
+                (failures ??= []).Add($"Broker:Sessions:MaxCount must be 1 or more; it is {options.Sessions.MaxCount}.");
+            }
+        }
+
         var origins = options.AllowedOrigins ?? [];
         for (var i = 0; i < origins.Count; i++)
         {

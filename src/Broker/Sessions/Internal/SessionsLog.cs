@@ -39,8 +39,8 @@ internal static partial class SessionsLog
     public static partial void TicketConsumed(ILogger logger, string sessionId);
 
     [LoggerMessage(EventId = 3012, EventName = "TicketRejected", Level = LogLevel.Information,
-        Message = "Ticket rejected from {ClientIp}: {Reason}.")]
-    public static partial void TicketRejected(ILogger logger, IPAddress? clientIp, TicketRejection reason);
+        Message = "Ticket rejected from {ClientIp}: {Reason} ({Count} so rejected since the last such message; logged at most once a minute per reason).")]
+    public static partial void TicketRejected(ILogger logger, IPAddress? clientIp, TicketRejection reason, long count);
 
     [LoggerMessage(EventId = 3013, EventName = "TicketsPurged", Level = LogLevel.Debug,
         Message = "{Count} expired tickets purged; {Remaining} outstanding.")]
@@ -49,4 +49,24 @@ internal static partial class SessionsLog
     [LoggerMessage(EventId = 3014, EventName = "TicketRefused", Level = LogLevel.Information,
         Message = "Ticket not issued for session '{SessionId}': {Status}.")]
     public static partial void TicketRefused(ILogger logger, string? sessionId, TicketIssueStatus status);
+
+    [LoggerMessage(EventId = 3020, EventName = "SessionsExpired", Level = LogLevel.Debug,
+        Message = "{Count} expired sessions removed.")]
+    public static partial void SessionsExpired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3021, EventName = "SessionEnded", Level = LogLevel.Debug,
+        Message = "Session {SessionId} ended; {Connections} connections closed with 4003.")]
+    public static partial void SessionEnded(ILogger logger, string sessionId, int connections);
+
+    [LoggerMessage(EventId = 3022, EventName = "SessionSweepFailed", Level = LogLevel.Warning,
+        Message = "The session sweep failed; it runs again in {Interval}.")]
+    public static partial void SessionSweepFailed(ILogger logger, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 3023, EventName = "SessionLimitReached", Level = LogLevel.Warning,
+        Message = "New sessions refused: the store holds Broker:Sessions:MaxCount ({MaxCount}) sessions; {Refused} refused since the last such message.")]
+    public static partial void SessionLimitReached(ILogger logger, int maxCount, long refused);
+
+    [LoggerMessage(EventId = 3024, EventName = "TicketLimitReached", Level = LogLevel.Warning,
+        Message = "Tickets refused: the store holds Broker:Tickets:MaxOutstanding ({MaxOutstanding}) unused tickets; {Refused} refused since the last such message.")]
+    public static partial void TicketLimitReached(ILogger logger, int maxOutstanding, long refused);
 }

@@ -12,55 +12,107 @@ namespace Broker.Sessions.Redis;
 /// <remarks>
 /// <para>
 /// A session is a hash at <c>&lt;prefix&gt;:sessions:id:&lt;sessionId&gt;</c> with the fields <c>created</c> (Unix
-/// milliseconds), <c>user</c> (absent: no user) and <c>claims</c> (a JSON object, absent: none). A cookie key is
-/// found through <c>&lt;prefix&gt;:sessions:cookie:&lt;SHA-256 of the key&gt;</c>, a string holding the session id:
-/// the key itself is never stored.
+/// milliseconds), <c>used</c> (Unix milliseconds of the last use), <c>user</c> (absent: no user), <c>claims</c> (a JSON object, absent: none) and <c>cookie</c> (the
+/// SHA-256 of its cookie key, absent: no cookie). A cookie key is found through
+/// <c>&lt;prefix&gt;:sessions:cookie:&lt;SHA-256 of the key&gt;</c>, a string holding the session id: the key itself
+/// is never stored.
 /// </para>
 /// <para>
-/// Creating and binding a user each run as one script on the session's own key, so a reader (one
-/// <c>HGETALL</c>) sees the whole old record or the whole new one. Every command touches one key, so the store
-/// works on Redis Cluster too; the price is that a session and its cookie mapping are written in two steps,
-/// as the in-memory store does (a failed second step undoes the first). Sessions do not expire, as in memory.
+/// Whether a session has expired is decided on the calling node's <see cref="TimeProvider"/> (passed to each
+/// script) from <c>created</c> and <c>used</c>, so every node, and a test's clock, agree. Freeing the memory is
+/// Redis's own key expiry: both keys carry a TTL of <c>IdleTimeout</c>, cut short at <c>created + Lifetime</c>, set
+/// again by every use (a lookup, a bind, <see cref="TouchAsync"/>) in the same script that reads the hash. So Redis
+/// holds no session longer than one idle timeout after its last use, with no sweep.
+/// </para>
+/// <para>
+/// Creating, using and binding each run as one script on the session's own key, so a reader sees the whole old
+/// record or the whole new one. Every command touches one key, so the store works on Redis Cluster too; the price
+/// is that a session and its cookie mapping are written (and their TTLs set) in two steps, as the in-memory store
+/// does (a failed second step of a create undoes the first).
 /// </para>
 /// <para>
 /// <see cref="Count"/> is <see langword="null"/>: the sessions are the cluster's, not this node's, and
-/// <c>/stats</c> is per node; counting them would also take a scan of the key space.
+/// <c>/stats</c> is per node; counting them would also take a scan of the key space. For the same reason there is
+/// no <c>MaxCount</c> here: the bound is the TTL (sessions made within one idle timeout) and Redis's <c>maxmemory</c>.
 /// </para>
 /// </remarks>
 public sealed class RedisSessionStore : ISessionStore
 {
-    // Creates the hash only when the key is new; an empty ARGV means "field absent" (no valid user id is empty).
+    // Creates the hash only when the key is new, with its TTL; an empty ARGV means "field absent" (no valid user
+    // id or digest is empty).
     private const string CreateScript = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'created', ARGV[1])
+        redis.call('HSET', KEYS[1], 'created', ARGV[1], 'used', ARGV[6])
         if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'user', ARGV[2]) end
         if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'claims', ARGV[3]) end
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'cookie', ARGV[4]) end
+        redis.call('PEXPIRE', KEYS[1], ARGV[5])
         return 1
         """;
 
-    // Binds the user and returns the whole updated hash in the same step, so the caller gets exactly what it wrote.
-    private const string BindUserScript = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-        redis.call('HSET', KEYS[1], 'user', ARGV[1])
-        return redis.call('HGETALL', KEYS[1])
+    // One use of a session. Gone (nil, and deleted) when unused for the idle timeout or past its lifetime, both
+    // reckoned on the calling node's clock (ARGV[1]) so every node and the tests agree; else it is marked used now,
+    // its TTL starts again (the idle timeout, cut at the lifetime), the user is bound when ARGV[4] is set, and the
+    // whole hash comes back with the TTL appended as a last pseudo-field, so the caller sets the cookie key's TTL to
+    // match. ARGV: now, idle, lifetime (ms), user.
+    private const string UseScript = """
+        local stamps = redis.call('HMGET', KEYS[1], 'created', 'used')
+        if not stamps[1] then return false end
+        local now = tonumber(ARGV[1])
+        local created = tonumber(stamps[1])
+        local used = tonumber(stamps[2] or stamps[1])
+        local idle = tonumber(ARGV[2])
+        local ttl = created + tonumber(ARGV[3]) - now
+        if ttl <= 0 or now >= used + idle then
+          redis.call('DEL', KEYS[1])
+          return false
+        end
+        if ttl > idle then ttl = idle end
+        redis.call('HSET', KEYS[1], 'used', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ttl)
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'user', ARGV[4]) end
+        local fields = redis.call('HGETALL', KEYS[1])
+        fields[#fields + 1] = 'ttl'
+        fields[#fields + 1] = ttl
+        return fields
         """;
 
     private const string CreatedField = "created";
     private const string UserField = "user";
     private const string ClaimsField = "claims";
+    private const string CookieField = "cookie";
+    private const string TtlField = "ttl";
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly long _idleMs;
+    private readonly long _lifetimeMs;
+
+    /// <summary>Creates the store on a connection, with keys under <paramref name="prefix"/>, default lifetimes and the system clock.</summary>
+    /// <param name="redis">The process's shared connection.</param>
+    /// <param name="prefix"><c>Broker:Redis:Prefix</c>.</param>
+    public RedisSessionStore(IConnectionMultiplexer redis, string prefix)
+        : this(redis, prefix, new SessionStoreOptions(), TimeProvider.System)
+    {
+    }
 
     /// <summary>Creates the store on a connection, with keys under <paramref name="prefix"/>.</summary>
     /// <param name="redis">The process's shared connection.</param>
     /// <param name="prefix"><c>Broker:Redis:Prefix</c>.</param>
-    public RedisSessionStore(IConnectionMultiplexer redis, string prefix)
+    /// <param name="options"><c>Broker:Sessions</c>: the idle timeout and lifetime (<c>MaxCount</c> is not read, see the remarks).</param>
+    /// <param name="time">The clock lifetimes are reckoned on.</param>
+    public RedisSessionStore(IConnectionMultiplexer redis, string prefix, SessionStoreOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
         _redis = redis;
         _keys = new RedisKeys(prefix);
+        _time = time;
+        _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
+        _lifetimeMs = (long)options.Lifetime.TotalMilliseconds;
     }
 
     /// <inheritdoc />
@@ -74,21 +126,29 @@ public sealed class RedisSessionStore : ISessionStore
         ArgumentNullException.ThrowIfNull(session);
         var db = Database;
         var sessionKey = _keys.Session(session.SessionId);
-        var created = await db.ScriptEvaluateAsync(
+        var created = session.CreatedAt.ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // At least a millisecond: a session made already past its lifetime (a clock far ahead) is gone at once.
+        var ttl = Math.Max(1, Math.Min(_idleMs, created + _lifetimeMs - now));
+        var digest = cookieKey is null ? null : RedisKeys.Digest(cookieKey);
+        var done = await db.ScriptEvaluateAsync(
             CreateScript,
             [sessionKey],
             [
-                session.CreatedAt.ToUnixTimeMilliseconds(),
+                created,
                 session.UserId ?? string.Empty,
                 session.Claims.Count == 0 ? string.Empty : JsonSerializer.Serialize(ToDictionary(session.Claims), RedisSessionsJsonContext.Default.DictionaryStringString),
+                digest ?? string.Empty,
+                ttl,
+                now,
             ]).WaitAsync(cancellationToken);
-        if ((long)created == 0)
+        if ((long)done == 0)
         {
             throw new InvalidOperationException("The session id is already in use.");
         }
 
-        if (cookieKey is not null
-            && !await db.StringSetAsync(_keys.SessionCookie(cookieKey), session.SessionId, expiry: null, when: When.NotExists).WaitAsync(cancellationToken))
+        if (digest is not null
+            && !await db.StringSetAsync(_keys.SessionCookieByDigest(digest), session.SessionId, TimeSpan.FromMilliseconds(ttl), When.NotExists).WaitAsync(cancellationToken))
         {
             // Undo the first half so a failed create leaves nothing behind. The message names no key: keys are secrets.
             await db.KeyDeleteAsync(sessionKey).WaitAsync(cancellationToken);
@@ -97,11 +157,10 @@ public sealed class RedisSessionStore : ISessionStore
     }
 
     /// <inheritdoc />
-    public async ValueTask<BrokerSession?> FindByIdAsync(string sessionId, CancellationToken cancellationToken = default)
+    public ValueTask<BrokerSession?> FindByIdAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
-        var fields = await Database.HashGetAllAsync(_keys.Session(sessionId)).WaitAsync(cancellationToken);
-        return Read(sessionId, fields);
+        return UseAsync(sessionId, userId: null, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -109,15 +168,35 @@ public sealed class RedisSessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(cookieKey);
         var sessionId = await Database.StringGetAsync(_keys.SessionCookie(cookieKey)).WaitAsync(cancellationToken);
-        return sessionId.IsNull ? null : await FindByIdAsync(sessionId.ToString(), cancellationToken);
+        return sessionId.IsNull ? null : await UseAsync(sessionId.ToString(), userId: null, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async ValueTask<BrokerSession?> BindUserAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
+    public ValueTask<BrokerSession?> BindUserAsync(string sessionId, string userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         ArgumentNullException.ThrowIfNull(userId);
-        var result = await Database.ScriptEvaluateAsync(BindUserScript, [_keys.Session(sessionId)], [userId]).WaitAsync(cancellationToken);
+        return UseAsync(sessionId, userId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TouchAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        return await UseAsync(sessionId, userId: null, cancellationToken) is not null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Redis expires the keys itself: nothing to sweep.</remarks>
+    public ValueTask<int> PurgeExpiredAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
+
+    private async ValueTask<BrokerSession?> UseAsync(string sessionId, string? userId, CancellationToken cancellationToken)
+    {
+        var db = Database;
+        var result = await db.ScriptEvaluateAsync(
+            UseScript,
+            [_keys.Session(sessionId)],
+            [_time.GetUtcNow().ToUnixTimeMilliseconds(), _idleMs, _lifetimeMs, userId ?? string.Empty]).WaitAsync(cancellationToken);
         if (result.IsNull)
         {
             return null;
@@ -130,11 +209,20 @@ public sealed class RedisSessionStore : ISessionStore
             fields[i] = new HashEntry((RedisValue)items[2 * i], (RedisValue)items[(2 * i) + 1]);
         }
 
-        return Read(sessionId, fields);
+        var session = Read(sessionId, fields, out var cookieDigest, out var ttlMs);
+        if (cookieDigest is not null && ttlMs > 0)
+        {
+            // The cookie's mapping lives exactly as long as its session; a second step, as on create (see the remarks).
+            await db.KeyExpireAsync(_keys.SessionCookieByDigest(cookieDigest), TimeSpan.FromMilliseconds(ttlMs)).WaitAsync(cancellationToken);
+        }
+
+        return session;
     }
 
-    private static BrokerSession? Read(string sessionId, HashEntry[] fields)
+    private static BrokerSession? Read(string sessionId, HashEntry[] fields, out string? cookieDigest, out long ttlMs)
     {
+        cookieDigest = null;
+        ttlMs = 0;
         if (fields.Length == 0)
         {
             return null;
@@ -155,6 +243,12 @@ public sealed class RedisSessionStore : ISessionStore
                     break;
                 case ClaimsField:
                     claims = JsonSerializer.Deserialize(field.Value.ToString(), RedisSessionsJsonContext.Default.DictionaryStringString) ?? claims;
+                    break;
+                case CookieField:
+                    cookieDigest = field.Value.ToString();
+                    break;
+                case TtlField:
+                    ttlMs = (long)field.Value;
                     break;
             }
         }

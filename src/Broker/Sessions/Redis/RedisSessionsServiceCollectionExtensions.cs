@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Broker.Sessions.Redis;
@@ -31,7 +32,11 @@ public static class RedisSessionsServiceCollectionExtensions
         var configuration = options.Configuration;
         var prefix = options.Prefix;
         services.TryAddSingleton<IConnectionMultiplexer>(_ => Connect(configuration));
-        services.TryAddSingleton<ISessionStore>(provider => new RedisSessionStore(provider.GetRequiredService<IConnectionMultiplexer>(), prefix));
+        services.TryAddSingleton<ISessionStore>(provider => new RedisSessionStore(
+            provider.GetRequiredService<IConnectionMultiplexer>(),
+            prefix,
+            provider.GetService<IOptions<BrokerSessionOptions>>()?.Value.Sessions ?? new SessionStoreOptions(),
+            provider.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<ITicketStore>(provider => new RedisTicketStore(provider.GetRequiredService<IConnectionMultiplexer>(), prefix));
 
         // Every node must read every other node's keys: one ring in Redis, one application name (the default name

@@ -157,6 +157,11 @@ internal sealed partial class ClientSession
         }
 
         await subscription.Feed.CloseAsync(reason);
+        if (reason is null)
+        {
+            // The writer no longer reads this feed: let go of what is left so the node's queue budget gets it back.
+            subscription.Feed.Queue.Clear();
+        }
     }
 
     /// <summary>The frame's <c>data</c>, or null when it had none (a missing field, not JSON <c>null</c>).</summary>

@@ -126,6 +126,16 @@ internal sealed partial class ClientSession
     private async ValueTask HelloAsync(ClientFrame hello)
     {
         _connection.HelloReceived();
+        // The brute-force guard: an address that failed too often this minute is refused before its ticket is
+        // looked at, so guessing costs the broker no store round trip.
+        if (_services.HelloGuard.IsBlocked(_remoteIp))
+        {
+            _services.Metrics.RecordLimitRefused(Diagnostics.LimitKind.FailedHellos);
+            _connection.Violation(WebSocketCloseCodes.Policy, "too many refused hellos",
+                ServerFrames.Error(hello.Id, ErrorCodes.RateLimited, "Too many refused hellos from this address; try again in a minute."));
+            return;
+        }
+
         string sessionId;
         string? userId;
         if (hello.Ticket is { } ticket)
@@ -134,7 +144,15 @@ internal sealed partial class ClientSession
             // starves the thread pool under a burst of connections.
             if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
             {
-                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.");
+                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.", ticketRefused: true);
+                return;
+            }
+
+            // The session may have ended since the ticket was issued (expired, store full and swept): a socket
+            // must not live on a session the store no longer knows. This also marks the session used.
+            if (!await _services.SessionStore.TouchAsync(grant.SessionId, Closing))
+            {
+                RefuseHello(hello.Id, "The ticket's session has ended.", ticketRefused: false);
                 return;
             }
 
@@ -146,12 +164,24 @@ internal sealed partial class ClientSession
         }
         else if (_services.AllowAnonymous)
         {
-            var created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+            BrokerSession created;
+            try
+            {
+                created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+            }
+            catch (SessionLimitExceededException)
+            {
+                // Counted and logged (once a minute) by the resolver; the socket cannot go on without a session.
+                _connection.Violation(WebSocketCloseCodes.Policy, "session limit reached",
+                    ServerFrames.Error(hello.Id, ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."));
+                return;
+            }
+
             (sessionId, userId) = (created.SessionId, null);
         }
         else
         {
-            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.");
+            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.", ticketRefused: false);
             return;
         }
 
@@ -189,6 +219,8 @@ internal sealed partial class ClientSession
                     continue;  // resumed above, with its position
                 }
 
+                // Backpressure per entry, as per frame: a resume naming thousands of channels gets an answer for each.
+                await _connection.WaitForRepliesAsync();
                 await SubscribeAsync(null, channel, position, fromResume: true);
             }
         }
@@ -196,9 +228,24 @@ internal sealed partial class ClientSession
         _connection.StartPings();
     }
 
-    private void RefuseHello(long? id, string reason)
+    /// <summary>
+    /// Refuses a hello: <c>unauthorized</c>, close 1008. Only a refused ticket counts toward the address's guard:
+    /// a hello with no credentials costs no store round trip and guesses nothing, and after a restart of a broker
+    /// with in-memory sessions every page behind one office NAT sends exactly that, once, before it gets a new
+    /// session; blocking the NAT for it would lock out the office.
+    /// </summary>
+    private void RefuseHello(long? id, string reason, bool ticketRefused)
     {
-        WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, reason);
+        if (_services.Gates.HelloRefused.TryPass(out var count))
+        {
+            WebSocketLog.HelloRefused(_services.Logger, _connection.ConnectionId, _remoteIp, reason, count);
+        }
+
+        if (ticketRefused && _services.HelloGuard.RecordFailure(_remoteIp) && _services.Gates.HelloBlocked.TryPass(out var blocked))
+        {
+            WebSocketLog.FailedHellosBlocked(_services.Logger, _remoteIp, _services.Options.MaxFailedHellosPerIp, blocked);
+        }
+
         _connection.Violation(WebSocketCloseCodes.Policy, "hello refused", ServerFrames.Error(id, ErrorCodes.Unauthorized, reason));
     }
 

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Broker.Diagnostics;
 using Broker.Sessions;
 using Broker.WebSockets;
 
@@ -12,6 +13,12 @@ internal static class WebSocketEndpoint
 {
     /// <summary>The subprotocol the broker speaks.</summary>
     public const string SubProtocol = "broker.v1.json";
+
+    /// <summary>
+    /// <c>Retry-After</c> of an upgrade refused by a connection limit, in seconds: long enough to spread a herd of
+    /// reconnecting clients, short enough that a user behind a refused upgrade is not kept waiting long.
+    /// </summary>
+    private const string RetryAfterSeconds = "5";
 
     public static async Task HandleAsync(HttpContext context)
     {
@@ -27,7 +34,7 @@ internal static class WebSocketEndpoint
         // Draining: the client should go to another broker (PROTOCOL.md, "Running the broker").
         if (services.Drain.IsDraining)
         {
-            WebSocketLog.UpgradeRefused(services.Logger, "draining");
+            WebSocketLog.UpgradeRefused(services.Logger, "draining", 1);
             services.Metrics.RecordUpgradeRefused("draining");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
@@ -37,12 +44,48 @@ internal static class WebSocketEndpoint
         // with a ticket its backend minted.
         if (services.Origins.Evaluate(context.Request, checkFetchSite: false) != OriginDecision.Allowed)
         {
-            WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed");
+            // Once a minute with a count: a script can send foreign-origin upgrades as fast as it likes.
+            if (services.Gates.OriginRefused.TryPass(out var refused))
+            {
+                WebSocketLog.UpgradeRefused(services.Logger, "origin not allowed", refused);
+            }
+
             services.Metrics.RecordUpgradeRefused("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
 
+        // Connection limits, before any work for the socket: refused with 503 (PROTOCOL.md's refused upgrade) and
+        // a hint to come back, counted per limit and logged once a minute per limit.
+        var address = context.Connection.RemoteIpAddress;
+        if (services.Limiter.TryAcquire(address) is { } limit)
+        {
+            services.Metrics.RecordLimitRefused(limit);
+            var (gate, name, max) = limit == LimitKind.Connections
+                ? (services.Gates.Connections, "Broker:WebSocket:MaxConnections", services.Options.MaxConnections)
+                : (services.Gates.ConnectionsPerIp, "Broker:WebSocket:MaxConnectionsPerIp", services.Options.MaxConnectionsPerIp);
+            if (gate.TryPass(out var count))
+            {
+                WebSocketLog.LimitReached(services.Logger, name, max, address, count);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            return;
+        }
+
+        try
+        {
+            await AcceptAsync(context, services);
+        }
+        finally
+        {
+            services.Limiter.Release(address);
+        }
+    }
+
+    private static async Task AcceptAsync(HttpContext context, WebSocketServices services)
+    {
         // The cookie binds a ticketless hello only when the upgrade passes the full same-origin check.
         BrokerSession? cookieSession = null;
         if (services.Origins.Evaluate(context.Request, checkFetchSite: true) == OriginDecision.Allowed)
@@ -57,7 +100,7 @@ internal static class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.Zero,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
-        Broker.Diagnostics.BrokerTracing.DetachLongLivedRequest();
+        BrokerTracing.DetachLongLivedRequest();
         var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }

@@ -13,6 +13,7 @@ internal sealed class WebSocketServices(
     BrokerNode node,
     TicketService tickets,
     SessionResolver sessions,
+    ISessionStore sessionStore,
     OriginPolicy origins,
     ConnectionRegistry connections,
     BrokerMetrics metrics,
@@ -27,6 +28,8 @@ internal sealed class WebSocketServices(
     public TicketService Tickets { get; } = tickets;
 
     public SessionResolver Sessions { get; } = sessions;
+
+    public ISessionStore SessionStore { get; } = sessionStore;
 
     public OriginPolicy Origins { get; } = origins;
 
@@ -43,4 +46,16 @@ internal sealed class WebSocketServices(
     public WebSocketTransportOptions Options { get; } = options.Value;
 
     public bool AllowAnonymous { get; } = sessionOptions.Value.AllowAnonymous;
+
+    /// <summary>Connections in all and per address (<c>MaxConnections</c>, <c>MaxConnectionsPerIp</c>).</summary>
+    public ConnectionLimiter Limiter { get; } = new(options.Value.MaxConnections, options.Value.MaxConnectionsPerIp);
+
+    /// <summary>Refused hellos per address (<c>MaxFailedHellosPerIp</c>).</summary>
+    public HelloGuard HelloGuard { get; } = new(options.Value.MaxFailedHellosPerIp, time);
+
+    /// <summary>
+    /// Log gates, one per cause: a refusal a client can repeat at will (an upgrade over a limit, a refused hello)
+    /// is logged once a minute per cause with how many there were, not once per attempt.
+    /// </summary>
+    public LogGates Gates { get; } = new(time);
 }

@@ -206,5 +206,7 @@ public sealed class RedisClusterControlTests(RedisServerFixture redis) : IAsyncL
         public long PendingBytes => 0;
 
         public bool Disconnect(string reason, bool reconnect) => Interlocked.Exchange(ref _closed, 1) == 0;
+
+        public bool EndSession(string reason) => Interlocked.Exchange(ref _closed, 1) == 0;
     }
 }

@@ -34,7 +34,10 @@ internal sealed class RedisKeys
     public RedisKey Session(string sessionId) => _sessionById + sessionId;
 
     /// <summary>The string that maps a cookie key's digest to its session id.</summary>
-    public RedisKey SessionCookie(string cookieKey) => _sessionByCookie + Digest(cookieKey);
+    public RedisKey SessionCookie(string cookieKey) => SessionCookieByDigest(Digest(cookieKey));
+
+    /// <summary>The same string, by the digest a session's hash keeps (so expiry can reach it without the key).</summary>
+    public RedisKey SessionCookieByDigest(string digest) => _sessionByCookie + digest;
 
     /// <summary>The string that holds a ticket's entry, under the digest of the ticket text.</summary>
     public RedisKey Ticket(string ticket) => _ticket + Digest(ticket);

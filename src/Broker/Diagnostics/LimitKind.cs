@@ -1,0 +1,23 @@
+namespace Broker.Diagnostics;
+
+/// <summary>Which limit refused a client; the <c>limit</c> tag of <c>broker.limits.refused</c>.</summary>
+public enum LimitKind
+{
+    /// <summary><c>Broker:WebSocket:MaxConnections</c>: the node's connections in all.</summary>
+    Connections,
+
+    /// <summary><c>Broker:WebSocket:MaxConnectionsPerIp</c>: one client address's connections.</summary>
+    ConnectionsPerIp,
+
+    /// <summary><c>Broker:WebSocket:MaxFailedHellos</c>: one client address's refused <c>hello</c>s (ticket guessing).</summary>
+    FailedHellos,
+
+    /// <summary><c>Broker:MaxQueuedBytes</c>: the bytes queued for all subscribers of the node.</summary>
+    QueuedBytes,
+
+    /// <summary><c>Broker:Sessions:MaxCount</c>: the sessions a store holds.</summary>
+    Sessions,
+
+    /// <summary><c>Broker:Tickets:MaxOutstanding</c>: the issued, unused tickets the in-memory store holds.</summary>
+    Tickets,
+}
