@@ -273,6 +273,18 @@ public class BrokerServiceTests
     }
 
     [Fact]
+    public async Task IssueTicketPastALimitIsResourceExhausted()
+    {
+        await using var server = await BrokerServer.StartAsync(With(("Broker:Tickets:MaxOutstanding", "1")));
+        using var client = new GrpcTestClient(server);
+        await client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { UserId = "bob" }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.IssueTicket, null, client.Options(), new IssueTicketRequest { UserId = "bob" }).ResponseAsync.WaitAsync(BrokerServer.DefaultTimeout));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("Broker:Tickets:MaxOutstanding", refused.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task IssueTicketMakesOrFindsSessionsAndRefusesUnknownOnes()
     {
         await using var server = await BrokerServer.StartAsync(With());

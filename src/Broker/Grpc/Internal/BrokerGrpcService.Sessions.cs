@@ -32,6 +32,8 @@ internal sealed partial class BrokerGrpcService
                 SessionId = result.Session!.SessionId,
             },
             TicketIssueStatus.SessionNotFound => throw new RpcException(new Status(StatusCode.NotFound, $"No session '{request.SessionId}' is known.")),
+            TicketIssueStatus.SessionLimitReached => throw new RpcException(new Status(StatusCode.ResourceExhausted, "The session store is full (Broker:Sessions:MaxCount); name an existing session or try later.")),
+            TicketIssueStatus.TicketLimitReached => throw new RpcException(new Status(StatusCode.ResourceExhausted, "Too many tickets are outstanding (Broker:Tickets:MaxOutstanding); try again when some are used or expired.")),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, result.ToString())),
         };
     }
