@@ -28,13 +28,13 @@ public sealed partial class BrokerNode
     /// <summary>Creates the node over the hub, the namespaces and the handlers; with <paramref name="cluster"/>, a <c>Disconnect</c> reaches every node.</summary>
     public BrokerNode(Hub hub, NamespaceRegistry namespaces, HandlerRegistry handlers, ConnectionRegistry connections, IOptions<BrokerOptions> options, BrokerMetrics? metrics = null, ClusterControl? cluster = null, QueueBudget? queues = null)
     {
-        _cluster = cluster;
         ArgumentNullException.ThrowIfNull(options);
         _hub = hub;
         _namespaces = namespaces;
         _handlers = handlers;
         Connections = connections;
         _metrics = metrics;
+        _cluster = cluster;
         _maxDataBytes = options.Value.MaxMessageBytes;
         _queues = queues ?? new QueueBudget(options.Value.MaxQueuedBytes);
     }

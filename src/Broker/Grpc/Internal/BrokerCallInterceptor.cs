@@ -22,59 +22,18 @@ internal sealed class BrokerCallInterceptor(ApiKeyAuthenticator auth, DrainState
         return continuation(request, context);
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        Admit(context);
-        StartStream(context);
-        try
-        {
-            await continuation(request, responseStream, context);
-        }
-        catch (Exception error) when (Ended(error, context) is { } ended)
-        {
-            throw ended;
-        }
-        finally
-        {
-            metrics.GrpcStreamEnded();
-        }
-    }
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        StreamAsync(context, () => continuation(request, responseStream, context));
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Admit(context);
-        StartStream(context);
-        try
-        {
-            return await continuation(requestStream, context);
-        }
-        catch (Exception error) when (Ended(error, context) is { } ended)
-        {
-            throw ended;
-        }
-        finally
-        {
-            metrics.GrpcStreamEnded();
-        }
+        TResponse response = default!;
+        await StreamAsync(context, async () => response = await continuation(requestStream, context));
+        return response;
     }
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        Admit(context);
-        StartStream(context);
-        try
-        {
-            await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception error) when (Ended(error, context) is { } ended)
-        {
-            throw ended;
-        }
-        finally
-        {
-            metrics.GrpcStreamEnded();
-        }
-    }
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        StreamAsync(context, () => continuation(requestStream, responseStream, context));
 
     /// <summary>The status a call gets when the broker drains (PROTOCOL.md: UNAVAILABLE, so the client goes elsewhere).</summary>
     public static RpcException Draining() => new(new Status(StatusCode.Unavailable, DrainMiddleware.ShuttingDown));
@@ -87,6 +46,25 @@ internal sealed class BrokerCallInterceptor(ApiKeyAuthenticator auth, DrainState
         }
 
         auth.Check(context);
+    }
+
+    /// <summary>Every streaming call, whatever its shape: admitted, counted for its life, and ended as <see cref="Ended"/> says.</summary>
+    private async Task StreamAsync(ServerCallContext context, Func<Task> call)
+    {
+        Admit(context);
+        StartStream(context);
+        try
+        {
+            await call();
+        }
+        catch (Exception error) when (Ended(error, context) is { } ended)
+        {
+            throw ended;
+        }
+        finally
+        {
+            metrics.GrpcStreamEnded();
+        }
     }
 
     private void StartStream(ServerCallContext context)
