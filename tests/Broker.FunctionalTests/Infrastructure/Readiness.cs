@@ -1,0 +1,20 @@
+namespace Broker.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// Waits for a broker's <c>/readyz</c>, as a load balancer would before it sends a node traffic: a cluster node is
+/// ready once its engine reaches Redis (PROTOCOL.md: 503 within 5 s of losing it).
+/// </summary>
+public static class Readiness
+{
+    /// <summary>Polls <c>/readyz</c> until it answers <paramref name="status"/>, for at most <see cref="BrokerServer.DefaultTimeout"/>.</summary>
+    public static async Task WaitForReadyzAsync(this BrokerServer server, HttpStatusCode status = HttpStatusCode.OK)
+    {
+        using var web = server.CreateWebClient();
+        var started = TimeProvider.System.GetTimestamp();
+        while ((await web.GetAsync("/readyz").WaitAsync(BrokerServer.DefaultTimeout)).StatusCode != status)
+        {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < BrokerServer.DefaultTimeout, $"/readyz did not answer {status}");
+            await Task.Delay(50);  // a poll: readiness has no push signal
+        }
+    }
+}
