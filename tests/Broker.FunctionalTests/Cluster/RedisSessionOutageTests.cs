@@ -165,6 +165,54 @@ public sealed class RedisSessionOutageTests
         }
     }
 
+    [Fact]
+    public async Task TheStores_TurnAFrozenRedisIntoSessionStoreUnavailable_OnEveryMember()
+    {
+        // The stores alone, on a connection whose commands give up after half a second, and with no engine to say
+        // Redis is down: what the command timeout gives is translated too (the stores' one place, RedisStoreCalls).
+        // Recovery is the node's (the first test): this connection keeps StackExchange.Redis's slow default reconnect.
+        var redis = new RedisServer();
+        await redis.InitializeAsync();
+        try
+        {
+            await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",asyncTimeout=500,syncTimeout=500").WaitAsync(Timeout);
+            var prefix = RedisServer.NewPrefix();
+            var sessions = new Broker.Sessions.Redis.RedisSessionStore(connection, prefix, new SessionStoreOptions(), TimeProvider.System);
+            var tickets = new Broker.Sessions.Redis.RedisTicketStore(connection, prefix);
+            var session = new BrokerSession(SessionIdentifiers.NewSessionId(), null, DateTimeOffset.UtcNow, BrokerSession.NoClaims);
+            var entry = new TicketEntry(new TicketGrant(session.SessionId, null, BrokerSession.NoClaims, DateTimeOffset.UtcNow.AddMinutes(1)), null);
+
+            redis.Pause();
+            try
+            {
+                Func<Task>[] members =
+                [
+                    () => sessions.CreateAsync(session, SessionIdentifiers.NewSecret()).AsTask(),
+                    () => sessions.FindByIdAsync(session.SessionId).AsTask(),
+                    () => sessions.FindByCookieKeyAsync(SessionIdentifiers.NewSecret()).AsTask(),
+                    () => sessions.BindUserAsync(session.SessionId, "bob").AsTask(),
+                    () => sessions.TouchAsync(session.SessionId).AsTask(),
+                    () => tickets.TryAddAsync("t", entry, TimeSpan.FromMinutes(1)).AsTask(),
+                    () => tickets.TryTakeAsync("t").AsTask(),
+                    () => Task.Run(() => tickets.TryAdd("t", entry, TimeSpan.FromMinutes(1))),
+                    () => Task.Run(() => tickets.TryTake("t")),
+                ];
+                foreach (var member in members)
+                {
+                    await Assert.ThrowsAsync<SessionStoreUnavailableException>(member).WaitAsync(Timeout);
+                }
+            }
+            finally
+            {
+                redis.Resume();
+            }
+        }
+        finally
+        {
+            await redis.DisposeAsync();
+        }
+    }
+
     private static Dictionary<string, string?> Cluster(string configuration, params (string Key, string? Value)[] extra) => With(
         [
             ("Broker:Engine", "Redis"),
