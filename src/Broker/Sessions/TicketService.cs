@@ -252,6 +252,7 @@ public sealed class TicketService
     /// <param name="ticket">The ticket text from <c>hello</c>.</param>
     /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
     /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
+    /// <exception cref="SessionStoreUnavailableException">The ticket store is unreachable (the caller answers <c>unavailable</c>).</exception>
     public bool TryConsume(string? ticket, IPAddress? clientIp, [NotNullWhen(true)] out TicketGrant? grant)
     {
         var entry = IsTicketShaped(ticket) ? _tickets.TryTake(ticket) : null;

@@ -35,9 +35,9 @@ namespace Broker.Sessions.Redis;
 /// <c>&lt;prefix&gt;:sessions:live</c> holds each live session's id scored by when it expires. A create runs one script
 /// on it (drop the expired entries, refuse when <c>MaxCount</c> remain, else add) sent together with the create's own
 /// script, so the bound costs no round trip of its own; a refused create deletes what it wrote. A use moves the
-/// score with a fire-and-forget script (no reply waited for). The set lives as long as its longest-lived entry. A session removed early stays counted until its
-/// expiry time at most. The set is one key (one hash slot): every create of the cluster touches it, which Redis
-/// does in microseconds.
+/// score with a fire-and-forget script (no reply waited for). The set lives as long as its longest-lived entry. A
+/// session removed early stays counted until its expiry time at most. The set is one key (one hash slot): every
+/// create of the cluster touches it, which Redis does in microseconds.
 /// </para>
 /// <para>
 /// <see cref="Count"/> is <see langword="null"/>: the sessions are the cluster's, not this node's, and
