@@ -30,7 +30,7 @@ public sealed class ConfigurationDocTests
     /// <summary>Options types of the broker that configuration does not bind (set in code), with the reason.</summary>
     private static readonly Dictionary<string, string> CodeOnlyOptions = new(StringComparer.Ordinal)
     {
-        ["RedisSessionsOptions"] = "the sessions read Broker:Redis:Configuration and Prefix, which RedisEngineOptions binds and the page lists",
+        ["RedisSessionsOptions"] = "the sessions read Broker:Redis:Configuration, Prefix and OperationTimeout, which RedisEngineOptions binds and the page lists",
     };
 
     /// <summary>The placeholder the page writes for a dictionary key (<c>Broker:Namespaces:&lt;namespace&gt;:…</c>).</summary>

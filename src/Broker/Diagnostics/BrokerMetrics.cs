@@ -72,7 +72,7 @@ public sealed class BrokerMetrics
         _upgradesRefused = Meter.CreateCounter<long>("broker.websocket.upgrades.refused", "{request}", "WebSocket upgrades refused, by reason.");
         _handlerTimeouts = Meter.CreateCounter<long>("broker.handler.timeouts", "{call}", "Browser 'send' calls whose handler did not reply in time.");
         _epochChanges = Meter.CreateCounter<long>("broker.epoch_changes", "{channel}", "Subscribed channels whose history the engine lost (a new epoch): their subscribers were told with an unsolicited 'subscribed'.");
-        _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (disconnect, handlers).");
+        _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (publish, subscribe, history, presence, disconnect, handlers; hello, session, tickets and session_sweep for the session and ticket stores).");
         _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
         _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
@@ -152,7 +152,7 @@ public sealed class BrokerMetrics
     /// <summary>Counts a subscribed channel whose epoch changed under its subscribers.</summary>
     public void RecordEpochChange() => _epochChanges.Add(1);
 
-    /// <summary>Counts a request answered <c>unavailable</c> for an unreachable engine; <paramref name="operation"/> is a constant (publish, subscribe, history, presence, disconnect).</summary>
+    /// <summary>Counts a request answered <c>unavailable</c> for an unreachable engine or session store; <paramref name="operation"/> is a constant (publish, subscribe, history, presence, disconnect, handlers, hello, session, tickets, session_sweep).</summary>
     public void RecordEngineUnavailable(string operation) => _engineUnavailable.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>Counts a node that did not answer a node-to-node request in time; <paramref name="operation"/> is a constant.</summary>

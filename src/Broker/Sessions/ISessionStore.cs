@@ -12,7 +12,8 @@ namespace Broker.Sessions;
 /// implementation must not log them. Members are asynchronous because a shared store is remote.
 /// Sessions expire (<see cref="SessionStoreOptions"/>): one unused for <c>IdleTimeout</c>, or older than
 /// <c>Lifetime</c>, is gone; finding a session and <see cref="TouchAsync"/> count as using it. A store bounds what
-/// it holds, so that no loop of requests exhausts memory.
+/// it holds, so that no loop of requests exhausts memory. A store whose backend cannot answer (a remote store's
+/// outage) throws <see cref="SessionStoreUnavailableException"/> from any member, never its backend's own exceptions.
 /// </remarks>
 public interface ISessionStore
 {

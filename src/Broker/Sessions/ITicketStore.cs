@@ -18,7 +18,8 @@ namespace Broker.Sessions;
 /// Ticket texts are bearer secrets: an implementation must not log them, and a store outside the process must
 /// not keep them in clear (a digest of the text is enough to find the entry). The synchronous members exist for
 /// callers that cannot await yet (<see cref="TicketService.TryConsume"/>); a remote store blocks them for one
-/// round trip.
+/// round trip. A store whose backend cannot answer throws <see cref="SessionStoreUnavailableException"/> from any member,
+/// never its backend's own exceptions.
 /// </para>
 /// </remarks>
 public interface ITicketStore

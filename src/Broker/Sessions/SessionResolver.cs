@@ -64,6 +64,7 @@ public sealed class SessionResolver
     /// cookie does not unprotect (tampered, or from another key ring), or the store no longer knows it.
     /// </summary>
     /// <remarks>Does not apply the origin rule: callers that act on the result check <see cref="OriginPolicy"/> first.</remarks>
+    /// <exception cref="SessionStoreUnavailableException">The session store is unreachable (the caller answers <c>unavailable</c>).</exception>
     public async ValueTask<BrokerSession?> ResolveAsync(HttpContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -92,6 +93,7 @@ public sealed class SessionResolver
     /// HttpOnly, SameSite=Lax, Secure when the request is HTTPS, Path=/, no expiry (a browser-session cookie).
     /// </summary>
     /// <exception cref="SessionLimitExceededException">A new session was needed and the store is full (counted and logged here).</exception>
+    /// <exception cref="SessionStoreUnavailableException">The session store is unreachable (the caller answers <c>unavailable</c>).</exception>
     public async ValueTask<BrokerSession> GetOrCreateAsync(HttpContext context, CancellationToken cancellationToken = default)
     {
         var existing = await ResolveAsync(context, cancellationToken);
@@ -102,7 +104,17 @@ public sealed class SessionResolver
 
         var cookieKey = SessionIdentifiers.NewSecret();
         var session = await CreateAsync(cookieKey, userId: null, claims: null, cancellationToken);
-        context.Response.Cookies.Append(CookieName, _protector.Protect(cookieKey), new CookieOptions
+        string protectedKey;
+        try
+        {
+            protectedKey = _protector.Protect(cookieKey);
+        }
+        catch (CryptographicException e) when (StoreUnavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
+
+        context.Response.Cookies.Append(CookieName, protectedKey, new CookieOptions
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Lax,
@@ -123,6 +135,7 @@ public sealed class SessionResolver
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="ArgumentException"><paramref name="userId"/> is not a valid user id.</exception>
     /// <exception cref="SessionLimitExceededException">The store is full (counted and logged here).</exception>
+    /// <exception cref="SessionStoreUnavailableException">The session store is unreachable (the caller answers <c>unavailable</c>).</exception>
     public ValueTask<BrokerSession> CreateSessionAsync(
         string? userId = null, IReadOnlyDictionary<string, string>? claims = null, CancellationToken cancellationToken = default)
     {
@@ -159,6 +172,23 @@ public sealed class SessionResolver
         return session;
     }
 
+    /// <summary>
+    /// The store failure inside a Data Protection error, if that is what it is: Data Protection wraps whatever its key
+    /// ring repository threw into a <see cref="CryptographicException"/>.
+    /// </summary>
+    private static SessionStoreUnavailableException? StoreUnavailable(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SessionStoreUnavailableException unavailable)
+            {
+                return unavailable;
+            }
+        }
+
+        return null;
+    }
+
     private string? Unprotect(string protectedKey)
     {
         if (protectedKey.Length > MaxCookieLength)
@@ -170,6 +200,11 @@ public sealed class SessionResolver
         try
         {
             return _protector.Unprotect(protectedKey);
+        }
+        catch (CryptographicException e) when (StoreUnavailable(e) is { } unavailable)
+        {
+            // The key ring could not be loaded (a shared ring whose store is down): the cookie may be fine.
+            throw unavailable;
         }
         catch (CryptographicException)
         {

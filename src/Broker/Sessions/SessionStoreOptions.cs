@@ -39,9 +39,9 @@ public sealed class SessionStoreOptions
     public TimeSpan Lifetime { get; set; } = DefaultLifetime;
 
     /// <summary>
-    /// <c>Broker:Sessions:MaxCount</c>: the most sessions the in-memory store holds; past it a new session is
-    /// refused (<c>POST /session</c> 503, an anonymous <c>hello</c> <c>limit_exceeded</c>). Default 100000. The
-    /// Redis store is bounded by key expiry and Redis's own <c>maxmemory</c> instead (docs/sessions.md).
+    /// <c>Broker:Sessions:MaxCount</c>: the most sessions the store holds (the in-memory store: this node's; the Redis
+    /// store: the whole cluster's, docs/sessions.md); past it a new session is refused (<c>POST /session</c> 503, an
+    /// anonymous <c>hello</c> <c>limit_exceeded</c>). Default 100000.
     /// </summary>
     public int MaxCount { get; set; } = DefaultMaxCount;
 

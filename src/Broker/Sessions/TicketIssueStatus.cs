@@ -20,4 +20,10 @@ public enum TicketIssueStatus
 
     /// <summary>The in-memory ticket store holds <c>Broker:Tickets:MaxOutstanding</c> tickets (gRPC <c>RESOURCE_EXHAUSTED</c>).</summary>
     TicketLimitReached,
+
+    /// <summary>
+    /// The session or ticket store could not be reached (<see cref="SessionStoreUnavailableException"/>; gRPC
+    /// <c>UNAVAILABLE</c>, HTTP 503 <c>unavailable</c>): nothing was issued, try again shortly.
+    /// </summary>
+    Unavailable,
 }

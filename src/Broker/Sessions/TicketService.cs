@@ -115,6 +115,7 @@ public sealed class TicketService
     /// <param name="clientIp">The only address the ticket may be used from, or <see langword="null"/> for any.</param>
     /// <param name="ttl">How long the ticket is valid; <see langword="null"/>: <c>Broker:Tickets:Ttl</c>. Must be positive.</param>
     /// <param name="cancellationToken">Cancels the session-store and ticket-store calls.</param>
+    /// <returns>The ticket, or why there is none (<see cref="TicketIssueStatus.Unavailable"/> when a store is unreachable).</returns>
     public async ValueTask<TicketIssueResult> IssueAsync(
         string? sessionId,
         string? userId = null,
@@ -122,6 +123,19 @@ public sealed class TicketService
         IPAddress? clientIp = null,
         TimeSpan? ttl = null,
         CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await IssueOrRefuseAsync(sessionId, userId, claims, clientIp, ttl, cancellationToken);
+        }
+        catch (SessionStoreUnavailableException)
+        {
+            return StoreUnavailable();
+        }
+    }
+
+    private async ValueTask<TicketIssueResult> IssueOrRefuseAsync(
+        string? sessionId, string? userId, IReadOnlyDictionary<string, string>? claims, IPAddress? clientIp, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         // proto3 strings default to "": empty means "not set" throughout.
         userId = string.IsNullOrEmpty(userId) ? null : userId;
@@ -192,12 +206,19 @@ public sealed class TicketService
 
         var entry = NewEntry(session, claims: null, clientIp, _defaultTtl);
         string ticket;
-        // 256 random bits never collide in practice; the loop only makes "unique" a guarantee instead of a bet.
-        do
+        try
         {
-            ticket = SessionIdentifiers.NewSecret();
+            // 256 random bits never collide in practice; the loop only makes "unique" a guarantee instead of a bet.
+            do
+            {
+                ticket = SessionIdentifiers.NewSecret();
+            }
+            while (!_tickets.TryAdd(ticket, entry, _defaultTtl));
         }
-        while (!_tickets.TryAdd(ticket, entry, _defaultTtl));
+        catch (SessionStoreUnavailableException)
+        {
+            return StoreUnavailable();
+        }
 
         return Issued(ticket, entry, session);
     }
@@ -209,7 +230,14 @@ public sealed class TicketService
     public async ValueTask<TicketIssueResult> IssueForSessionAsync(BrokerSession session, IPAddress? clientIp, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
-        return await IssueCoreAsync(session, claims: null, clientIp, _defaultTtl, cancellationToken);
+        try
+        {
+            return await IssueCoreAsync(session, claims: null, clientIp, _defaultTtl, cancellationToken);
+        }
+        catch (SessionStoreUnavailableException)
+        {
+            return StoreUnavailable();
+        }
     }
 
     /// <summary>
@@ -224,6 +252,7 @@ public sealed class TicketService
     /// <param name="ticket">The ticket text from <c>hello</c>.</param>
     /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
     /// <param name="grant">What the ticket grants, when this returns <see langword="true"/>.</param>
+    /// <exception cref="SessionStoreUnavailableException">The ticket store is unreachable (the caller answers <c>unavailable</c>).</exception>
     public bool TryConsume(string? ticket, IPAddress? clientIp, [NotNullWhen(true)] out TicketGrant? grant)
     {
         var entry = IsTicketShaped(ticket) ? _tickets.TryTake(ticket) : null;
@@ -234,6 +263,7 @@ public sealed class TicketService
     /// <summary>
     /// Consumes a ticket as <see cref="TryConsume"/> does, without blocking on a remote store.
     /// </summary>
+    /// <exception cref="SessionStoreUnavailableException">The ticket store is unreachable (the caller answers <c>unavailable</c>; the ticket may be burnt).</exception>
     /// <param name="ticket">The ticket text from <c>hello</c>.</param>
     /// <param name="clientIp">The address of the socket presenting it (<c>HttpContext.Connection.RemoteIpAddress</c>).</param>
     /// <param name="cancellationToken">Cancels the ticket-store call; a take that reached a remote store may have burnt the ticket.</param>
@@ -327,6 +357,14 @@ public sealed class TicketService
         var expiresAt = _time.GetUtcNow() + ttl;
         var grantClaims = claims is { Count: > 0 } ? new Dictionary<string, string>(claims, StringComparer.Ordinal) : session.Claims;
         return new TicketEntry(new TicketGrant(session.SessionId, session.UserId, grantClaims, expiresAt), clientIp is null ? null : Normalize(clientIp));
+    }
+
+    /// <summary>A store was unreachable: counted (<c>broker.engine.unavailable</c>, operation <c>tickets</c>; the store logged the cause).</summary>
+    private TicketIssueResult StoreUnavailable()
+    {
+        _metrics?.RecordEngineUnavailable("tickets");
+        _metrics?.RecordTicket(TicketOutcome.Refused);
+        return TicketIssueResult.Failed(TicketIssueStatus.Unavailable);
     }
 
     private TicketIssueResult Issued(string ticket, TicketEntry entry, BrokerSession session)

@@ -54,7 +54,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     private ITimer? _abortTimer;
     private TaskCompletionSource? _repliesWritten;
 
-    internal WebSocketConnection(WebSocket socket, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
+    internal WebSocketConnection(WebSocket socket, WebSocketServices services, HttpContext? cookieRequest, IPAddress? remoteIp)
     {
         _socket = socket;
         _services = services;
@@ -62,7 +62,7 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
         _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
-        _session = new ClientSession(this, services, cookieSession, remoteIp);
+        _session = new ClientSession(this, services, cookieRequest, remoteIp);
     }
 
     /// <summary>The connection's id (<c>welcome.connectionId</c>).</summary>
@@ -204,6 +204,12 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
             WebSocketLog.ProtocolViolation(_services.Logger, ConnectionId, code, reason, count);
         }
 
+        CloseWithError(code, reason, errorFrame);
+    }
+
+    /// <summary>Ends the socket for a cause that is not the client's (nothing logged here): an optional error frame, then close.</summary>
+    internal void CloseWithError(int code, string reason, byte[]? errorFrame)
+    {
         if (errorFrame is not null)
         {
             EnqueueReply(errorFrame);

@@ -24,8 +24,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
     public async Task DisconnectOnA_ClosesASocketOnB_AndAsReplyCountsIt()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
         var (onB, _) = await b.ConnectAsync("zoe");
         await using var _1 = onB;
         var (elsewhere, _) = await b.ConnectAsync("yann");
@@ -46,8 +46,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
     public async Task ASendOnA_IsAnsweredByAHandlerOnB_AndWhenThatStreamDiesWithTheCall_ItGoesOnceToAHandlerOnA()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
         using var grpcA = new GrpcTestClient(a);
         using var grpcB = new GrpcTestClient(b);
         var (browser, welcome) = await a.ConnectAsync("alice");
@@ -93,8 +93,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
     public async Task ASendOnAWhoseOnlyHandlerIsOnB_FailsUnavailable_WhenThatStreamDiesTwice()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
         using var grpcB = new GrpcTestClient(b);
         var (browser, _) = await a.ConnectAsync("alice");
         await using var _1 = browser;
@@ -127,8 +127,8 @@ public sealed class RedisClusterControlTests(RedisServer redis)
     public async Task WhenRedisLostAChannelsHistory_EveryLiveSubscriberGetsAnUnsolicitedSubscribed_ThenTheNewEpoch()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
         const string channel = "room:epoch";
         using var metricsA = new ServerMetrics(a);
         using var metricsB = new ServerMetrics(b);

@@ -1,5 +1,6 @@
 using System.Net;
 using Broker.FunctionalTests.Grpc;
+using Broker.FunctionalTests.Infrastructure;
 using Broker.FunctionalTests.Sessions;
 using Grpc.Core;
 using Broker.Testing;
@@ -29,10 +30,9 @@ public sealed class RedisUnreachableTests
             ("Broker:Redis:OperationTimeout", "00:00:30")));
         using var metrics = new ServerMetrics(server);
         using var client = new GrpcTestClient(server);
-        using var web = server.CreateWebClient();
-        await WaitForReadyAsync(web, HttpStatusCode.OK);
+        await server.WaitForReadyzAsync(HttpStatusCode.OK);
         await redis.DisposeAsync();
-        await WaitForReadyAsync(web, HttpStatusCode.ServiceUnavailable);
+        await server.WaitForReadyzAsync(HttpStatusCode.ServiceUnavailable);
 
         var deadline = TimeSpan.FromSeconds(10);
         var publish = await Assert.ThrowsAsync<RpcException>(() => client.Invoker.AsyncUnaryCall(BrokerMethods.Publish, null, client.Options(deadline), new PublishRequest { Channel = "room:x", Data = ByteString.CopyFromUtf8("1") }).ResponseAsync);
@@ -48,16 +48,5 @@ public sealed class RedisUnreachableTests
         Assert.Equal(1, metrics.Sum("broker.engine.unavailable", "presence"));
         Assert.Equal(1, metrics.Sum("broker.engine.unavailable", "disconnect"));
         Assert.Equal(1, metrics.Sum("broker.engine.unavailable", "subscribe"));
-    }
-
-    /// <summary>Polls <c>/readyz</c> until it answers <paramref name="status"/> (PROTOCOL.md: 503 within 5 s of losing Redis).</summary>
-    private static async Task WaitForReadyAsync(HttpClient web, HttpStatusCode status)
-    {
-        var started = TimeProvider.System.GetTimestamp();
-        while ((await web.GetAsync("/readyz")).StatusCode != status)
-        {
-            Assert.True(TimeProvider.System.GetElapsedTime(started) < BrokerServer.DefaultTimeout, $"/readyz did not answer {status}");
-            await Task.Delay(50);  // a poll: readiness has no push signal
-        }
     }
 }

@@ -19,8 +19,8 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
     public async Task ACookieMadeOnOneBroker_IsAcceptedByAnother_AndATicketIsConsumedOnceOnEither()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
 
         // The page gets its session and cookie from A …
         var cookiesA = new CookieContainer();
@@ -56,8 +56,8 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
     public async Task ASessionMadeOverGrpcOnOneBroker_IsKnownToTheOther_WithItsUser()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var a = await BrokerServer.StartAsync(Cluster(prefix));
-        await using var b = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var a = await Readiness.StartReadyNodeAsync(Cluster(prefix));
+        await using var b = await Readiness.StartReadyNodeAsync(Cluster(prefix));
 
         // IssueTicket with no session on A makes one for bob; IssueTicket naming it on B finds it.
         var first = await a.Services.GetRequiredService<TicketService>().IssueAsync(sessionId: null, userId: "bob").AsTask().WaitAsync(Timeout);
@@ -75,7 +75,7 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
     public async Task WithEngineRedis_TheStoresAndTheKeyRingAreInRedis_AndNoSecretIsInClear()
     {
         var prefix = RedisServer.NewPrefix();
-        await using var server = await BrokerServer.StartAsync(Cluster(prefix));
+        await using var server = await Readiness.StartReadyNodeAsync(Cluster(prefix));
         Assert.IsType<RedisSessionStore>(server.Services.GetRequiredService<ISessionStore>());
         Assert.IsType<RedisTicketStore>(server.Services.GetRequiredService<ITicketStore>());
 
@@ -118,8 +118,8 @@ public sealed class RedisClusterSessionTests(RedisServer redis)
         var settings = Cluster(prefix);
         settings["Broker:Sessions:IdleTimeout"] = "00:00:02";
         settings["Broker:Sessions:Lifetime"] = "00:00:05";
-        await using var a = await BrokerServer.StartAsync(settings);
-        await using var b = await BrokerServer.StartAsync(settings);
+        await using var a = await Readiness.StartReadyNodeAsync(settings);
+        await using var b = await Readiness.StartReadyNodeAsync(settings);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var first = await a.Services.GetRequiredService<TicketService>().IssueAsync(sessionId: null, userId: "bob").AsTask().WaitAsync(Timeout);
         var second = await b.Services.GetRequiredService<TicketService>().IssueAsync(first.Session!.SessionId).AsTask().WaitAsync(Timeout);

@@ -22,6 +22,9 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>A connection for the tests' own look at the keys (each "node" under test makes its own).</summary>
     public ConnectionMultiplexer Connection { get; private set; } = null!;
 
+    /// <summary>The port to listen on; 0 (default): a free one. Set it to start a server where a broker already looks for one.</summary>
+    public int Port { get; init; }
+
     /// <summary>A key prefix no other test uses.</summary>
     public static string NewPrefix() => "test-" + Guid.NewGuid().ToString("N");
 
@@ -30,7 +33,7 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var port = FreePort();
+        var port = Port == 0 ? FreePort() : Port;
         var start = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -85,6 +88,12 @@ public sealed class RedisServer : IAsyncLifetime
         _process?.Dispose();
     }
 
+    /// <summary>Freezes the server (SIGSTOP): its sockets stay open and nothing answers, as a stalled or partitioned Redis.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>Lets a frozen server go on (SIGCONT).</summary>
+    public void Resume() => Signal("CONT");
+
     /// <summary>Every key under <paramref name="prefix"/> and its value as text (strings, hashes, lists), for "never in clear" checks.</summary>
     public async Task<string> DumpAsync(string prefix)
     {
@@ -118,7 +127,19 @@ public sealed class RedisServer : IAsyncLifetime
         return dump.ToString();
     }
 
-    private static int FreePort()
+    // kill(1): .NET has no API for SIGSTOP and SIGCONT (Process.Kill sends only SIGKILL).
+    private void Signal(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server is not started.");
+        using var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (!kill.WaitForExit(5000) || kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed.");
+        }
+    }
+
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -59,6 +59,41 @@ public sealed class RedisSessionStoreTests(RedisServer redis) : SessionStoreSpec
     public void Count_IsNull_TheSessionsAreTheClustersNotThisNodes() => Assert.Null(Store.Count);
 
     [Fact]
+    public async Task MaxCount_BoundsTheClustersSessions_CountsAUseAsLife_AndFreesAPlaceAtExpiry()
+    {
+        // Two nodes (two connections) of one cluster, which may hold two sessions between them.
+        var bounded = new SessionStoreOptions { MaxCount = 2 };
+        await using var other = await redis.ConnectAsync();
+        var a = new RedisSessionStore(_connection!, _prefix, bounded, Time);
+        var b = new RedisSessionStore(other, _prefix, bounded, Time);
+        var idle = bounded.IdleTimeout;
+
+        var first = NewSession();
+        await a.CreateAsync(first, SessionIdentifiers.NewSecret()).AsTask().WaitAsync(Timeout);
+        Time.Advance(idle / 2);
+        await b.CreateAsync(NewSession(), null).AsTask().WaitAsync(Timeout);
+
+        // The third is refused on either node, and leaves nothing behind.
+        var refused = NewSession();
+        var refusedKey = SessionIdentifiers.NewSecret();
+        await Assert.ThrowsAsync<SessionLimitExceededException>(() => a.CreateAsync(refused, refusedKey).AsTask()).WaitAsync(Timeout);
+        await Assert.ThrowsAsync<SessionLimitExceededException>(() => b.CreateAsync(NewSession(), null).AsTask()).WaitAsync(Timeout);
+        Assert.Null(await b.FindByCookieKeyAsync(refusedKey).AsTask().WaitAsync(Timeout));
+        Assert.DoesNotContain(refused.SessionId, await redis.DumpAsync(_prefix).WaitAsync(Timeout), StringComparison.Ordinal);
+
+        // Used now, the first lives (and counts) past its first expiry; the same connection orders the use's update
+        // before the next create.
+        AssertSame(first, await b.FindByIdAsync(first.SessionId).AsTask().WaitAsync(Timeout));
+        Time.Advance(idle * 3 / 4);
+        await Assert.ThrowsAsync<SessionLimitExceededException>(() => b.CreateAsync(NewSession(), null).AsTask()).WaitAsync(Timeout);
+
+        // Both expire unused: their places are free again.
+        Time.Advance(idle / 4);
+        await b.CreateAsync(NewSession(), null).AsTask().WaitAsync(Timeout);
+        await a.CreateAsync(NewSession(), SessionIdentifiers.NewSecret()).AsTask().WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task AnotherPrefix_IsAnotherCluster()
     {
         var session = NewSession();

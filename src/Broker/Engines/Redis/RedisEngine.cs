@@ -94,11 +94,15 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
         config.AsyncTimeout = timeoutMs;
         config.SyncTimeout = timeoutMs;
         config.ConnectTimeout = Math.Min(config.ConnectTimeout, 5000);  // a reconnect attempt gives up within 5 s
+        config.ConnectRetry = 1;                    // one attempt at start (the default 3 made a start without Redis take 15 s); the retry policy takes over
         config.ReconnectRetryPolicy = new LinearRetry(500);  // retry every 0.5 s: back within a second of Redis
         config.ClientName = $"{_options.Prefix}:{_keys.NodeId}";  // finds our own pub/sub connection to close a stalled one
         config.AllowAdmin = true;                   // CLIENT LIST / CLIENT KILL of that one connection
         var endpoints = string.Join(',', config.EndPoints);
 
+        // One connect timeout in all, the connect's own wait included: a Redis that is not up yet costs the start 5 s,
+        // not 10 (ConnectAsync itself may spend the whole timeout retrying a refused connection).
+        long connectDeadline = Environment.TickCount64 + config.ConnectTimeout;
         _redis = await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
         _db = _redis.GetDatabase();
         _subscriber = _redis.GetSubscriber();
@@ -108,9 +112,8 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
 
         try
         {
-            // With AbortOnConnectFail off the multiplexer connects in the background: give it the connect
-            // timeout to come up (a poll: the multiplexer has no awaitable "connected"), then start anyway.
-            long connectDeadline = Environment.TickCount64 + config.ConnectTimeout;
+            // With AbortOnConnectFail off the multiplexer connects in the background: give it what is left of the
+            // connect timeout to come up (a poll: the multiplexer has no awaitable "connected"), then start anyway.
             while (!_redis.IsConnected && Environment.TickCount64 < connectDeadline)
             {
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);

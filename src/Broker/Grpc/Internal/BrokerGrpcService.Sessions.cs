@@ -34,6 +34,7 @@ internal sealed partial class BrokerGrpcService
             TicketIssueStatus.SessionNotFound => throw new RpcException(new Status(StatusCode.NotFound, $"No session '{request.SessionId}' is known.")),
             TicketIssueStatus.SessionLimitReached => throw new RpcException(new Status(StatusCode.ResourceExhausted, "The session store is full (Broker:Sessions:MaxCount); name an existing session or try later.")),
             TicketIssueStatus.TicketLimitReached => throw new RpcException(new Status(StatusCode.ResourceExhausted, "Too many tickets are outstanding (Broker:Tickets:MaxOutstanding); try again when some are used or expired.")),
+            TicketIssueStatus.Unavailable => throw new RpcException(new Status(StatusCode.Unavailable, "The session store is unreachable; try again shortly.")),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, result.ToString())),
         };
     }

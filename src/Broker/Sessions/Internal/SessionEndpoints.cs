@@ -1,5 +1,7 @@
 using Broker.Core;
+using Broker.Diagnostics;
 using Broker.Sessions;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Sessions.Internal;
@@ -7,8 +9,15 @@ namespace Broker.Sessions.Internal;
 /// <summary>The HTTP endpoints <c>POST /session</c> and <c>POST /tickets</c> (PROTOCOL.md, "HTTP endpoints").</summary>
 internal static class SessionEndpoints
 {
+    /// <summary>
+    /// <c>Retry-After</c> of a request refused because the session store is unreachable, in seconds: the engine's probe
+    /// sees Redis back within about a second and the connection retries every half second, so a few seconds is enough,
+    /// and long enough to spread a page's retries.
+    /// </summary>
+    private const string UnavailableRetryAfterSeconds = "5";
+
     public static async Task<IResult> PostSession(
-        HttpContext context, OriginPolicy origins, SessionResolver sessions)
+        HttpContext context, OriginPolicy origins, SessionResolver sessions, [FromServices] BrokerMetrics? metrics)
     {
         if (origins.Evaluate(context.Request) != OriginDecision.Allowed)
         {
@@ -25,8 +34,12 @@ internal static class SessionEndpoints
             // Capacity, not the caller's fault: 503 with a hint to come back once idle sessions have been swept
             // (the sweep runs at least once a minute).
             context.Response.Headers.RetryAfter = "60";
-            return Results.Json(new LimitReply(ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."),
+            return Results.Json(new ErrorReply(ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."),
                 statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (SessionStoreUnavailableException)
+        {
+            return Unavailable(context, metrics, "session");
         }
 
         // The reply names the session and may carry its cookie: no cache may keep it.
@@ -40,14 +53,24 @@ internal static class SessionEndpoints
         SessionResolver sessions,
         TicketService tickets,
         IOptions<BrokerSessionOptions> options,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        [FromServices] BrokerMetrics? metrics)
     {
         if (origins.Evaluate(context.Request) != OriginDecision.Allowed)
         {
             return Results.StatusCode(StatusCodes.Status403Forbidden);
         }
 
-        var session = await sessions.ResolveAsync(context, context.RequestAborted);
+        BrokerSession? session;
+        try
+        {
+            session = await sessions.ResolveAsync(context, context.RequestAborted);
+        }
+        catch (SessionStoreUnavailableException)
+        {
+            return Unavailable(context, metrics, "tickets");
+        }
+
         if (session is null)
         {
             var logger = loggerFactory.CreateLogger(typeof(SessionEndpoints).FullName!);
@@ -67,18 +90,39 @@ internal static class SessionEndpoints
         {
             // Capacity, as for a full session store: come back once tickets have been used or have expired.
             context.Response.Headers.RetryAfter = "5";
-            return Results.Json(new LimitReply(ErrorCodes.LimitExceeded, "The broker holds as many unused tickets as it may; try again shortly."),
+            return Results.Json(new ErrorReply(ErrorCodes.LimitExceeded, "The broker holds as many unused tickets as it may; try again shortly."),
                 statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (result.Status == TicketIssueStatus.Unavailable)
+        {
+            // Counted by the ticket service.
+            return Unavailable(context, metrics: null, "tickets");
         }
 
         return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
     }
 
+    /// <summary>
+    /// The session store is unreachable: 503 with the refusal body every HTTP error of the broker uses
+    /// (<c>{"code":"unavailable",…}</c>, the WebSocket error's words) and <c>Retry-After</c>, as ASP.NET Core's own
+    /// rate limiter and the broker's other 503s answer; counted in <c>broker.engine.unavailable</c> by
+    /// <paramref name="operation"/> unless <paramref name="metrics"/> is null (counted already). The store logged the cause.
+    /// </summary>
+    private static IResult Unavailable(HttpContext context, BrokerMetrics? metrics, string operation)
+    {
+        metrics?.RecordEngineUnavailable(operation);
+        context.Response.Headers.RetryAfter = UnavailableRetryAfterSeconds;
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(new ErrorReply(ErrorCodes.Unavailable, "The session store is unreachable; try again shortly."),
+            statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
     /// <summary>The body of <c>POST /session</c>: <c>{"sessionId":"…","userId":null}</c>.</summary>
     internal sealed record SessionReply(string SessionId, string? UserId);
 
-    /// <summary>The body of a refusal for capacity: <c>{"code":"limit_exceeded","message":"…"}</c>, the WebSocket error's words.</summary>
-    internal sealed record LimitReply(string Code, string Message);
+    /// <summary>The body of a refusal (capacity, an unreachable store): <c>{"code":"limit_exceeded","message":"…"}</c>, the WebSocket error's words.</summary>
+    internal sealed record ErrorReply(string Code, string Message);
 
     /// <summary>The body of <c>POST /tickets</c>: <c>{"ticket":"…","expiresAt":"…"}</c>.</summary>
     internal sealed record TicketReply(string Ticket, string ExpiresAt)

@@ -1,4 +1,5 @@
 using Broker.Core;
+using Broker.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,8 @@ internal sealed class SessionExpiryService(
     IServiceProvider services,
     IOptions<BrokerSessionOptions> options,
     TimeProvider time,
-    ILogger<SessionExpiryService> logger) : BackgroundService
+    ILogger<SessionExpiryService> logger,
+    BrokerMetrics? metrics = null) : BackgroundService
 {
     /// <summary>Reason given in the <c>disconnect</c> frame of a session's sockets.</summary>
     public const string EndedReason = "session ended";
@@ -42,6 +44,13 @@ internal sealed class SessionExpiryService(
                 try
                 {
                     await SweepAsync(connections, stoppingToken);
+                }
+                catch (SessionStoreUnavailableException)
+                {
+                    // Redis is down (the store logged it, once a minute): end no session for it, keep the sockets,
+                    // and touch again next time. A session whose idle timeout passes during a longer outage ends then.
+                    metrics?.RecordEngineUnavailable("session_sweep");
+                    SessionsLog.SessionSweepDeferred(logger, _interval);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {

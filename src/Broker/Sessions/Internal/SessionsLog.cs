@@ -69,4 +69,12 @@ internal static partial class SessionsLog
     [LoggerMessage(EventId = 3024, EventName = "TicketLimitReached", Level = LogLevel.Warning,
         Message = "Tickets refused: the store holds Broker:Tickets:MaxOutstanding ({MaxOutstanding}) unused tickets; {Refused} refused since the last such message.")]
     public static partial void TicketLimitReached(ILogger logger, int maxOutstanding, long refused);
+
+    [LoggerMessage(EventId = 3025, EventName = "StoreUnreachable", Level = LogLevel.Warning,
+        Message = "The session store cannot answer: {Reason}. Requests that need it answer unavailable; {Count} such failures since the last such message (logged at most once a minute).")]
+    public static partial void StoreUnreachable(ILogger logger, string reason, long count);
+
+    [LoggerMessage(EventId = 3026, EventName = "SessionSweepDeferred", Level = LogLevel.Debug,
+        Message = "The session sweep could not reach the session store; no session was ended, it runs again in {Interval}.")]
+    public static partial void SessionSweepDeferred(ILogger logger, TimeSpan interval);
 }

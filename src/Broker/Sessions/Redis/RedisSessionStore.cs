@@ -31,9 +31,21 @@ namespace Broker.Sessions.Redis;
 /// does (a failed second step of a create undoes the first).
 /// </para>
 /// <para>
+/// <c>Broker:Sessions:MaxCount</c> bounds the cluster's sessions, not each node's: a sorted set at
+/// <c>&lt;prefix&gt;:sessions:live</c> holds each live session's id scored by when it expires. A create runs one script
+/// on it (drop the expired entries, refuse when <c>MaxCount</c> remain, else add) sent together with the create's own
+/// script, so the bound costs no round trip of its own; a refused create deletes what it wrote. A use moves the
+/// score with a fire-and-forget script (no reply waited for). The set lives as long as its longest-lived entry. A
+/// session removed early stays counted until its expiry time at most. The set is one key (one hash slot): every
+/// create of the cluster touches it, which Redis does in microseconds.
+/// </para>
+/// <para>
 /// <see cref="Count"/> is <see langword="null"/>: the sessions are the cluster's, not this node's, and
-/// <c>/stats</c> is per node; counting them would also take a scan of the key space. For the same reason there is
-/// no <c>MaxCount</c> here: the bound is the TTL (sessions made within one idle timeout) and Redis's <c>maxmemory</c>.
+/// <c>/stats</c> is per node.
+/// </para>
+/// <para>
+/// Every call goes through <see cref="RedisStoreCalls"/>: an unreachable Redis is
+/// <see cref="SessionStoreUnavailableException"/>, never StackExchange.Redis's own exceptions.
 /// </para>
 /// </remarks>
 public sealed class RedisSessionStore : ISessionStore
@@ -77,17 +89,38 @@ public sealed class RedisSessionStore : ISessionStore
         return fields
         """;
 
+    // The cluster-wide bound: drop the entries whose expiry passed, refuse at MaxCount, else add this session scored
+    // by its expiry. The set itself lives as long as its longest-lived entry, so Redis holds nothing of an idle
+    // cluster's sessions after their idle timeout. ARGV: now, max, expiry (Unix ms), id, ttl (ms).
+    private const string ReserveScript = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+        return 1
+        """;
+
+    // A use moves the session's entry to its new expiry (only if it is counted still), keeping the set alive as long.
+    // ARGV: expiry (Unix ms), id, ttl (ms).
+    private const string ExtendScript = """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+        return 1
+        """;
+
     private const string CreatedField = "created";
     private const string UserField = "user";
     private const string ClaimsField = "claims";
     private const string CookieField = "cookie";
     private const string TtlField = "ttl";
 
-    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisStoreCalls _calls;
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly long _idleMs;
     private readonly long _lifetimeMs;
+    private readonly int _maxCount;
 
     /// <summary>Creates the store on a connection, with keys under <paramref name="prefix"/>, default lifetimes and the system clock.</summary>
     /// <param name="redis">The process's shared connection.</param>
@@ -100,38 +133,46 @@ public sealed class RedisSessionStore : ISessionStore
     /// <summary>Creates the store on a connection, with keys under <paramref name="prefix"/>.</summary>
     /// <param name="redis">The process's shared connection.</param>
     /// <param name="prefix"><c>Broker:Redis:Prefix</c>.</param>
-    /// <param name="options"><c>Broker:Sessions</c>: the idle timeout and lifetime (<c>MaxCount</c> is not read, see the remarks).</param>
+    /// <param name="options"><c>Broker:Sessions</c>: the idle timeout, the lifetime and the cluster's <c>MaxCount</c>.</param>
     /// <param name="time">The clock lifetimes are reckoned on.</param>
     public RedisSessionStore(IConnectionMultiplexer redis, string prefix, SessionStoreOptions options, TimeProvider time)
+        : this(new RedisStoreCalls(redis, isReachable: null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, time ?? TimeProvider.System), prefix, options, time!)
     {
-        ArgumentNullException.ThrowIfNull(redis);
+    }
+
+    /// <summary>Creates the store on the shared calls (the composition's: they know the engine's view of Redis and log).</summary>
+    internal RedisSessionStore(RedisStoreCalls calls, string prefix, SessionStoreOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
         ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
-        _redis = redis;
+        _calls = calls;
         _keys = new RedisKeys(prefix);
         _time = time;
         _idleMs = (long)options.IdleTimeout.TotalMilliseconds;
         _lifetimeMs = (long)options.Lifetime.TotalMilliseconds;
+        _maxCount = options.MaxCount;
     }
 
     /// <inheritdoc />
     public long? Count => null;
 
-    private IDatabase Database => _redis.GetDatabase();
-
     /// <inheritdoc />
     public async ValueTask CreateAsync(BrokerSession session, string? cookieKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var db = Database;
+        var db = _calls.Database;
         var sessionKey = _keys.Session(session.SessionId);
         var created = session.CreatedAt.ToUnixTimeMilliseconds();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         // At least a millisecond: a session made already past its lifetime (a clock far ahead) is gone at once.
         var ttl = Math.Max(1, Math.Min(_idleMs, created + _lifetimeMs - now));
         var digest = cookieKey is null ? null : RedisKeys.Digest(cookieKey);
-        var done = await db.ScriptEvaluateAsync(
+
+        // The bound and the create go out together and are awaited together: the bound adds no round trip.
+        var reserve = db.ScriptEvaluateAsync(ReserveScript, [_keys.LiveSessions], [now, _maxCount, now + ttl, session.SessionId, ttl]);
+        var create = db.ScriptEvaluateAsync(
             CreateScript,
             [sessionKey],
             [
@@ -141,17 +182,24 @@ public sealed class RedisSessionStore : ISessionStore
                 digest ?? string.Empty,
                 ttl,
                 now,
-            ]).WaitAsync(cancellationToken);
-        if ((long)done == 0)
+            ]);
+        var results = await _calls.AwaitAsync(Task.WhenAll(reserve, create), cancellationToken);
+        bool reserved = (long)results[0] == 1;
+        bool made = (long)results[1] == 1;
+        if (!reserved || !made)
         {
-            throw new InvalidOperationException("The session id is already in use.");
+            // Undo whichever half took effect, so a refused create leaves nothing behind.
+            await _calls.AwaitAsync(
+                made ? db.KeyDeleteAsync(sessionKey) : db.SortedSetRemoveAsync(_keys.LiveSessions, session.SessionId),
+                cancellationToken);
+            throw made ? new SessionLimitExceededException() : new InvalidOperationException("The session id is already in use.");
         }
 
         if (digest is not null
-            && !await db.StringSetAsync(_keys.SessionCookieByDigest(digest), session.SessionId, TimeSpan.FromMilliseconds(ttl), When.NotExists).WaitAsync(cancellationToken))
+            && !await _calls.AwaitAsync(db.StringSetAsync(_keys.SessionCookieByDigest(digest), session.SessionId, TimeSpan.FromMilliseconds(ttl), When.NotExists), cancellationToken))
         {
             // Undo the first half so a failed create leaves nothing behind. The message names no key: keys are secrets.
-            await db.KeyDeleteAsync(sessionKey).WaitAsync(cancellationToken);
+            await _calls.AwaitAsync(Task.WhenAll(db.KeyDeleteAsync(sessionKey), db.SortedSetRemoveAsync(_keys.LiveSessions, session.SessionId)), cancellationToken);
             throw new InvalidOperationException("The cookie key is already in use.");
         }
     }
@@ -167,7 +215,7 @@ public sealed class RedisSessionStore : ISessionStore
     public async ValueTask<BrokerSession?> FindByCookieKeyAsync(string cookieKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cookieKey);
-        var sessionId = await Database.StringGetAsync(_keys.SessionCookie(cookieKey)).WaitAsync(cancellationToken);
+        var sessionId = await _calls.AwaitAsync(_calls.Database.StringGetAsync(_keys.SessionCookie(cookieKey)), cancellationToken);
         return sessionId.IsNull ? null : await UseAsync(sessionId.ToString(), userId: null, cancellationToken);
     }
 
@@ -192,11 +240,11 @@ public sealed class RedisSessionStore : ISessionStore
 
     private async ValueTask<BrokerSession?> UseAsync(string sessionId, string? userId, CancellationToken cancellationToken)
     {
-        var db = Database;
-        var result = await db.ScriptEvaluateAsync(
-            UseScript,
-            [_keys.Session(sessionId)],
-            [_time.GetUtcNow().ToUnixTimeMilliseconds(), _idleMs, _lifetimeMs, userId ?? string.Empty]).WaitAsync(cancellationToken);
+        var db = _calls.Database;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var result = await _calls.AwaitAsync(
+            db.ScriptEvaluateAsync(UseScript, [_keys.Session(sessionId)], [now, _idleMs, _lifetimeMs, userId ?? string.Empty]),
+            cancellationToken);
         if (result.IsNull)
         {
             return null;
@@ -210,10 +258,17 @@ public sealed class RedisSessionStore : ISessionStore
         }
 
         var session = Read(sessionId, fields, out var cookieDigest, out var ttlMs);
+        if (ttlMs > 0)
+        {
+            // The bound counts the session until its new expiry. Fire and forget: no reply is waited for, so the bound
+            // costs a use no round trip; a lost update only lets the entry go at the old expiry (an undercount).
+            _ = db.ScriptEvaluateAsync(ExtendScript, [_keys.LiveSessions], [now + ttlMs, sessionId, ttlMs], CommandFlags.FireAndForget);
+        }
+
         if (cookieDigest is not null && ttlMs > 0)
         {
             // The cookie's mapping lives exactly as long as its session; a second step, as on create (see the remarks).
-            await db.KeyExpireAsync(_keys.SessionCookieByDigest(cookieDigest), TimeSpan.FromMilliseconds(ttlMs)).WaitAsync(cancellationToken);
+            await _calls.AwaitAsync(db.KeyExpireAsync(_keys.SessionCookieByDigest(cookieDigest), TimeSpan.FromMilliseconds(ttlMs)), cancellationToken);
         }
 
         return session;

@@ -2,13 +2,15 @@ namespace Broker.Sessions.Redis;
 
 /// <summary>
 /// Where the cluster keeps sessions, tickets and the Data Protection key ring: the Redis of
-/// PROTOCOL.md, "Running several brokers (cluster)". Read from <c>Broker:Redis:Configuration</c> and
-/// <c>Broker:Redis:Prefix</c>, the keys the Redis engine reads too, and used when <c>Broker:Engine</c> is
+/// PROTOCOL.md, "Running several brokers (cluster)". Read from <c>Broker:Redis:Configuration</c>,
+/// <c>Broker:Redis:Prefix</c> and <c>Broker:Redis:OperationTimeout</c>, the keys the Redis engine reads too, and used when <c>Broker:Engine</c> is
 /// <c>Redis</c>.
 /// </summary>
 /// <remarks>
-/// Sessions read the two keys themselves rather than through the engine's options so that the two areas do
-/// not depend on each other; both read the same configuration, so they cannot disagree.
+/// Sessions read the keys themselves rather than through the engine's options so that the two areas do
+/// not share options classes; both read the same configuration, so they cannot disagree. What sessions do take from
+/// the engine is its view of Redis (<c>IEngine.IsHealthy</c>), so that a request answers <c>unavailable</c> at once
+/// while Redis is known to be down.
 /// </remarks>
 public sealed class RedisSessionsOptions
 {
@@ -39,6 +41,12 @@ public sealed class RedisSessionsOptions
     /// </summary>
     public string Prefix { get; set; } = DefaultPrefix;
 
+    /// <summary>
+    /// <c>Broker:Redis:OperationTimeout</c>, read as the engine reads it: the longest a session or ticket command waits
+    /// for Redis before the request answers <c>unavailable</c>. Default 2 s.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Whether <c>Broker:Engine</c> selects Redis (case-insensitively, as configuration keys are).</summary>
     public static bool IsSelected(IConfiguration configuration)
     {
@@ -59,6 +67,12 @@ public sealed class RedisSessionsOptions
         if (configuration["Broker:Redis:Prefix"] is { } prefix)
         {
             options.Prefix = prefix;
+        }
+
+        // The engine's validator refuses a bad value at start; here an unreadable one keeps the default.
+        if (TimeSpan.TryParse(configuration["Broker:Redis:OperationTimeout"], System.Globalization.CultureInfo.InvariantCulture, out var timeout) && timeout > TimeSpan.Zero)
+        {
+            options.OperationTimeout = timeout;
         }
 
         return options;

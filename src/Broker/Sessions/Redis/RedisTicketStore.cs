@@ -18,6 +18,11 @@ namespace Broker.Sessions.Redis;
 /// gets the entry.
 /// </para>
 /// <para><see cref="Count"/> is <see langword="null"/>: counting would take a scan of the key space.</para>
+/// <para>
+/// Every call goes through <see cref="RedisStoreCalls"/>: an unreachable Redis is
+/// <see cref="SessionStoreUnavailableException"/>. A take that timed out may still have run on a stalled Redis once it
+/// resumed: the ticket is then burnt, and the client, told <c>unavailable</c>, fetches a new one.
+/// </para>
 /// </remarks>
 public sealed class RedisTicketStore : ITicketStore
 {
@@ -34,39 +39,51 @@ public sealed class RedisTicketStore : ITicketStore
         return entry
         """;
 
-    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisStoreCalls _calls;
     private readonly RedisKeys _keys;
 
     /// <summary>Creates the store on a connection, with keys under <paramref name="prefix"/>.</summary>
     /// <param name="redis">The process's shared connection.</param>
     /// <param name="prefix"><c>Broker:Redis:Prefix</c>.</param>
     public RedisTicketStore(IConnectionMultiplexer redis, string prefix)
+        : this(new RedisStoreCalls(redis, isReachable: null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System), prefix)
     {
-        ArgumentNullException.ThrowIfNull(redis);
+    }
+
+    /// <summary>Creates the store on the shared calls (the composition's: they know the engine's view of Redis and log).</summary>
+    internal RedisTicketStore(RedisStoreCalls calls, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(calls);
         ArgumentException.ThrowIfNullOrWhiteSpace(prefix);
-        _redis = redis;
+        _calls = calls;
         _keys = new RedisKeys(prefix);
     }
 
     /// <inheritdoc />
     public int? Count => null;
 
-    private IDatabase Database => _redis.GetDatabase();
-
     /// <inheritdoc />
-    public bool TryAdd(string ticket, TicketEntry entry, TimeSpan ttl) =>
-        Database.StringSet(_keys.Ticket(ticket), Serialize(entry), ttl + ExpiryGrace, When.NotExists);
+    public bool TryAdd(string ticket, TicketEntry entry, TimeSpan ttl)
+    {
+        var key = _keys.Ticket(ticket);
+        var value = Serialize(entry);
+        return _calls.Run(db => db.StringSet(key, value, ttl + ExpiryGrace, When.NotExists));
+    }
 
     /// <inheritdoc />
     public async ValueTask<bool> TryAddAsync(string ticket, TicketEntry entry, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        await Database.StringSetAsync(_keys.Ticket(ticket), Serialize(entry), ttl + ExpiryGrace, When.NotExists).WaitAsync(cancellationToken);
+        await _calls.AwaitAsync(_calls.Database.StringSetAsync(_keys.Ticket(ticket), Serialize(entry), ttl + ExpiryGrace, When.NotExists), cancellationToken);
 
     /// <inheritdoc />
-    public TicketEntry? TryTake(string ticket) => Deserialize((RedisValue)Database.ScriptEvaluate(TakeScript, [_keys.Ticket(ticket)]));
+    public TicketEntry? TryTake(string ticket)
+    {
+        var key = _keys.Ticket(ticket);
+        return Deserialize((RedisValue)_calls.Run(db => db.ScriptEvaluate(TakeScript, [key])));
+    }
 
     /// <inheritdoc />
     public async ValueTask<TicketEntry?> TryTakeAsync(string ticket, CancellationToken cancellationToken = default) =>
-        Deserialize((RedisValue)await Database.ScriptEvaluateAsync(TakeScript, [_keys.Ticket(ticket)]).WaitAsync(cancellationToken));
+        Deserialize((RedisValue)await _calls.AwaitAsync(_calls.Database.ScriptEvaluateAsync(TakeScript, [_keys.Ticket(ticket)]), cancellationToken));
 
     /// <inheritdoc />
     public int PurgeExpired(DateTimeOffset now) => 0;

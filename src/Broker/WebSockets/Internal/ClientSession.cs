@@ -20,19 +20,20 @@ internal sealed partial class ClientSession
     private readonly WebSocketConnection _connection;
     private readonly WebSocketServices _services;
     private readonly BrokerNode _node;
-    private readonly BrokerSession? _cookieSession;
+    // The upgrade request, kept until hello when it passed the same-origin check: its cookie may bind a ticketless hello.
+    private HttpContext? _cookieRequest;
     private readonly IPAddress? _remoteIp;
     private readonly Dictionary<string, ConnectionSubscription> _subscriptions = new(StringComparer.Ordinal);
     private int _regularSubscriptions;
     private PublishRateLimiter? _rate;
     private Caller? _caller;
 
-    public ClientSession(WebSocketConnection connection, WebSocketServices services, BrokerSession? cookieSession, IPAddress? remoteIp)
+    public ClientSession(WebSocketConnection connection, WebSocketServices services, HttpContext? cookieRequest, IPAddress? remoteIp)
     {
         _connection = connection;
         _services = services;
         _node = services.Node;
-        _cookieSession = cookieSession;
+        _cookieRequest = cookieRequest;
         _remoteIp = remoteIp;
     }
 
@@ -136,65 +137,36 @@ internal sealed partial class ClientSession
             return;
         }
 
-        string sessionId;
-        string? userId;
-        if (hello.Ticket is { } ticket)
+        Caller caller;
+        List<SubscriptionFeed> personal;
+        try
         {
-            // Asynchronously: a cluster's ticket store is remote, and a blocked reader loop per hello
-            // starves the thread pool under a burst of connections.
-            if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
+            if (await IdentifyAsync(hello) is not { } who)
             {
-                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.", ticketRefused: true);
-                return;
+                return;  // refused, and told
             }
 
-            // The session may have ended since the ticket was issued (expired, store full and swept): a socket
-            // must not live on a session the store no longer knows. This also marks the session used.
-            if (!await _services.SessionStore.TouchAsync(grant.SessionId, Closing))
-            {
-                RefuseHello(hello.Id, "The ticket's session has ended.", ticketRefused: false);
-                return;
-            }
+            caller = Core.Caller.Browser(new ClientInfo(who.SessionId, who.UserId, _connection.ConnectionId));
 
-            (sessionId, userId) = (grant.SessionId, grant.UserId);
-        }
-        else if (_cookieSession is { } session)
-        {
-            (sessionId, userId) = (session.SessionId, session.UserId);
-        }
-        else if (_services.AllowAnonymous)
-        {
-            BrokerSession created;
-            try
+            // Personal channels first: welcome lists them with their positions.
+            personal = new List<SubscriptionFeed>(2) { await SubscribePersonalAsync(caller, ChannelNames.ForSession(who.SessionId), hello.Resume) };
+            if (who.UserId is not null)
             {
-                created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+                personal.Add(await SubscribePersonalAsync(caller, ChannelNames.ForUser(who.UserId), hello.Resume));
             }
-            catch (SessionLimitExceededException)
-            {
-                // Counted and logged (once a minute) by the resolver; the socket cannot go on without a session.
-                _connection.Violation(WebSocketCloseCodes.Policy, "session limit reached",
-                    ServerFrames.Error(hello.Id, ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."));
-                return;
-            }
-
-            (sessionId, userId) = (created.SessionId, null);
         }
-        else
+        catch (Exception e) when (e is SessionStoreUnavailableException or EngineUnavailableException)
         {
-            RefuseHello(hello.Id, "No ticket and no same-origin session cookie.", ticketRefused: false);
+            // Redis is down or not yet reachable (the store or the engine logged it): a transient refusal, not a fault.
+            HelloUnavailable(hello.Id);
             return;
         }
-
-        var caller = Core.Caller.Browser(new ClientInfo(sessionId, userId, _connection.ConnectionId));
-        _rate = new PublishRateLimiter(_services.Options.PublishRate, _services.Time);
-
-        // Personal channels first: welcome lists them with their positions.
-        var personal = new List<SubscriptionFeed>(2) { await SubscribePersonalAsync(caller, ChannelNames.ForSession(sessionId), hello.Resume) };
-        if (userId is not null)
+        finally
         {
-            personal.Add(await SubscribePersonalAsync(caller, ChannelNames.ForUser(userId), hello.Resume));
+            _cookieRequest = null;  // read once: the socket does not hold on to its upgrade request
         }
 
+        _rate = new PublishRateLimiter(_services.Options.PublishRate, _services.Time);
         Volatile.Write(ref _caller, caller);
         _connection.Bound(caller.Client!);
 
@@ -226,6 +198,72 @@ internal sealed partial class ClientSession
         }
 
         _connection.StartPings();
+    }
+
+    /// <summary>
+    /// Who the hello speaks for: the ticket's session, else the cookie's, else a new anonymous one when allowed.
+    /// <see langword="null"/> when the hello was refused (and told so here).
+    /// </summary>
+    /// <exception cref="SessionStoreUnavailableException">The session or ticket store cannot answer now.</exception>
+    private async ValueTask<(string SessionId, string? UserId)?> IdentifyAsync(ClientFrame hello)
+    {
+        if (hello.Ticket is { } ticket)
+        {
+            // Asynchronously: a cluster's ticket store is remote, and a blocked reader loop per hello
+            // starves the thread pool under a burst of connections.
+            if (await _services.Tickets.TryConsumeAsync(ticket, _remoteIp, Closing) is not { } grant)
+            {
+                RefuseHello(hello.Id, "The ticket is unknown, used, expired, or bound to another address.", ticketRefused: true);
+                return null;
+            }
+
+            // The session may have ended since the ticket was issued (expired, store full and swept): a socket
+            // must not live on a session the store no longer knows. This also marks the session used.
+            if (!await _services.SessionStore.TouchAsync(grant.SessionId, Closing))
+            {
+                RefuseHello(hello.Id, "The ticket's session has ended.", ticketRefused: false);
+                return null;
+            }
+
+            return (grant.SessionId, grant.UserId);
+        }
+
+        if (_cookieRequest is { } request && await _services.Sessions.ResolveAsync(request, Closing) is { } session)
+        {
+            return (session.SessionId, session.UserId);
+        }
+
+        if (_services.AllowAnonymous)
+        {
+            try
+            {
+                var created = await _services.Sessions.CreateSessionAsync(cancellationToken: Closing);
+                return (created.SessionId, null);
+            }
+            catch (SessionLimitExceededException)
+            {
+                // Counted and logged (once a minute) by the resolver; the socket cannot go on without a session.
+                _connection.Violation(WebSocketCloseCodes.Policy, "session limit reached",
+                    ServerFrames.Error(hello.Id, ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."));
+                return null;
+            }
+        }
+
+        RefuseHello(hello.Id, "No ticket and no same-origin session cookie.", ticketRefused: false);
+        return null;
+    }
+
+    /// <summary>
+    /// The hello needed Redis (the ticket or session store, or the engine for the personal channels) and Redis cannot
+    /// answer: <c>error</c> <c>unavailable</c>, then close 1011, counted in <c>broker.engine.unavailable</c> (operation
+    /// <c>hello</c>). Not 1008: a client must not take this for a refused credential (broker.js gives up on a 1008
+    /// before <c>welcome</c>), it reconnects with backoff; nor a failed hello for the address's guard.
+    /// </summary>
+    private void HelloUnavailable(long? id)
+    {
+        _services.Metrics.RecordEngineUnavailable("hello");
+        _connection.CloseWithError(WebSocketCloseCodes.InternalError, "hello unavailable: Redis unreachable",
+            ServerFrames.Error(id, ErrorCodes.Unavailable, "The broker cannot reach its session store or engine; reconnect shortly."));
     }
 
     /// <summary>

@@ -86,12 +86,10 @@ internal static class WebSocketEndpoint
 
     private static async Task AcceptAsync(HttpContext context, WebSocketServices services)
     {
-        // The cookie binds a ticketless hello only when the upgrade passes the full same-origin check.
-        BrokerSession? cookieSession = null;
-        if (services.Origins.Evaluate(context.Request, checkFetchSite: true) == OriginDecision.Allowed)
-        {
-            cookieSession = await services.Sessions.ResolveAsync(context, context.RequestAborted);
-        }
+        // The cookie binds a ticketless hello only when the upgrade passes the full same-origin check. It is looked up
+        // at hello, not here: a hello with a ticket needs no lookup, and a store that is down is answered in the
+        // protocol (error unavailable) rather than with an upgrade the browser cannot read the status of.
+        var cookieRequest = services.Origins.Evaluate(context.Request, checkFetchSite: true) == OriginDecision.Allowed ? context : null;
 
         var accept = new WebSocketAcceptContext
         {
@@ -101,7 +99,7 @@ internal static class WebSocketEndpoint
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
         BrokerTracing.DetachLongLivedRequest();
-        var connection = new WebSocketConnection(socket, services, cookieSession, context.Connection.RemoteIpAddress);
+        var connection = new WebSocketConnection(socket, services, cookieRequest, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }
 }

@@ -25,7 +25,11 @@ internal sealed class RedisKeys
         _sessionByCookie = prefix + ":sessions:cookie:";
         _ticket = prefix + ":tickets:";
         KeyRing = prefix + ":data-protection:keys";
+        LiveSessions = prefix + ":sessions:live";
     }
+
+    /// <summary>The sorted set of live session ids scored by their expiry (Unix ms): the cluster's <c>MaxCount</c>.</summary>
+    public RedisKey LiveSessions { get; }
 
     /// <summary>The list that holds the Data Protection key ring's XML elements.</summary>
     public RedisKey KeyRing { get; }
