@@ -1,0 +1,36 @@
+using Broker.Diagnostics;
+using Broker.Core.Handlers;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.FunctionalTests.Hostile;
+
+/// <summary>What every case of the gRPC hostile suite checks when it is over.</summary>
+public static class GrpcHostile
+{
+    /// <summary>No entry at Error or above: a client's mistake is never logged as the broker's own fault.</summary>
+    public static void AssertNoErrorLogged(BrokerServer server, string context)
+    {
+        var errors = server.Log.Entries.Where(static e => e.Level >= LogLevel.Error).Select(static e => $"{e.Category} {e.EventId.Name}: {e.Message} {e.Exception}").ToList();
+        Assert.True(errors.Count == 0, $"{context}: the broker logged at Error for a client's mistake:\n{string.Join('\n', errors)}");
+    }
+
+    /// <summary>
+    /// Waits until the broker holds no gRPC stream beyond <paramref name="streams"/>, no handler and no subscription
+    /// beyond <paramref name="subscriptions"/>: what an ended call held is given back. Nothing signals "released", so
+    /// this looks every 20 ms, at most <see cref="BrokerServer.DefaultTimeout"/>.
+    /// </summary>
+    public static async Task AssertReleasedAsync(BrokerServer server, string context, long streams = 0, long subscriptions = 0)
+    {
+        var metrics = server.Services.GetRequiredService<BrokerMetrics>();
+        var handlers = server.Services.GetRequiredService<HandlerRegistry>();
+        var hub = server.Services.GetRequiredService<Broker.Core.Hub>();
+        var deadline = DateTime.UtcNow + BrokerServer.DefaultTimeout;
+        while (metrics.GrpcStreams > streams || handlers.Count > 0 || hub.SubscriptionCount > subscriptions)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{context}: still held: {metrics.GrpcStreams} gRPC streams (expected {streams}), {handlers.Count} handlers, {hub.SubscriptionCount} subscriptions (expected {subscriptions})");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(streams, metrics.GrpcStreams);
+    }
+}
