@@ -24,7 +24,7 @@ public static class RawGrpcMethods
     /// Calls <paramref name="rpc"/> with <paramref name="payload"/> as its (first) request message and returns the status
     /// it ends with. A stream that answers at all counts as OK: Subscribe's first <c>Subscribed</c>, Handle's
     /// <c>Registered</c>; then the call is cancelled. HandleReply registers validly, sends the payload second and
-    /// reads to the end. PublishStream sends the one request and reads to the end.
+    /// reads to the end, as PublishStream does with its one request.
     /// </summary>
     public static async Task<StatusCode> InvokeAsync(this CallInvoker invoker, GrpcRpc rpc, byte[] payload, Metadata? headers = null)
     {
@@ -43,34 +43,25 @@ public static class RawGrpcMethods
                 case GrpcRpc.Handle:
                 {
                     using var call = invoker.AsyncDuplexStreamingCall(Handle, null, options);
-                    await WriteAsync(call.RequestStream, payload);
-                    return await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout) ? StatusCode.OK : call.GetStatus().StatusCode;
+                    var sending = SendAsync(call.RequestStream, payload, complete: false);
+                    var answered = await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout);
+                    call.Dispose();
+                    await sending.WaitAsync(timeout);
+                    return answered ? StatusCode.OK : call.GetStatus().StatusCode;
                 }
 
                 case GrpcRpc.HandleReply:
                 {
                     using var call = invoker.AsyncDuplexStreamingCall(Handle, null, options);
-                    await WriteAsync(call.RequestStream, GrpcFuzzer.Valid(GrpcRpc.Handle));
+                    await call.RequestStream.WriteAsync(GrpcFuzzer.Valid(GrpcRpc.Handle)).WaitAsync(timeout);
                     Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout), "a valid registration was not answered");
-                    await WriteAsync(call.RequestStream, payload);
-                    await call.RequestStream.CompleteAsync().WaitAsync(timeout);
-                    while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout))
-                    {
-                    }
-
-                    return call.GetStatus().StatusCode;
+                    return await SendAndReadToEndAsync(call, payload, timeout);
                 }
 
                 case GrpcRpc.PublishStream:
                 {
                     using var call = invoker.AsyncDuplexStreamingCall(PublishStream, null, options);
-                    await WriteAsync(call.RequestStream, payload);
-                    await call.RequestStream.CompleteAsync().WaitAsync(timeout);
-                    while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout))
-                    {
-                    }
-
-                    return call.GetStatus().StatusCode;
+                    return await SendAndReadToEndAsync(call, payload, timeout);
                 }
 
                 default:
@@ -94,16 +85,37 @@ public static class RawGrpcMethods
         }
     }
 
-    /// <summary>Writes one request; a call the server already ended refuses the write, and its status tells why.</summary>
-    private static async Task WriteAsync(IClientStreamWriter<byte[]> requests, byte[] payload)
+    /// <summary>Sends the request and ends the stream while reading every response; the status the call ends with.</summary>
+    private static async Task<StatusCode> SendAndReadToEndAsync(AsyncDuplexStreamingCall<byte[], byte[]> call, byte[] payload, TimeSpan timeout)
+    {
+        var sending = SendAsync(call.RequestStream, payload, complete: true);
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(timeout))
+        {
+        }
+
+        call.Dispose();
+        await sending.WaitAsync(timeout);
+        return call.GetStatus().StatusCode;
+    }
+
+    /// <summary>
+    /// Writes one request (and ends the request stream when asked) beside the reading of the responses, as a client
+    /// that reads its call's status while it writes: a server that ends the call early (a message over the limit)
+    /// leaves a large write pending in flow control until the call is disposed. Its failures are the status's to tell.
+    /// </summary>
+    private static async Task SendAsync(IClientStreamWriter<byte[]> requests, byte[] payload, bool complete)
     {
         try
         {
-            await requests.WriteAsync(payload).WaitAsync(BrokerServer.DefaultTimeout);
+            await requests.WriteAsync(payload);
+            if (complete)
+            {
+                await requests.CompleteAsync();
+            }
         }
-        catch (InvalidOperationException)
+        catch (Exception error) when (error is InvalidOperationException or RpcException or OperationCanceledException or IOException)
         {
-            // "The call is complete": the response side has the status.
+            // The call ended first: the response side has its status.
         }
     }
 
