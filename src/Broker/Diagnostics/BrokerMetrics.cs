@@ -34,6 +34,7 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _engineUnavailable;
     private readonly Counter<long> _nodesUnanswered;
     private readonly Counter<long> _handlerRedeliveries;
+    private readonly Counter<long> _handlerRepliesIgnored;
     private readonly Counter<long> _limitsRefused;
     private readonly Histogram<double> _fanOutLatency;
     private readonly Histogram<double> _handlerDuration;
@@ -75,6 +76,7 @@ public sealed class BrokerMetrics
         _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (disconnect, handlers).");
         _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
+        _handlerRepliesIgnored = Meter.CreateCounter<long>("broker.handler.replies.ignored", "{reply}", "Handler replies that matched no call the handler held (late after the deadline, a second reply, or an id never given to it): ignored.");
         _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -160,6 +162,9 @@ public sealed class BrokerMetrics
 
     /// <summary>Counts a <c>send</c> call redelivered to another handler of its group.</summary>
     public void RecordHandlerRedelivery() => _handlerRedeliveries.Add(1);
+
+    /// <summary>Counts a handler reply that matched no call its handler held, and was ignored.</summary>
+    public void RecordHandlerReplyIgnored() => _handlerRepliesIgnored.Add(1);
 
     /// <summary>Counts one <c>lagged</c> notice sent.</summary>
     public void RecordLagged() => _lagged.Add(1);
