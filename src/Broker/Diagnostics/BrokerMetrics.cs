@@ -77,7 +77,7 @@ public sealed class BrokerMetrics
         _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
         _handlerRepliesIgnored = Meter.CreateCounter<long>("broker.handler.replies.ignored", "{reply}", "Handler replies that matched no call the handler held (late after the deadline, a second reply, or an id never given to it): ignored.");
-        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
+        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets, grpc_subscriptions, handler_events, handler_registrations.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -124,6 +124,9 @@ public sealed class BrokerMetrics
                 LimitKind.FailedHellos => "failed_hellos",
                 LimitKind.QueuedBytes => "queued_bytes",
                 LimitKind.Tickets => "tickets",
+                LimitKind.GrpcSubscriptions => "grpc_subscriptions",
+                LimitKind.HandlerEvents => "handler_events",
+                LimitKind.HandlerRegistrations => "handler_registrations",
                 _ => "sessions",
             });
         }
