@@ -56,8 +56,8 @@ public sealed class BrokerMetrics
     private readonly KeyValuePair<string, object?>[] _limitTags;
     private readonly long[] _limitTotals = new long[Enum.GetValues<LimitKind>().Length];
 
-    /// <summary>The close codes the broker sends (PROTOCOL.md), each with its tag made once.</summary>
-    private static readonly int[] KnownCloseCodes = [1000, 1001, 1003, 1008, 1009, 1011, 4001, 4002, 4003];
+    /// <summary>The close codes the broker sends (PROTOCOL.md, and the WebSocket layer's 1002 and 1007), each with its tag made once.</summary>
+    private static readonly int[] KnownCloseCodes = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 4001, 4002, 4003];
 
     /// <summary>Creates the instruments.</summary>
     public BrokerMetrics(IMeterFactory meterFactory, TimeProvider? time = null)
