@@ -18,8 +18,9 @@ public static class GrpcHostile
     }
 
     /// <summary>
-    /// Waits until the broker holds no gRPC stream beyond <paramref name="streams"/>, no handler and no subscription
-    /// beyond <paramref name="subscriptions"/>: what an ended call held is given back. Nothing signals "released", so
+    /// Waits until the broker holds no gRPC stream (the stream gauge, and the requests the drain waits for) beyond
+    /// <paramref name="streams"/>, no handler and no subscription beyond <paramref name="subscriptions"/>: what an
+    /// ended call held is given back. Nothing signals "released", so
     /// this looks every 20 ms, at most <see cref="BrokerServer.DefaultTimeout"/>.
     /// </summary>
     public static async Task AssertReleasedAsync(BrokerServer server, string context, long streams = 0, long subscriptions = 0)
@@ -27,13 +28,15 @@ public static class GrpcHostile
         var metrics = server.Services.GetRequiredService<BrokerMetrics>();
         var handlers = server.Services.GetRequiredService<HandlerRegistry>();
         var hub = server.Services.GetRequiredService<Broker.Core.Hub>();
+        var drain = server.Services.GetRequiredService<Broker.Lifecycle.DrainState>();
         var deadline = DateTime.UtcNow + BrokerServer.DefaultTimeout;
-        while (metrics.GrpcStreams > streams || handlers.Count > 0 || hub.SubscriptionCount > subscriptions)
+        while (metrics.GrpcStreams > streams || drain.InFlight > streams || handlers.Count > 0 || hub.SubscriptionCount > subscriptions)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{context}: still held: {metrics.GrpcStreams} gRPC streams (expected {streams}), {handlers.Count} handlers, {hub.SubscriptionCount} subscriptions (expected {subscriptions})");
+            Assert.True(DateTime.UtcNow < deadline, $"{context}: still held: {metrics.GrpcStreams} gRPC streams and {drain.InFlight} requests in flight (expected {streams}), {handlers.Count} handlers, {hub.SubscriptionCount} subscriptions (expected {subscriptions})");
             await Task.Delay(20);
         }
 
         Assert.Equal(streams, metrics.GrpcStreams);
+        Assert.Equal(streams, drain.InFlight);
     }
 }
