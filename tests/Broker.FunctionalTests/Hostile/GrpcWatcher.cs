@@ -20,7 +20,7 @@ public sealed class GrpcWatcher : IAsyncDisposable
     private readonly List<ulong> _received = [];
     private readonly List<ulong> _published = [];
     private readonly Lock _gate = new();
-    private TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ulong _target = ulong.MaxValue;
     private Task _loop = Task.CompletedTask;
 
