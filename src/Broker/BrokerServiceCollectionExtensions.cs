@@ -7,6 +7,7 @@ using Broker.Lifecycle;
 using Broker.Sessions;
 using Broker.Stats;
 using Broker.WebSockets;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 
@@ -28,6 +29,10 @@ public static class BrokerServiceCollectionExtensions
         services.AddBrokerWebSockets(configuration);
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.SectionName));
         services.AddBrokerGrpc(configuration);
+        // Kestrel's own settings (Kestrel:Limits:*, Kestrel:Limits:Http2:*, AddServerHeader …) from configuration, bound
+        // as the ASP.NET Core docs bind them: WebApplication reads only Kestrel:Endpoints by itself, so without this a
+        // configured limit was silently ignored. After AddBrokerGrpc, so a configured value wins over its HTTP/2 defaults.
+        services.Configure<KestrelServerOptions>(configuration.GetSection("Kestrel"));
         services.AddBrokerStats(configuration);
         services.AddBrokerDashboard(configuration);
         services.AddBrokerTelemetry(configuration);

@@ -34,6 +34,7 @@ public sealed class BrokerMetrics
     private readonly Counter<long> _engineUnavailable;
     private readonly Counter<long> _nodesUnanswered;
     private readonly Counter<long> _handlerRedeliveries;
+    private readonly Counter<long> _handlerRepliesIgnored;
     private readonly Counter<long> _limitsRefused;
     private readonly Histogram<double> _fanOutLatency;
     private readonly Histogram<double> _handlerDuration;
@@ -55,8 +56,8 @@ public sealed class BrokerMetrics
     private readonly KeyValuePair<string, object?>[] _limitTags;
     private readonly long[] _limitTotals = new long[Enum.GetValues<LimitKind>().Length];
 
-    /// <summary>The close codes the broker sends (PROTOCOL.md), each with its tag made once.</summary>
-    private static readonly int[] KnownCloseCodes = [1000, 1001, 1003, 1008, 1009, 1011, 4001, 4002, 4003];
+    /// <summary>The close codes the broker sends (PROTOCOL.md, and the WebSocket layer's 1002 and 1007), each with its tag made once.</summary>
+    private static readonly int[] KnownCloseCodes = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 4001, 4002, 4003];
 
     /// <summary>Creates the instruments.</summary>
     public BrokerMetrics(IMeterFactory meterFactory, TimeProvider? time = null)
@@ -75,7 +76,8 @@ public sealed class BrokerMetrics
         _engineUnavailable = Meter.CreateCounter<long>("broker.engine.unavailable", "{request}", "Requests answered 'unavailable' because the engine's backend (Redis) was unreachable, by operation (publish, subscribe, history, presence, disconnect, handlers; hello, session, tickets and session_sweep for the session and ticket stores).");
         _nodesUnanswered = Meter.CreateCounter<long>("broker.cluster.unanswered", "{node}", "Nodes that did not answer a node-to-node request in time (their part is not counted), by operation (disconnect, handlers).");
         _handlerRedeliveries = Meter.CreateCounter<long>("broker.handler.redeliveries", "{call}", "Browser 'send' calls given to a second handler because the first one's stream or node ended with the call in flight.");
-        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets.");
+        _handlerRepliesIgnored = Meter.CreateCounter<long>("broker.handler.replies.ignored", "{reply}", "Handler replies that matched no call the handler held (late after the deadline, a second reply, or an id never given to it): ignored.");
+        _limitsRefused = Meter.CreateCounter<long>("broker.limits.refused", "{request}", "Requests refused by a limit (Limits and hardening in README.md), by limit: connections, connections_per_ip, failed_hellos, queued_bytes, sessions, tickets, grpc_subscriptions, handler_events, handler_registrations.");
         _fanOutLatency = Meter.CreateHistogram<double>("broker.fanout.latency", "s", "From publish to written on a subscriber's connection; sampled once per write wake-up, not per delivery.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _handlerDuration = Meter.CreateHistogram<double>("broker.handler.duration", "s", "From a browser's 'send' to its handler's reply.",
@@ -122,6 +124,9 @@ public sealed class BrokerMetrics
                 LimitKind.FailedHellos => "failed_hellos",
                 LimitKind.QueuedBytes => "queued_bytes",
                 LimitKind.Tickets => "tickets",
+                LimitKind.GrpcSubscriptions => "grpc_subscriptions",
+                LimitKind.HandlerEvents => "handler_events",
+                LimitKind.HandlerRegistrations => "handler_registrations",
                 _ => "sessions",
             });
         }
@@ -160,6 +165,9 @@ public sealed class BrokerMetrics
 
     /// <summary>Counts a <c>send</c> call redelivered to another handler of its group.</summary>
     public void RecordHandlerRedelivery() => _handlerRedeliveries.Add(1);
+
+    /// <summary>Counts a handler reply that matched no call its handler held, and was ignored.</summary>
+    public void RecordHandlerReplyIgnored() => _handlerRepliesIgnored.Add(1);
 
     /// <summary>Counts one <c>lagged</c> notice sent.</summary>
     public void RecordLagged() => _lagged.Add(1);

@@ -20,4 +20,13 @@ public enum LimitKind
 
     /// <summary><c>Broker:Tickets:MaxOutstanding</c>: the issued, unused tickets the in-memory store holds.</summary>
     Tickets,
+
+    /// <summary><c>Broker:Grpc:MaxSubscriptionsPerStream</c>: the entries of one gRPC <c>Subscribe</c>.</summary>
+    GrpcSubscriptions,
+
+    /// <summary><c>Broker:Grpc:MaxHandlerEvents</c>: the event names and prefixes of one <c>Handle</c> registration.</summary>
+    HandlerEvents,
+
+    /// <summary>One registration per <c>Handle</c> stream (PROTOCOL.md: <c>register</c> is its first message): a second one.</summary>
+    HandlerRegistrations,
 }

@@ -24,7 +24,8 @@ public static class GrpcKestrelLimits
     /// <summary>
     /// Applies <see cref="MaxStreamsPerConnection"/>, <see cref="KeepAlivePingDelay"/> and
     /// <see cref="KeepAlivePingTimeout"/>. <c>AddBrokerGrpc</c> calls it; call it yourself only when
-    /// configuring Kestrel by hand.
+    /// configuring Kestrel by hand. <c>AddBroker</c> then binds <c>Kestrel:Limits</c> from configuration, so a
+    /// configured value (<c>Kestrel:Limits:Http2:MaxStreamsPerConnection</c>) wins over these.
     /// </summary>
     public static KestrelServerOptions ConfigureGrpcLimits(this KestrelServerOptions options)
     {

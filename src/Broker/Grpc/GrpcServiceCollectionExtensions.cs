@@ -23,6 +23,8 @@ public static class GrpcServiceCollectionExtensions
         services.AddOptions<GrpcServiceOptions>()
             .Bind(configuration.GetSection(GrpcServiceOptions.SectionName))
             .Validate(static o => o.DefaultSubscribeBuffer > 0, "Broker:Grpc:DefaultSubscribeBuffer must be greater than 0.")
+            .Validate(static o => o.MaxSubscriptionsPerStream > 0, "Broker:Grpc:MaxSubscriptionsPerStream must be greater than 0.")
+            .Validate(static o => o.MaxHandlerEvents > 0, "Broker:Grpc:MaxHandlerEvents must be greater than 0.")
             .ValidateOnStart();
         services.AddGrpc(static grpc =>
         {

@@ -12,6 +12,12 @@ public static class WebSocketCloseCodes
     /// <summary>1003: a binary message.</summary>
     public const int BinaryData = 1003;
 
+    /// <summary>1002: a framing error; sent by the WebSocket layer itself (RFC 6455), not by the broker's code.</summary>
+    public const int ProtocolError = 1002;
+
+    /// <summary>1007: a text message that is not UTF-8; sent by the WebSocket layer itself (RFC 6455).</summary>
+    public const int InvalidPayload = 1007;
+
     /// <summary>1008: policy (hello missing, auth, abuse).</summary>
     public const int Policy = 1008;
 

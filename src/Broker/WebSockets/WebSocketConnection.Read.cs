@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using Broker.WebSockets.Internal;
 
 namespace Broker.WebSockets;
 
@@ -7,6 +8,9 @@ public sealed partial class WebSocketConnection
 {
     /// <summary>A receive buffer's first size: most client messages are one small frame.</summary>
     private const int InitialReceiveBytes = 4096;
+
+    /// <summary>The message of a WebSocketException with no message of its own (see <see cref="CountFrameworkClose"/>).</summary>
+    private static readonly string DefaultFaultedMessage = new WebSocketException(WebSocketError.Faulted).Message;
 
     /// <summary>
     /// Receives messages until the client closes or the socket fails. Each text message is split into
@@ -47,6 +51,11 @@ public sealed partial class WebSocketConnection
                 }
                 catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
                 {
+                    if (exception is WebSocketException framing)
+                    {
+                        CountFrameworkClose(framing);
+                    }
+
                     Abort();
                     return;
                 }
@@ -110,6 +119,30 @@ public sealed partial class WebSocketConnection
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+    }
+
+    /// <summary>
+    /// The receive failed because the WebSocket layer found a framing error (RFC 6455 "fail the connection") and sent
+    /// its own close, which the broker's code never asked for: counted in <c>broker.websocket.closes</c> and logged
+    /// like the broker's own closes. ManagedWebSocket says which close it sent only through its state and exception: a
+    /// bad close frame leaves it Closed (close received, then its 1002 sent); otherwise it sent a close only for a
+    /// Faulted error (a lost connection is ConnectionClosedPrematurely), and of those invalid UTF-8 is the one thrown
+    /// with the default message (1007), while every header error names itself (1002).
+    /// </summary>
+    private void CountFrameworkClose(WebSocketException exception)
+    {
+        int? code = _socket.State switch
+        {
+            WebSocketState.Closed => WebSocketCloseCodes.ProtocolError,
+            _ when exception.WebSocketErrorCode == WebSocketError.Faulted =>
+                exception.InnerException is null && exception.Message == DefaultFaultedMessage ? WebSocketCloseCodes.InvalidPayload : WebSocketCloseCodes.ProtocolError,
+            _ => null,
+        };
+        if (code is { } sent && Interlocked.CompareExchange(ref _close, new CloseRequest(sent, "framing error", null, Aborted: true), null) is null)
+        {
+            WebSocketLog.Closed(_services.Logger, ConnectionId, sent, exception.Message);
+            _services.Metrics.RecordClose(sent);
         }
     }
 

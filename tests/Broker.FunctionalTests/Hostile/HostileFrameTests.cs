@@ -114,9 +114,10 @@ public sealed class HostileFrameTests
     [InlineData("continuation first", 1002)]
     [InlineData("1 MiB text", 1009)]
     [InlineData("1 MiB binary", 1003)]
-    public async Task FramingAbuse_GetsItsCloseCode_AndNoErrorLog(string what, int code)
+    public async Task FramingAbuse_GetsItsCloseCode_CountedByCode_AndNoErrorLog(string what, int code)
     {
         await using var server = await BrokerServer.StartAsync(With());
+        using var metrics = new ServerMetrics(server);
         await using var socket = await HelloAsync(server);
         await (what switch
         {
@@ -136,6 +137,10 @@ public sealed class HostileFrameTests
         });
 
         Assert.Equal(code, await socket.ExpectCloseAsync());
+        // 1002 and 1007 are the WebSocket layer's own closes: counted all the same (they were not).
+        string tag = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await metrics.WaitForSumAsync("broker.websocket.closes", 1, tag);
+        Assert.Equal(1, metrics.Sum("broker.websocket.closes", tag));
         AssertNoErrorLogged(server);
     }
 

@@ -243,7 +243,9 @@ public sealed partial class HandlerRegistry
 
     /// <summary>
     /// A handler's reply to call <paramref name="inboundId"/>. False when the handler does not hold that
-    /// call (answered already, timed out, or never given to it): the reply is then ignored.
+    /// call (answered already, timed out, or never given to it): the reply is then ignored, and counted
+    /// (<c>broker.handler.replies.ignored</c>). Not an error for the handler's stream: a reply that crosses its
+    /// deadline is a race the handler cannot avoid, and ending the stream would move its other calls for nothing.
     /// </summary>
     public bool Complete(HandlerRegistration registration, ulong inboundId, HandlerReply reply)
     {
@@ -252,6 +254,7 @@ public sealed partial class HandlerRegistry
         {
             if (!registration.InFlight.Remove(inboundId, out var call))
             {
+                _metrics?.RecordHandlerReplyIgnored();
                 return false;
             }
 

@@ -1,5 +1,6 @@
 using Broker.Core.Handlers;
 using Broker.Core;
+using Broker.Diagnostics;
 using Broker.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -16,6 +17,8 @@ internal sealed partial class BrokerGrpcService
     /// stream ends, the registry gives the handler's unanswered calls to another handler of its group.
     /// A reply whose data is not one JSON value in UTF-8 fails its browser's call (<c>internal</c>) and ends
     /// the stream with INVALID_ARGUMENT (RESOURCE_EXHAUSTED when too large): the handler is broken, and its other calls go to a sound one.
+    /// A registration over <see cref="GrpcServiceOptions.MaxHandlerEvents"/>, or a second <c>register</c>, ends the stream
+    /// with RESOURCE_EXHAUSTED (counted in <c>broker.limits.refused</c>); a reply to a call the handler does not hold is ignored.
     /// </summary>
     private async Task HandleAsync(IAsyncStreamReader<HandlerMessage> requests, IServerStreamWriter<HandlerEvent> responses, ServerCallContext context)
     {
@@ -31,6 +34,12 @@ internal sealed partial class BrokerGrpcService
         }
 
         var registration = requests.Current.Register;
+        if (registration.Events.Count > _options.MaxHandlerEvents)
+        {
+            _metrics.RecordLimitRefused(LimitKind.HandlerEvents);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"A registration may list {_options.MaxHandlerEvents} events (Broker:Grpc:MaxHandlerEvents); use a prefix ('chat.*') or another stream."));
+        }
+
         var endpoint = new GrpcHandlerEndpoint();
         HandlerRegistration handler;
         try
@@ -62,6 +71,12 @@ internal sealed partial class BrokerGrpcService
                     }
 
                     _handlers.Complete(handler, reply.InboundId, ToReply(reply));
+                }
+                else if (message.KindCase == HandlerMessage.KindOneofCase.Register)
+                {
+                    // Ignoring it would leave the handler waiting for a Registered that never comes.
+                    _metrics.RecordLimitRefused(LimitKind.HandlerRegistrations);
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, "A Handle stream registers once; open another stream for another registration."));
                 }
             }
         }

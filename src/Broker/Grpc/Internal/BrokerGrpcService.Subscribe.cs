@@ -167,7 +167,8 @@ internal sealed partial class BrokerGrpcService
     };
 
     /// <summary>
-    /// The request's shape, before anything is subscribed: at least one entry, none twice, every prefix
+    /// The request's shape, before anything is subscribed: at least one entry and at most
+    /// <see cref="GrpcServiceOptions.MaxSubscriptionsPerStream"/>, none twice, every prefix
     /// and channel valid, <c>since</c> only for exact entries. Failures fail the call.
     /// </summary>
     private BrokerError? CheckSubscribe(SubscribeRequest request)
@@ -175,6 +176,12 @@ internal sealed partial class BrokerGrpcService
         if (request.Channels.Count == 0)
         {
             return new BrokerError(ErrorCode.BadRequest, "'channels' names no channel.");
+        }
+
+        if (request.Channels.Count > _options.MaxSubscriptionsPerStream)
+        {
+            _metrics.RecordLimitRefused(LimitKind.GrpcSubscriptions);
+            return new BrokerError(ErrorCode.LimitExceeded, $"'channels' names {request.Channels.Count} entries; a stream may name {_options.MaxSubscriptionsPerStream} (Broker:Grpc:MaxSubscriptionsPerStream). Use a prefix or another stream.");
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
