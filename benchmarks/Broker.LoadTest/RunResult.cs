@@ -63,6 +63,12 @@ internal sealed record RunResult
     /// <summary>Cluster scenarios: p99 latency of the cross-node deliveries, ms.</summary>
     public double? CrossNodeP99Ms { get; init; }
 
+    /// <summary>
+    /// WebSocket scenarios: deliveries per subscriber receive that carried any, over the whole run (warm-up
+    /// excluded): about how many publications the server put in one WebSocket message.
+    /// </summary>
+    public double? DeliveriesPerReceive { get; init; }
+
     /// <summary>Why the run failed, if it did.</summary>
     public string? Failure { get; init; }
 

@@ -122,6 +122,16 @@ internal sealed class ScenarioRun
                 }
             }
 
+            // The same bound for every server on deliveries in the pipe (the ack only says the server took a
+            // publication): the warm-up's are unmarked and not counted, so the bound starts here.
+            var outstanding = new OutstandingDeliveries(_options.Outstanding, _options.StallTimeout);
+            foreach (var client in clients)
+            {
+                client.Outstanding = outstanding;
+            }
+
+            long sent = 0;
+
             // The blip: Redis stopped a third of the way into the run, continued BlipSeconds later.
             long blipAt = scenario == Scenario.ClusterBlip ? publications / 3 : -1;
             var blip = Task.CompletedTask;
@@ -150,8 +160,13 @@ internal sealed class ScenarioRun
                         blip = BlipAsync(redis!, cancellationToken);
                     }
 
-                    var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
+                    bool toOwn = scenario == Scenario.Channels && (seq & 1) == 1;
+                    long deliveries = toOwn ? 1 : subscribers;
+                    // A refused publication (cluster) is delivered to nobody: its deliveries are not owed.
+                    await outstanding.WaitForRoomAsync(sent - (publisher.RefusedCount * subscribers), deliveries, cancellationToken);
+                    var channel = toOwn ? own[(seq / 2) % subscribers] : room;
                     await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken, seq);
+                    sent += deliveries;
                 }
             }
             finally
@@ -194,6 +209,7 @@ internal sealed class ScenarioRun
 
             long delivered = clients.Sum(static c => c.Delivered);
             long dropped = clients.Sum(static c => c.Dropped);
+            long receives = clients.Sum(static c => c.DeliveringReceives);
             // Exact: the acknowledged publications that never arrived, less what the server said it dropped.
             long lost = exact ? Math.Max(0, clients.Sum(c => c.Missing(publications, refused)) - dropped) : Math.Max(0, expected - delivered - dropped);
             // In the blip a refusal is the contract at work (the publisher was told, PROTOCOL.md: unavailable), not an error.
@@ -211,6 +227,7 @@ internal sealed class ScenarioRun
                 Duplicates = exact ? clients.Sum(static c => c.Duplicates) : null,
                 CrossNodeDelivered = nodes.Count > 1 ? crossNode.Count : null,
                 CrossNodeP99Ms = nodes.Count > 1 ? crossNode.Quantile(0.99) / 1000.0 : null,
+                DeliveriesPerReceive = receives > 0 ? (double)delivered / receives : null,
             };
         }
         finally

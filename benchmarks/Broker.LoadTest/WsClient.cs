@@ -20,6 +20,7 @@ internal sealed class WsClient : IAsyncDisposable
     private readonly int _maxMarker;
     private Task _receiving = Task.CompletedTask;
     private long _delivered;
+    private long _deliveringReceives;
     private long _acks;
     private long _handshakes;
     private ulong[]? _seen;
@@ -39,6 +40,12 @@ internal sealed class WsClient : IAsyncDisposable
 
     /// <summary>Deliveries seen (payload timestamps).</summary>
     public long Delivered => Volatile.Read(ref _delivered);
+
+    /// <summary>Receives that carried at least one delivery: deliveries over these is how many the server sent per WebSocket message.</summary>
+    public long DeliveringReceives => Volatile.Read(ref _deliveringReceives);
+
+    /// <summary>Where this subscriber reports what arrived (deliveries and reported drops), for the publisher's bound; null: nowhere.</summary>
+    public OutstandingDeliveries? Outstanding { get; set; }
 
     public long Acks => Volatile.Read(ref _acks);
 
@@ -221,7 +228,10 @@ internal sealed class WsClient : IAsyncDisposable
         {
             LastDelivery = now;
             Interlocked.Add(ref _delivered, delivered);
+            Interlocked.Increment(ref _deliveringReceives);
         }
+
+        long droppedBefore = Dropped;
 
         var region = data[..pending];
         if (_protocol.DroppedMarker is { } droppedMarker)
@@ -248,6 +258,11 @@ internal sealed class WsClient : IAsyncDisposable
                 consumed = Math.Max(consumed, end);
                 at = end;
             }
+        }
+
+        if (Outstanding is { } outstanding && delivered + (Dropped - droppedBefore) > 0)
+        {
+            outstanding.Add(delivered + (Dropped - droppedBefore));
         }
 
         ping = Count(region, _protocol.PingMarker, ref consumed) > 0;
