@@ -38,6 +38,13 @@ internal sealed record RunResult
 
     public double ServerCpuSeconds { get; init; }
 
+    /// <summary>
+    /// The server's CPU over its whole life up to the end of the measured part: start-up, connections, subscriptions
+    /// and warm-up too. Not the reported figure (<see cref="ServerCpuSeconds"/> is the measured part alone); kept to
+    /// show what a count from the process's start adds (docs/performance.md, "Method").
+    /// </summary>
+    public double ServerCpuTotalSeconds { get; init; }
+
     public double ServerPeakRssMiB { get; init; }
 
     public double ClientCpuSeconds { get; init; }

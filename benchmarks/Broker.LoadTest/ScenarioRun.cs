@@ -520,6 +520,7 @@ internal sealed class ScenarioRun
                 P99Ms = latency.Quantile(0.99) / 1000.0,
                 MaxMs = latency.Max / 1000.0,
                 ServerCpuSeconds = (_server() - _serverCpu).TotalSeconds,
+                ServerCpuTotalSeconds = _server().TotalSeconds,
                 ClientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _clientCpu).TotalSeconds,
             };
         }
