@@ -8,20 +8,26 @@ namespace Broker.LoadTest;
 /// each reply frees its place), kept as a ring of the publications' Tasks: before sending publication n the loop
 /// awaits publication n - inFlight's reply. Replies come in order, so that one is usually answered already and the
 /// await costs nothing, where a semaphore and a continuation per publication would cost a thread-pool hop each.
-/// (It used to wait for a quarter of the window to be answered when full, which sent publications in bursts of 16
-/// to the broker alone: docs/performance.md, "Method".)
 /// </summary>
+/// <remarks>
+/// With <c>refillByQuarter</c> (the broker-only gRPC scenario), a full window waits for a quarter of it to be answered
+/// instead of one publication: waking per reply trickles publications out one by one, each its own batch and flush,
+/// and that scenario measures the gRPC path at its best. The WebSocket scenarios, where the broker is compared with
+/// the peers, refill per reply like the peers' publishers (docs/performance.md, "Method").
+/// </remarks>
 internal sealed class GrpcPublisher : Publisher
 {
     private readonly BrokerClient _client;
     private readonly BrokerPublisher _publisher;
     private readonly Task<PublishResult>?[] _ring;
     private readonly long[] _sequences;
+    private readonly bool _refillByQuarter;
     private long _next;
 
-    public GrpcPublisher(Uri address, int inFlight)
+    public GrpcPublisher(Uri address, int inFlight, bool refillByQuarter = false)
         : base(inFlight)
     {
+        _refillByQuarter = refillByQuarter;
         _client = new BrokerClient(new BrokerClientOptions { Address = address });
         _publisher = _client.CreatePublisher(inFlight);
         _ring = new Task<PublishResult>?[inFlight];

@@ -78,6 +78,13 @@ internal sealed record LoadTestOptions
     /// </summary>
     public long Outstanding { get; init; } = 100_000;
 
+    /// <summary>
+    /// The broker's gRPC publisher in the WebSocket scenarios refills a full window by a quarter of it at a time (the
+    /// gRPC scenario's rule) instead of per reply like every publisher: off by default; on, it shows what that rule,
+    /// which the load test used for the broker alone until issue 13, changed.
+    /// </summary>
+    public bool BrokerRefillByQuarter { get; init; }
+
     /// <summary>Broker/peer pairs per scenario and peer.</summary>
     public int Pairs { get; init; } = 1;
 
@@ -136,6 +143,7 @@ internal sealed record LoadTestOptions
           --warmup N            publications before each measured part            default 500
           --inflight N          publications in flight, at most                   default 64
           --outstanding N       deliveries expected and not arrived, at most (0: none)  default 100000
+          --broker-refill-quarter  the broker's publisher refills by a quarter window (the old rule)
           --pairs N             broker/peer pairs per scenario and peer           default 1
           --scenarios a,b       fanout,paced,channels,grpc,idle,                  default the first five
                                 clusterfanout,clusterpaced,clusterblip;
@@ -165,6 +173,7 @@ internal sealed record LoadTestOptions
             options = args[i] switch
             {
                 "--smoke" => options,
+                "--broker-refill-quarter" => options with { BrokerRefillByQuarter = true },
                 "--subs" => options with { Subscribers = Int() },
                 "--msgs" => options with { Messages = Int() },
                 "--payload" => options with { PayloadBytes = Int() },

@@ -76,6 +76,13 @@ internal sealed record RunResult
     /// </summary>
     public double? DeliveriesPerReceive { get; init; }
 
+    /// <summary>
+    /// WebSocket scenarios: bytes the subscribers received per delivery in the measured part (message payloads, the
+    /// server's own framing of a publication included, WebSocket headers not): what each protocol costs per delivery on
+    /// the wire, and in the kernel and the client that copy and scan it.
+    /// </summary>
+    public double? BytesPerDelivery { get; init; }
+
     /// <summary>Why the run failed, if it did.</summary>
     public string? Failure { get; init; }
 

@@ -95,7 +95,7 @@ internal sealed class ScenarioRun
 
             var first = nodes[0];
             await using Publisher publisher = kind == ServerKind.Broker
-                ? new GrpcPublisher(first.Grpc!, _options.InFlight)
+                ? new GrpcPublisher(first.Grpc!, _options.InFlight, _options.BrokerRefillByQuarter)
                 : await WsPublisher.ConnectAsync(first.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
 
             await WarmUpAsync(publisher, protocol.Channel(Room), cancellationToken);
@@ -135,6 +135,7 @@ internal sealed class ScenarioRun
             // The blip: Redis stopped a third of the way into the run, continued BlipSeconds later.
             long blipAt = scenario == Scenario.ClusterBlip ? publications / 3 : -1;
             var blip = Task.CompletedTask;
+            long bytesBefore = clients.Sum(static c => c.ReceivedBytes);
             var measure = Measurement.Start(serverCpu);
             _progress.Set(() => Status("publishing", clients.Sum(static c => c.Delivered), expected, measure));
             long start = measure.Started;
@@ -210,6 +211,7 @@ internal sealed class ScenarioRun
             long delivered = clients.Sum(static c => c.Delivered);
             long dropped = clients.Sum(static c => c.Dropped);
             long receives = clients.Sum(static c => c.DeliveringReceives);
+            long bytes = clients.Sum(static c => c.ReceivedBytes) - bytesBefore;
             // Exact: the acknowledged publications that never arrived, less what the server said it dropped.
             long lost = exact ? Math.Max(0, clients.Sum(c => c.Missing(publications, refused)) - dropped) : Math.Max(0, expected - delivered - dropped);
             // In the blip a refusal is the contract at work (the publisher was told, PROTOCOL.md: unavailable), not an error.
@@ -228,6 +230,7 @@ internal sealed class ScenarioRun
                 CrossNodeDelivered = nodes.Count > 1 ? crossNode.Count : null,
                 CrossNodeP99Ms = nodes.Count > 1 ? crossNode.Quantile(0.99) / 1000.0 : null,
                 DeliveriesPerReceive = receives > 0 ? (double)delivered / receives : null,
+                BytesPerDelivery = delivered > 0 ? (double)bytes / delivered : null,
             };
         }
         finally
@@ -307,7 +310,7 @@ internal sealed class ScenarioRun
         try
         {
             await Until.TrueAsync(() => Interlocked.Read(ref subscribed) >= subscribers, TimeSpan.FromSeconds(30), "gRPC subscriptions", cancellationToken);
-            await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight);
+            await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight, refillByQuarter: true);
             await WarmUpAsync(publisher, "bench:" + Room, cancellationToken);
             if (_options.GrpcWarmup > 0)
             {

@@ -21,6 +21,7 @@ internal sealed class WsClient : IAsyncDisposable
     private Task _receiving = Task.CompletedTask;
     private long _delivered;
     private long _deliveringReceives;
+    private long _receivedBytes;
     private long _acks;
     private long _handshakes;
     private ulong[]? _seen;
@@ -43,6 +44,9 @@ internal sealed class WsClient : IAsyncDisposable
 
     /// <summary>Receives that carried at least one delivery: deliveries over these is how many the server sent per WebSocket message.</summary>
     public long DeliveringReceives => Volatile.Read(ref _deliveringReceives);
+
+    /// <summary>Bytes received in message payloads (WebSocket framing excluded), warm-up included.</summary>
+    public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
 
     /// <summary>Where this subscriber reports what arrived (deliveries and reported drops), for the publisher's bound; null: nowhere.</summary>
     public OutstandingDeliveries? Outstanding { get; set; }
@@ -151,6 +155,7 @@ internal sealed class WsClient : IAsyncDisposable
                     break;
                 }
 
+                Volatile.Write(ref _receivedBytes, _receivedBytes + result.Count);  // this loop is the only writer
                 int length = carry + result.Count;
                 int keep = Scan(buffer.AsSpan(0, length), out bool ping);
                 carry = length - keep;
