@@ -19,6 +19,8 @@ internal sealed class WsClient : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly int _maxMarker;
     private Task _receiving = Task.CompletedTask;
+    private Task _keepingAlive = Task.CompletedTask;
+    private readonly CancellationTokenSource _stop = new();
     private long _delivered;
     private long _deliveringReceives;
     private long _receivedBytes;
@@ -105,6 +107,10 @@ internal sealed class WsClient : IAsyncDisposable
         await _socket.ConnectAsync(new Uri(server, _protocol.Path), invoker, cancellationToken);
         _receiving = Task.Run(ReceiveLoopAsync, CancellationToken.None);
         await SendAsync(_protocol.Handshake, cancellationToken);
+        if (_protocol.ClientKeepAlive is { } keepAlive)
+        {
+            _keepingAlive = KeepAliveAsync(keepAlive);
+        }
     }
 
     public async Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
@@ -135,10 +141,30 @@ internal sealed class WsClient : IAsyncDisposable
             // closing is best effort: the server may already be gone
         }
 
+        await _stop.CancelAsync();
         _socket.Abort();
         await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _keepingAlive.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
         _sendLock.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>Sends the protocol's own keep-alive every 10 s (SignalR's client: 15 s, well inside the server's 30 s) until disposed.</summary>
+    private async Task KeepAliveAsync(byte[] keepAlive)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                await SendAsync(keepAlive, _stop.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // stopped, or the socket is gone: the run counts what arrived
+        }
     }
 
     private async Task ReceiveLoopAsync()
