@@ -4,8 +4,9 @@ using System.Globalization;
 namespace Broker.LoadTest;
 
 /// <summary>
-/// Runs the scenarios in pairs: for each scenario and each peer, a broker run and a peer run (broker first in odd pairs, second in even ones), each on a fresh
-/// server process, so the two halves of a pair see the machine in the same state; reports each pair's ratio.
+/// Runs the scenarios in pairs: for each scenario and each peer, a broker run and a peer run (the broker first in odd
+/// pairs, second in even ones), each on a fresh server process, so the two halves of a pair see the machine in the same
+/// state; reports each pair's ratio.
 /// </summary>
 internal static class LoadTestRunner
 {
