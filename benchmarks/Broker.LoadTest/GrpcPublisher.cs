@@ -4,24 +4,30 @@ namespace Broker.LoadTest;
 
 /// <summary>
 /// The broker: the SDK's pipelined publisher over one gRPC <c>PublishStream</c>; an ack is its reply. The window is
-/// the same rule as the other publishers (at most <c>inFlight</c> sent and unanswered), kept as a ring of the
-/// publications' Tasks: before sending publication n the loop awaits publication n - inFlight's reply. Replies come in
-/// order, so that one is usually answered already and the await costs nothing, where a semaphore and a continuation
-/// per publication would cost a thread-pool hop each. When it is not, the loop waits for a quarter of the window to be
-/// answered, not one publication: waking per reply would trickle publications out one by one, each its own batch and
-/// flush. The rule holds either way (it only ever waits for more replies than it must).
+/// the rule of every publisher (a publication goes out when fewer than <c>inFlight</c> are sent and unanswered, and
+/// each reply frees its place), kept as a ring of the publications' Tasks: before sending publication n the loop
+/// awaits publication n - inFlight's reply. Replies come in order, so that one is usually answered already and the
+/// await costs nothing, where a semaphore and a continuation per publication would cost a thread-pool hop each.
 /// </summary>
+/// <remarks>
+/// With <c>refillByQuarter</c> (the broker-only gRPC scenario), a full window waits for a quarter of it to be answered
+/// instead of one publication: waking per reply trickles publications out one by one, each its own batch and flush,
+/// and that scenario measures the gRPC path at its best. The WebSocket scenarios, where the broker is compared with
+/// the peers, refill per reply like the peers' publishers (docs/performance.md, "Method").
+/// </remarks>
 internal sealed class GrpcPublisher : Publisher
 {
     private readonly BrokerClient _client;
     private readonly BrokerPublisher _publisher;
     private readonly Task<PublishResult>?[] _ring;
     private readonly long[] _sequences;
+    private readonly bool _refillByQuarter;
     private long _next;
 
-    public GrpcPublisher(Uri address, int inFlight)
+    public GrpcPublisher(Uri address, int inFlight, bool refillByQuarter = false)
         : base(inFlight)
     {
+        _refillByQuarter = refillByQuarter;
         _client = new BrokerClient(new BrokerClientOptions { Address = address });
         _publisher = _client.CreatePublisher(inFlight);
         _ring = new Task<PublishResult>?[inFlight];
@@ -33,12 +39,6 @@ internal sealed class GrpcPublisher : Publisher
         int slot = (int)(_next++ % _ring.Length);
         if (_ring[slot] is { } oldest)
         {
-            if (!oldest.IsCompleted && _ring[(slot + Math.Max(1, _ring.Length / 4) - 1) % _ring.Length] is { } later)
-            {
-                // Replies come in order: once this one is answered, so are the ones before it, up to the oldest.
-                await AwaitAsync(later, -1, cancellationToken, count: false);
-            }
-
             await AwaitAsync(oldest, _sequences[slot], cancellationToken);
         }
 
@@ -64,13 +64,13 @@ internal sealed class GrpcPublisher : Publisher
         await _client.DisposeAsync();
     }
 
-    /// <summary>Waits for a publication's reply; a failed one counts as an error when <paramref name="count"/>.</summary>
-    private async ValueTask AwaitAsync(Task<PublishResult> task, long sequence, CancellationToken cancellationToken, bool count = true)
+    /// <summary>Waits for a publication's reply; a failed one counts as an error.</summary>
+    private async ValueTask AwaitAsync(Task<PublishResult> task, long sequence, CancellationToken cancellationToken)
     {
         if (task.IsCompleted)
         {
             // The usual case: no await, no exception thrown to count a failure.
-            if (count && !task.IsCompletedSuccessfully)
+            if (!task.IsCompletedSuccessfully)
             {
                 Failed(sequence);
             }
@@ -84,10 +84,7 @@ internal sealed class GrpcPublisher : Publisher
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            if (count)
-            {
-                Failed(sequence);
-            }
+            Failed(sequence);
         }
     }
 }

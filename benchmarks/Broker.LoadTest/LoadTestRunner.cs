@@ -4,8 +4,9 @@ using System.Globalization;
 namespace Broker.LoadTest;
 
 /// <summary>
-/// Runs the scenarios in pairs: for each scenario and each peer, a broker run then a peer run, each on a fresh
-/// server process, so the two halves of a pair see the machine in the same state; reports each pair's ratio.
+/// Runs the scenarios in pairs: for each scenario and each peer, a broker run and a peer run (the broker first in odd
+/// pairs, second in even ones), each on a fresh server process, so the two halves of a pair see the machine in the same
+/// state; reports each pair's ratio.
 /// </summary>
 internal static class LoadTestRunner
 {
@@ -95,9 +96,12 @@ internal static class LoadTestRunner
 
                     foreach (var peer in peers)
                     {
-                        var broker = await One(scenario, ServerKind.Broker, pair);
-                        var other = await One(scenario, peer, pair);
-                        pairs.Add(PairResult.Of(broker, other));
+                        // Odd pairs run the broker first, even pairs the peer: a machine getting busier (or quieter)
+                        // during a pair does not always favour the same side.
+                        bool brokerFirst = pair % 2 == 1;
+                        var firstRun = await One(scenario, brokerFirst ? ServerKind.Broker : peer, pair);
+                        var secondRun = await One(scenario, brokerFirst ? peer : ServerKind.Broker, pair);
+                        pairs.Add(brokerFirst ? PairResult.Of(firstRun, secondRun) : PairResult.Of(secondRun, firstRun));
                     }
                 }
             }
@@ -117,10 +121,12 @@ internal static class LoadTestRunner
         var pairs = new List<PairResult>();
         for (int i = 0; i + 1 < saved.Runs.Count; i++)
         {
-            // Runs were written in order: a broker run, then its peer (gRPC runs have no peer).
-            if (saved.Runs[i].Server == ServerKind.Broker && saved.Runs[i + 1].Server != ServerKind.Broker && saved.Runs[i].Scenario == saved.Runs[i + 1].Scenario)
+            // Runs were written in order: the two runs of a pair next to each other, the broker's first in odd pairs
+            // and second in even ones (gRPC runs have no peer).
+            var (a, b) = (saved.Runs[i], saved.Runs[i + 1]);
+            if (a.Scenario == b.Scenario && a.Pair == b.Pair && (a.Server == ServerKind.Broker) != (b.Server == ServerKind.Broker))
             {
-                pairs.Add(PairResult.Of(saved.Runs[i], saved.Runs[i + 1]));
+                pairs.Add(a.Server == ServerKind.Broker ? PairResult.Of(a, b) : PairResult.Of(b, a));
                 i++;
             }
         }

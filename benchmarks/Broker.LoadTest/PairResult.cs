@@ -1,6 +1,6 @@
 namespace Broker.LoadTest;
 
-/// <summary>A broker run and the peer run right after it, compared on the scenario's main metric.</summary>
+/// <summary>A broker run and the peer run right beside it, compared on the scenario's main metric.</summary>
 internal sealed record PairResult(Scenario Scenario, int Pair, ServerKind Peer, string Metric, double Broker, double Other, double? Ratio, bool HigherIsBetter, double BrokerPeakRssMiB, double PeerPeakRssMiB)
 {
     public static PairResult Of(RunResult broker, RunResult peer)

@@ -68,7 +68,7 @@ internal sealed class Report
 
     public static string Line(RunResult r) => r.Failure is not null
         ? $"{r.Scenario,-13} {r.Server,-7} pair {r.Pair}: FAILED {r.Failure}"
-        : string.Create(Invariant, $"{r.Scenario,-13} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms{(r.CrossNodeP99Ms is { } x ? $" (cross-node {x:0.00} ms)" : "")}  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}{(r.Refused is { } refused ? $"  refused {refused}  duplicates {r.Duplicates}" : "")}  server {r.ServerCpuSeconds:0.00} s CPU, {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
+        : string.Create(Invariant, $"{r.Scenario,-13} {r.Server,-7} pair {r.Pair}: {r.DeliveriesPerSecond,12:N0} deliveries/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,8:0.00} ms{(r.CrossNodeP99Ms is { } x ? $" (cross-node {x:0.00} ms)" : "")}  max {r.MaxMs,8:0.00} ms  lost {r.Lost}  dropped {r.Dropped}  errors {r.Errors}{(r.Refused is { } refused ? $"  refused {refused}  duplicates {r.Duplicates}" : "")}  server {r.ServerCpuSeconds:0.00} s CPU ({r.ServerCpuTotalSeconds:0.00} s since start), {r.ServerPeakRssMiB:0} MiB peak  client {r.ClientCpuSeconds:0.00} s CPU{(r.DeliveriesPerReceive is { } batch ? $"  {batch:0.0} deliveries/receive" : "")}{(r.BytesPerDelivery is { } b ? $"  {b:0} B/delivery" : "")}{(r.KiBPerConnection is { } k ? $"  {k:0.0} KiB/connection" : "")}");
 
     public string Markdown()
     {
@@ -85,7 +85,7 @@ internal sealed class Report
         }
 
         md.AppendLine();
-        md.AppendLine("Pairs (a broker run, then the peer run right after it):");
+        md.AppendLine("Pairs (a broker run and the peer run right beside it: the broker first in odd pairs, second in even ones):");
         md.AppendLine();
         md.AppendLine("| Scenario | Pair | Peer | Metric | Broker | Peer | Broker ÷ peer |");
         md.AppendLine("| --- | --: | --- | --- | --: | --: | --: |");

@@ -38,6 +38,13 @@ internal sealed record RunResult
 
     public double ServerCpuSeconds { get; init; }
 
+    /// <summary>
+    /// The server's CPU over its whole life up to the end of the measured part: start-up, connections, subscriptions
+    /// and warm-up too. Not the reported figure (<see cref="ServerCpuSeconds"/> is the measured part alone); kept to
+    /// show what a count from the process's start adds (docs/performance.md, "Method").
+    /// </summary>
+    public double ServerCpuTotalSeconds { get; init; }
+
     public double ServerPeakRssMiB { get; init; }
 
     public double ClientCpuSeconds { get; init; }
@@ -62,6 +69,19 @@ internal sealed record RunResult
 
     /// <summary>Cluster scenarios: p99 latency of the cross-node deliveries, ms.</summary>
     public double? CrossNodeP99Ms { get; init; }
+
+    /// <summary>
+    /// WebSocket scenarios: deliveries per subscriber receive that carried any, over the whole run (warm-up
+    /// excluded): about how many publications the server put in one WebSocket message.
+    /// </summary>
+    public double? DeliveriesPerReceive { get; init; }
+
+    /// <summary>
+    /// WebSocket scenarios: bytes the subscribers received per delivery in the measured part (message payloads, the
+    /// server's own framing of a publication included, WebSocket headers not): what each protocol costs per delivery on
+    /// the wire, and in the kernel and the client that copy and scan it.
+    /// </summary>
+    public double? BytesPerDelivery { get; init; }
 
     /// <summary>Why the run failed, if it did.</summary>
     public string? Failure { get; init; }

@@ -95,7 +95,7 @@ internal sealed class ScenarioRun
 
             var first = nodes[0];
             await using Publisher publisher = kind == ServerKind.Broker
-                ? new GrpcPublisher(first.Grpc!, _options.InFlight)
+                ? new GrpcPublisher(first.Grpc!, _options.InFlight, _options.BrokerRefillByQuarter)
                 : await WsPublisher.ConnectAsync(first.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
 
             await WarmUpAsync(publisher, protocol.Channel(Room), cancellationToken);
@@ -122,9 +122,20 @@ internal sealed class ScenarioRun
                 }
             }
 
+            // The same bound for every server on deliveries in the pipe (the ack only says the server took a
+            // publication): the warm-up's are unmarked and not counted, so the bound starts here.
+            var outstanding = new OutstandingDeliveries(_options.Outstanding, _options.StallTimeout);
+            foreach (var client in clients)
+            {
+                client.Outstanding = outstanding;
+            }
+
+            long sent = 0;
+
             // The blip: Redis stopped a third of the way into the run, continued BlipSeconds later.
             long blipAt = scenario == Scenario.ClusterBlip ? publications / 3 : -1;
             var blip = Task.CompletedTask;
+            long bytesBefore = clients.Sum(static c => c.ReceivedBytes);
             var measure = Measurement.Start(serverCpu);
             _progress.Set(() => Status("publishing", clients.Sum(static c => c.Delivered), expected, measure));
             long start = measure.Started;
@@ -150,8 +161,13 @@ internal sealed class ScenarioRun
                         blip = BlipAsync(redis!, cancellationToken);
                     }
 
-                    var channel = scenario == Scenario.Channels && (seq & 1) == 1 ? own[(seq / 2) % subscribers] : room;
+                    bool toOwn = scenario == Scenario.Channels && (seq & 1) == 1;
+                    long deliveries = toOwn ? 1 : subscribers;
+                    // A refused publication (cluster) is delivered to nobody: its deliveries are not owed.
+                    await outstanding.WaitForRoomAsync(sent - (publisher.RefusedCount * subscribers), deliveries, cancellationToken);
+                    var channel = toOwn ? own[(seq / 2) % subscribers] : room;
                     await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken, seq);
+                    sent += deliveries;
                 }
             }
             finally
@@ -194,6 +210,8 @@ internal sealed class ScenarioRun
 
             long delivered = clients.Sum(static c => c.Delivered);
             long dropped = clients.Sum(static c => c.Dropped);
+            long receives = clients.Sum(static c => c.DeliveringReceives);
+            long bytes = clients.Sum(static c => c.ReceivedBytes) - bytesBefore;
             // Exact: the acknowledged publications that never arrived, less what the server said it dropped.
             long lost = exact ? Math.Max(0, clients.Sum(c => c.Missing(publications, refused)) - dropped) : Math.Max(0, expected - delivered - dropped);
             // In the blip a refusal is the contract at work (the publisher was told, PROTOCOL.md: unavailable), not an error.
@@ -211,6 +229,8 @@ internal sealed class ScenarioRun
                 Duplicates = exact ? clients.Sum(static c => c.Duplicates) : null,
                 CrossNodeDelivered = nodes.Count > 1 ? crossNode.Count : null,
                 CrossNodeP99Ms = nodes.Count > 1 ? crossNode.Quantile(0.99) / 1000.0 : null,
+                DeliveriesPerReceive = receives > 0 ? (double)delivered / receives : null,
+                BytesPerDelivery = delivered > 0 ? (double)bytes / delivered : null,
             };
         }
         finally
@@ -290,7 +310,7 @@ internal sealed class ScenarioRun
         try
         {
             await Until.TrueAsync(() => Interlocked.Read(ref subscribed) >= subscribers, TimeSpan.FromSeconds(30), "gRPC subscriptions", cancellationToken);
-            await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight);
+            await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight, refillByQuarter: true);
             await WarmUpAsync(publisher, "bench:" + Room, cancellationToken);
             if (_options.GrpcWarmup > 0)
             {
@@ -503,6 +523,7 @@ internal sealed class ScenarioRun
                 P99Ms = latency.Quantile(0.99) / 1000.0,
                 MaxMs = latency.Max / 1000.0,
                 ServerCpuSeconds = (_server() - _serverCpu).TotalSeconds,
+                ServerCpuTotalSeconds = _server().TotalSeconds,
                 ClientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _clientCpu).TotalSeconds,
             };
         }

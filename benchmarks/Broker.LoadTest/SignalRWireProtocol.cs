@@ -21,6 +21,8 @@ internal sealed class SignalRWireProtocol : WireProtocol
 
     public override byte[] PingReply { get; } = "{\"type\":6}\u001e"u8.ToArray();
 
+    public override byte[]? ClientKeepAlive => PingReply;
+
     public override byte[] ErrorMarker { get; } = "\"error\":"u8.ToArray();
 
     // A completion writes its invocation id before its error.

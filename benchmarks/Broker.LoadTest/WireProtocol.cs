@@ -29,6 +29,14 @@ internal abstract class WireProtocol
 
     public abstract byte[] PingReply { get; }
 
+    /// <summary>
+    /// A keep-alive the client must send on its own, unasked, or null when the server asks (the broker's and NATS's
+    /// pings are answered with <see cref="PingReply"/>). SignalR's server pings only a connection it has sent nothing
+    /// to, and closes one it has heard nothing from for 30 s (<c>ClientTimeoutInterval</c>): a subscriber that only
+    /// receives must ping, as SignalR's own client does every 15 s.
+    /// </summary>
+    public virtual byte[]? ClientKeepAlive => null;
+
     /// <summary>A server-side error: counted, reported.</summary>
     public abstract byte[] ErrorMarker { get; }
 

@@ -19,7 +19,11 @@ internal sealed class WsClient : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly int _maxMarker;
     private Task _receiving = Task.CompletedTask;
+    private Task _keepingAlive = Task.CompletedTask;
+    private readonly CancellationTokenSource _stop = new();
     private long _delivered;
+    private long _deliveringReceives;
+    private long _receivedBytes;
     private long _acks;
     private long _handshakes;
     private ulong[]? _seen;
@@ -39,6 +43,15 @@ internal sealed class WsClient : IAsyncDisposable
 
     /// <summary>Deliveries seen (payload timestamps).</summary>
     public long Delivered => Volatile.Read(ref _delivered);
+
+    /// <summary>Receives that carried at least one delivery: deliveries over these is how many the server sent per WebSocket message.</summary>
+    public long DeliveringReceives => Volatile.Read(ref _deliveringReceives);
+
+    /// <summary>Bytes received in message payloads (WebSocket framing excluded), warm-up included.</summary>
+    public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
+
+    /// <summary>Where this subscriber reports what arrived (deliveries and reported drops), for the publisher's bound; null: nowhere.</summary>
+    public OutstandingDeliveries? Outstanding { get; set; }
 
     public long Acks => Volatile.Read(ref _acks);
 
@@ -94,6 +107,10 @@ internal sealed class WsClient : IAsyncDisposable
         await _socket.ConnectAsync(new Uri(server, _protocol.Path), invoker, cancellationToken);
         _receiving = Task.Run(ReceiveLoopAsync, CancellationToken.None);
         await SendAsync(_protocol.Handshake, cancellationToken);
+        if (_protocol.ClientKeepAlive is { } keepAlive)
+        {
+            _keepingAlive = KeepAliveAsync(keepAlive);
+        }
     }
 
     public async Task SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
@@ -124,10 +141,30 @@ internal sealed class WsClient : IAsyncDisposable
             // closing is best effort: the server may already be gone
         }
 
+        await _stop.CancelAsync();
         _socket.Abort();
         await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _keepingAlive.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
         _sendLock.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>Sends the protocol's own keep-alive every 10 s (SignalR's client: 15 s, well inside the server's 30 s) until disposed.</summary>
+    private async Task KeepAliveAsync(byte[] keepAlive)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                await SendAsync(keepAlive, _stop.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // stopped, or the socket is gone: the run counts what arrived
+        }
     }
 
     private async Task ReceiveLoopAsync()
@@ -144,6 +181,7 @@ internal sealed class WsClient : IAsyncDisposable
                     break;
                 }
 
+                Volatile.Write(ref _receivedBytes, _receivedBytes + result.Count);  // this loop is the only writer
                 int length = carry + result.Count;
                 int keep = Scan(buffer.AsSpan(0, length), out bool ping);
                 carry = length - keep;
@@ -221,7 +259,10 @@ internal sealed class WsClient : IAsyncDisposable
         {
             LastDelivery = now;
             Interlocked.Add(ref _delivered, delivered);
+            Interlocked.Increment(ref _deliveringReceives);
         }
+
+        long droppedBefore = Dropped;
 
         var region = data[..pending];
         if (_protocol.DroppedMarker is { } droppedMarker)
@@ -248,6 +289,11 @@ internal sealed class WsClient : IAsyncDisposable
                 consumed = Math.Max(consumed, end);
                 at = end;
             }
+        }
+
+        if (Outstanding is { } outstanding && delivered + (Dropped - droppedBefore) > 0)
+        {
+            outstanding.Add(delivered + (Dropped - droppedBefore));
         }
 
         ping = Count(region, _protocol.PingMarker, ref consumed) > 0;
