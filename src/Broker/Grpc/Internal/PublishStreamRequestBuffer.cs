@@ -32,9 +32,16 @@ internal sealed class PublishStreamRequestBuffer(RequestDelegate next)
         }
         finally
         {
-            // What the call took of the last read is released to Kestrel, which then ends the request body itself.
-            reader.ReleaseHeld();
             context.Features.Set(kestrel);
+            try
+            {
+                // What the call took of the last read is released to Kestrel, which then ends the request body itself.
+                reader.ReleaseHeld();
+            }
+            catch (InvalidOperationException)
+            {
+                // Kestrel already completed the body (the stream was reset): nothing is left to release.
+            }
         }
     }
 
