@@ -23,6 +23,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         // service's interceptor, with the status a gRPC client understands).
         app.UseMiddleware<DrainMiddleware>();
         app.UseMiddleware<Broker.Grpc.Internal.SubscribeResponseBuffer>();
+        app.UseMiddleware<Broker.Grpc.Internal.PublishStreamRequestBuffer>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();
         app.UseStaticFiles();

@@ -4,7 +4,7 @@ namespace Broker.Sdk.Internal;
 /// Tunes the bodies of the broker's high-rate streams under Grpc.Net.Client, which keeps everything else about the
 /// calls: <c>PublishStream</c>'s request body goes through a <see cref="CoalescingStream"/>, so the publications a
 /// <see cref="BrokerPublisher"/> pipelines leave in batches, and the response bodies of <c>PublishStream</c> and
-/// <c>Subscribe</c> are read through a 64 KiB <see cref="BufferedStream"/>, so every message already received is
+/// <c>Subscribe</c> are read through a 64 KiB <see cref="ReadAheadStream"/>, so every message already received is
 /// read without going back to the connection.
 /// </summary>
 /// <remarks>
@@ -13,8 +13,8 @@ namespace Broker.Sdk.Internal;
 /// and awaits it back: two thread-pool hops and a queue entry per publication. A publisher awaiting each write in turn
 /// measured 46 µs per publication on the shared 2-core machine without this, against 1.4 µs for the hand-written
 /// transport that buffered (docs/performance.md, "gRPC on the packages"). On the read side Grpc.Net.Client reads each
-/// message's 5-byte prefix and then its payload from the response stream, two reads under the HTTP/2 stream's lock
-/// per message.
+/// message's 5-byte prefix and then its payload from the response stream (after a zero-byte read), three reads
+/// under the HTTP/2 stream's lock per message.
 /// </remarks>
 internal sealed class StreamingCallHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
 {
@@ -42,7 +42,7 @@ internal sealed class StreamingCallHandler(HttpMessageHandler inner) : Delegatin
         {
             var original = response.Content;
             var body = await original.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var buffered = new StreamContent(new BufferedStream(body, ResponseBufferSize));
+            var buffered = new StreamContent(new ReadAheadStream(body, ResponseBufferSize));
             foreach (var header in original.Headers)
             {
                 buffered.Headers.TryAddWithoutValidation(header.Key, header.Value);
