@@ -126,7 +126,14 @@ public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
             HttpHandler = new StreamingCallHandler(options.HttpMessageHandler ?? CreateHandler()),
             DisposeHttpClient = options.HttpMessageHandler is null,
             LoggerFactory = loggerFactory,
+            // PROTOCOL.md caps a request message at 4 MiB. Refusing a bigger one here, before it leaves, matters:
+            // when the broker refuses it mid-upload Kestrel may reset the whole HTTP/2 connection, taking this
+            // client's other streams (its Subscribe streams) with it. The caller gets RESOURCE_EXHAUSTED either way.
+            MaxSendMessageSize = MaxRequestMessageBytes,
         });
+
+    /// <summary>The largest request message the broker accepts (PROTOCOL.md: "a request message over 4 MiB").</summary>
+    private const int MaxRequestMessageBytes = 4 * 1024 * 1024;
 
     /// <summary>The HTTP/2 handler of a client given none: multiple connections, keep-alive pings, a larger stream window.</summary>
     private static SocketsHttpHandler CreateHandler() => new()

@@ -61,6 +61,25 @@ public sealed class PublishTests
     }
 
     [Fact]
+    public async Task A_request_over_4_MiB_is_refused_before_it_leaves_and_the_clients_streams_live_on()
+    {
+        // Refused by the broker this would be RESOURCE_EXHAUSTED too, but only after the upload, and that refusal
+        // sometimes resets the whole HTTP/2 connection (1 run in 4 in the hostile suite): the Subscribe would reconnect.
+        await using var server = await SdkTestBroker.StartAsync();
+        await using var client = SdkTestBroker.Client(server);
+        await using var live = await LiveSubscription.StartAsync(client, ["chat:lobby"]);
+
+        var huge = "\"" + new string('x', 5 * 1024 * 1024) + "\"";
+        var error = await Assert.ThrowsAsync<BrokerException>(() => client.PublishAsync("chat:lobby", SdkTestBroker.Json(huge)).WaitAsync(Timeout));
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+
+        await client.PublishAsync("chat:lobby", SdkTestBroker.Json("1")).WaitAsync(Timeout);
+        var received = await live.TakeAsync(1);
+        Assert.Equal("1", System.Text.Encoding.UTF8.GetString(received[0].Data.Span));
+        Assert.Equal(0, live.Reconnects);
+    }
+
+    [Fact]
     public async Task Data_over_MaxMessageBytes_is_RESOURCE_EXHAUSTED()
     {
         await using var server = await SdkTestBroker.StartAsync(("Broker:MaxMessageBytes", "1024"));
