@@ -5,8 +5,8 @@ namespace Broker.LoadTest.Soak;
 
 /// <summary>
 /// The broker's resident memory over the soak, with its <c>/stats</c> connections and subscriptions at each sample,
-/// and the verdict on "flat": the least-squares slope of RSS over the samples between the warm-up and the end of
-/// the churn, in MiB per minute, at most a bound.
+/// and the verdict on "flat": the least-squares slope of RSS over the samples of the churn's last minutes (after the
+/// warm-up), in MiB per minute, at most a bound.
 /// </summary>
 internal sealed class RssCurve
 {
@@ -52,26 +52,28 @@ internal sealed class RssCurve
     }
 
     /// <summary>
-    /// Judges the curve: flat when the slope between <paramref name="warmup"/> and <paramref name="end"/> (seconds) is at
-    /// most <paramref name="maxSlope"/> MiB/min. A window shorter than <paramref name="minWindow"/> seconds is not judged
-    /// (a short run's RSS is still the warm-up's).
+    /// Judges the curve: flat when the slope over the last <paramref name="window"/> seconds before <paramref name="end"/>
+    /// is at most <paramref name="maxSlope"/> MiB/min. Not judged when that window would reach into the first
+    /// <paramref name="warmup"/> seconds (a short run's RSS is still the warm-up's).
     /// </summary>
-    public RssVerdict Judge(double warmup, double end, double maxSlope, double minWindow)
+    public RssVerdict Judge(double warmup, double end, double window, double maxSlope)
     {
-        if (end - warmup < minWindow)
+        double from = end - window;
+        if (from < warmup)
         {
-            return new RssVerdict(null, Judged: false, Flat: true, string.Create(Invariant, $"not judged: {Math.Max(0, end - warmup):0} s after the {warmup:0} s warm-up, under the {minWindow:0} s the verdict needs"));
+            return new RssVerdict(null, Judged: false, Flat: true, string.Create(Invariant,
+                $"not judged: {Math.Max(0, end - warmup):0} s of churn after the {warmup:0} s warm-up, under the {window:0} s window"));
         }
 
-        var slope = SlopeMiBPerMinute(warmup, end);
+        var slope = SlopeMiBPerMinute(from, end);
         if (slope is not { } value)
         {
-            return new RssVerdict(null, Judged: true, Flat: false, "too few samples after the warm-up");
+            return new RssVerdict(null, Judged: true, Flat: false, "too few samples in the window");
         }
 
         bool flat = value <= maxSlope;
         return new RssVerdict(value, Judged: true, flat, string.Create(Invariant,
-            $"{(flat ? "flat" : "NOT flat")}: {value:+0.00;-0.00} MiB/min from {warmup:0} s to {end:0} s (bound {maxSlope:0.##} MiB/min)"));
+            $"{(flat ? "flat" : "NOT flat")}: {value:+0.00;-0.00} MiB/min from {from:0} s to {end:0} s (bound {maxSlope:0.##} MiB/min)"));
     }
 
     public string Csv()

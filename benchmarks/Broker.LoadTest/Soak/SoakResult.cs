@@ -103,7 +103,7 @@ internal sealed record SoakResult
 
     public double? RssSlopeMiBPerMinute => Rss.SlopeMiBPerMinute;
 
-    public double RssAtWarmupMiB { get; init; }
+    public double RssAtWindowStartMiB { get; init; }
 
     public double RssAtChurnEndMiB { get; init; }
 
@@ -177,7 +177,7 @@ internal sealed record SoakResult
         Line($"| missing but never acknowledged (not owed) | {MissedUnacknowledged:N0} |");
         Line($"| sockets the broker ended unasked / error frames / stray pubs | {UnexpectedCloses:N0} / {ErrorFrames.Values.Sum():N0} / {UnexpectedPublications:N0} |");
         Line($"| `/stats` at 0 connections and 0 subscriptions | {(StatsSecondsToZero is { } z ? z.ToString("0.0 's after the last close'", Invariant) : $"no: {FinalConnections} connections, {FinalSubscriptions} subscriptions")} |");
-        Line($"| RSS at the warm-up's end / at the churn's end / peak (VmHWM) | {RssAtWarmupMiB:0} / {RssAtChurnEndMiB:0} / {RssPeakMiB:0} MiB |");
+        Line($"| RSS at the judged window's start / at the churn's end / peak (VmHWM) | {RssAtWindowStartMiB:0} / {RssAtChurnEndMiB:0} / {RssPeakMiB:0} MiB |");
         Line($"| RSS verdict | {Rss.Text} |");
         Line($"| broker log entries at Error | {BrokerErrors.Count} |");
         md.AppendLine();

@@ -80,6 +80,7 @@ internal sealed class SoakScenario
                 // Half without a close frame, half with the handshake: both must leave nothing behind.
                 if (slot.Socket is { } socket)
                 {
+                    slot.Socket = null;
                     await (Interlocked.Increment(ref closeIndex) % 2 == 0 ? socket.AbortAsync() : socket.CloseAsync());
                 }
             });
@@ -394,7 +395,7 @@ internal sealed class SoakScenario
             }
         }
 
-        var verdict = _curve.Judge(_options.RssWarmup.TotalSeconds, churnEnd, _options.RssMaxSlopeMiBPerMinute, _options.RssMinWindow.TotalSeconds);
+        var verdict = _curve.Judge(_options.RssWarmup.TotalSeconds, churnEnd, _options.RssWindow.TotalSeconds, _options.RssMaxSlopeMiBPerMinute);
         return new SoakResult
         {
             Options = _options,
@@ -430,7 +431,7 @@ internal sealed class SoakScenario
             FinalConnections = final.Connections,
             FinalSubscriptions = final.Subscriptions,
             Rss = verdict,
-            RssAtWarmupMiB = RssAt(_options.RssWarmup.TotalSeconds),
+            RssAtWindowStartMiB = RssAt(Math.Max(_options.RssWarmup.TotalSeconds, churnEnd - _options.RssWindow.TotalSeconds)),
             RssAtChurnEndMiB = RssAt(churnEnd),
             RssPeakMiB = _server.PeakRss() / 1048576.0,
             BrokerErrors = _server.ErrorLines(),
