@@ -8,8 +8,11 @@ namespace Broker.LoadTest.Soak;
 /// </summary>
 internal sealed record SoakOptions
 {
-    /// <summary>How long sockets churn and publish (the measured part), before the soak quiesces and checks.</summary>
-    public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// How long sockets churn and publish, before the soak quiesces and checks. 15 minutes: the broker's RSS rose in GC
+    /// steps for 8–10 minutes before it levelled off (docs/performance.md, "Soak"), so a 10-minute run judges steps.
+    /// </summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Sockets kept connected (each slot reconnects after it churns, so the population stays near this).</summary>
     public int Sockets { get; init; } = 5000;
@@ -44,8 +47,8 @@ internal sealed record SoakOptions
     /// <summary>
     /// The RSS verdict looks at the last this-long of the churn (never before <see cref="RssWarmup"/>); a run whose churn
     /// after the warm-up is shorter reports its curve unjudged. Five minutes: the runtime's GC keeps committing memory
-    /// until its first full collections, which with sockets living about 100 s each come minutes apart (measured: the
-    /// live heap after a full GC stayed at 105–107 MB while RSS rose 20–40 MiB/min in the first four minutes).
+    /// in steps until its full collections settle, which with sockets living about 100 s each took 8–10 minutes
+    /// (measured: the live heap after a full GC stayed at 105–107 MB while RSS rose 20–40 MiB/min in the first four).
     /// </summary>
     public TimeSpan RssWindow { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -70,7 +73,7 @@ internal sealed record SoakOptions
         /stats must be back to 0 connections and 0 subscriptions, the broker's RSS flat after the warm-up, every
         acknowledged publication delivered to every subscriber that stayed (or told as lagged), no Error in its log.
 
-          --duration S          seconds of churn and publishing                   default 600
+          --duration S          seconds of churn and publishing                   default 900
           --sockets N           sockets kept connected                            default 5000
           --churn N             sockets ended (and replaced) per second           default 50
           --publish-rate N      publications per second, all sockets              default 100
