@@ -147,7 +147,8 @@ internal sealed record LoadTestOptions
           --pairs N             broker/peer pairs per scenario and peer           default 1
           --scenarios a,b       fanout,paced,channels,grpc,idle,                  default the first five
                                 clusterfanout,clusterpaced,clusterblip;
-                                cluster: the last three; all: every one
+                                cluster: the last three; all: every one;
+                                soak: the soak alone (its options below)
           --servers a,b         broker,signalr,nats                               default all installed
           --out DIR             results folder                                    default benchmarks/results
         """;

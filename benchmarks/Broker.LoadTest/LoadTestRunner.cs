@@ -16,7 +16,13 @@ internal static class LoadTestRunner
         if (args.Contains("--help") || args.Contains("-h"))
         {
             await output.WriteLineAsync(LoadTestOptions.Usage);
+            await output.WriteLineAsync(Soak.SoakOptions.Usage);
             return 0;
+        }
+
+        if (Soak.SoakOptions.Requested(args))
+        {
+            return await Soak.SoakRunner.RunAsync(args, output, cancellationToken);  // the broker alone, for minutes: its own runner
         }
 
         int from = Array.IndexOf(args, "--from");

@@ -78,8 +78,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// Starts <paramref name="kind"/> and waits until it listens. With <paramref name="redis"/> (a StackExchange.Redis
     /// configuration string) it is a cluster node on that Redis: the broker with <c>Broker:Engine=Redis</c> and
     /// <paramref name="historySize"/> kept per channel of the <c>bench</c> namespace, SignalR on its Redis backplane.
+    /// <paramref name="settings"/>: more of the broker's configuration, as environment variables (the soak's namespace).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(ServerKind kind, Paths paths, CancellationToken cancellationToken, string? redis = null, int historySize = 0)
+    public static async Task<ServerProcess> StartAsync(ServerKind kind, Paths paths, CancellationToken cancellationToken, string? redis = null, int historySize = 0, IReadOnlyDictionary<string, string>? settings = null)
     {
         if (redis is not null && kind == ServerKind.Nats)
         {
@@ -110,6 +111,11 @@ internal sealed class ServerProcess : IAsyncDisposable
                     start.Environment["Broker__Engine"] = "Redis";
                     start.Environment["Broker__Redis__Configuration"] = redis;
                     start.Environment["Broker__Namespaces__bench__HistorySize"] = historySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+                {
+                    start.Environment[key] = value;
                 }
 
                 break;
@@ -177,6 +183,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     public long Rss() => ProcFs.Status(_process.Id, "VmRSS:");
 
     public string Output() => _output.ToString();
+
+    /// <summary>The entries the server logged at Error or Critical so far (the console logger's <c>fail:</c> and <c>crit:</c>).</summary>
+    public IReadOnlyList<string> ErrorLines() => _output.Errors();
 
     public async ValueTask DisposeAsync()
     {
