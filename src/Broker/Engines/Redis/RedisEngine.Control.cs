@@ -63,7 +63,7 @@ public sealed partial class RedisEngine
 
             return alive;
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -87,7 +87,7 @@ public sealed partial class RedisEngine
             long receivers = await _subscriber.PublishAsync(_keys.NodeChannel(node), frame).WaitAsync(cancellationToken).ConfigureAwait(false);
             return receivers > 0;
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable(e);
         }

@@ -40,7 +40,7 @@ public sealed partial class RedisEngine
             var frame = await EvaluateAsync(RedisScripts.Join, PresenceKeys(channel, _keys.NodeId), PresenceArgs(channel, field, member.UserId, 1), cancellationToken).ConfigureAwait(false);
             DeliverLocally(channel, frame);
         }
-        catch (Exception e) when (IsUnavailable(e) || e is EngineUnavailableException)
+        catch (Exception e) when (RedisFailures.IsUnavailable(e) || e is EngineUnavailableException)
         {
             ChangeLocal(channel, field, -1);
             throw e as EngineUnavailableException ?? Unavailable(e);
@@ -96,7 +96,7 @@ public sealed partial class RedisEngine
         {
             entries = await _db.HashGetAllAsync(_keys.Presence(channel)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable(e);
         }

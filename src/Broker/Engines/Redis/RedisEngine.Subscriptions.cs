@@ -133,7 +133,7 @@ public sealed partial class RedisEngine
             // Completes when Redis acknowledged the SUBSCRIBE: from here on, nothing published is missed.
             queue = await _subscriber.SubscribeAsync(redisChannel).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -181,7 +181,7 @@ public sealed partial class RedisEngine
         {
             await queue.UnsubscribeAsync().WaitAsync(_options.OperationTimeout).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             // Redis forgets the subscription with the connection; the queue is already detached locally.
         }

@@ -255,7 +255,7 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
         {
             return await _db.ScriptEvaluateAsync(script, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnavailable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -273,9 +273,6 @@ public sealed partial class RedisEngine : IEngine, IDeliveryHost
             throw new EngineUnavailableException($"Redis is unreachable: no liveness probe came back within {UnhealthyAfterMs} ms.");
         }
     }
-
-    private static bool IsUnavailable(Exception e) =>
-        e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException;
 
     private static EngineUnavailableException Unavailable(Exception e) => new("Redis did not answer: " + e.Message, e);
 

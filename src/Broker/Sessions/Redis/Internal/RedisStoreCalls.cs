@@ -1,4 +1,5 @@
 using Broker.Diagnostics;
+using Broker.Engines.Redis.Internal;
 using Broker.Sessions.Internal;
 using StackExchange.Redis;
 
@@ -60,7 +61,7 @@ internal sealed class RedisStoreCalls
         {
             return await call.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable("Redis did not answer: " + e.Message, e);
         }
@@ -74,27 +75,11 @@ internal sealed class RedisStoreCalls
         {
             return call(db);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw Unavailable("Redis did not answer: " + e.Message, e);
         }
     }
-
-    /// <summary>
-    /// Whether <paramref name="e"/> says Redis cannot answer now, rather than that the call is wrong: no connection,
-    /// a timeout, a disposed connection (shutdown), or a server that is loading its data set, busy with a script, or
-    /// a replica cut off from its primary. Anything else (a script error) is a bug and stays what it is.
-    /// </summary>
-    private static bool IsUnreachable(Exception e) => e switch
-    {
-        RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException => true,
-        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
-            || server.Message.StartsWith("BUSY", StringComparison.Ordinal)
-            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
-            || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal),
-        _ => false,
-    };
 
     private SessionStoreUnavailableException Unavailable(string reason, Exception? cause)
     {
