@@ -33,9 +33,7 @@ internal static class SessionEndpoints
         {
             // Capacity, not the caller's fault: 503 with a hint to come back once idle sessions have been swept
             // (the sweep runs at least once a minute).
-            context.Response.Headers.RetryAfter = "60";
-            return Results.Json(new ErrorReply(ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later."),
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Refused(context, ErrorCodes.LimitExceeded, "The broker holds as many sessions as it may; try again later.", retryAfterSeconds: "60");
         }
         catch (SessionStoreUnavailableException)
         {
@@ -89,9 +87,7 @@ internal static class SessionEndpoints
         if (result.Status == TicketIssueStatus.TicketLimitReached)
         {
             // Capacity, as for a full session store: come back once tickets have been used or have expired.
-            context.Response.Headers.RetryAfter = "5";
-            return Results.Json(new ErrorReply(ErrorCodes.LimitExceeded, "The broker holds as many unused tickets as it may; try again shortly."),
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Refused(context, ErrorCodes.LimitExceeded, "The broker holds as many unused tickets as it may; try again shortly.", retryAfterSeconds: "5");
         }
 
         if (result.Status == TicketIssueStatus.Unavailable)
@@ -112,10 +108,15 @@ internal static class SessionEndpoints
     private static IResult Unavailable(HttpContext context, BrokerMetrics? metrics, string operation)
     {
         metrics?.RecordEngineUnavailable(operation);
-        context.Response.Headers.RetryAfter = UnavailableRetryAfterSeconds;
         context.Response.Headers.CacheControl = "no-store";
-        return Results.Json(new ErrorReply(ErrorCodes.Unavailable, "The session store is unreachable; try again shortly."),
-            statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Refused(context, ErrorCodes.Unavailable, "The session store is unreachable; try again shortly.", UnavailableRetryAfterSeconds);
+    }
+
+    /// <summary>A 503 refusal: <c>Retry-After</c> and the body <c>{"code":"…","message":"…"}</c>.</summary>
+    private static IResult Refused(HttpContext context, string code, string message, string retryAfterSeconds)
+    {
+        context.Response.Headers.RetryAfter = retryAfterSeconds;
+        return Results.Json(new ErrorReply(code, message), statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>The body of <c>POST /session</c>: <c>{"sessionId":"…","userId":null}</c>.</summary>
