@@ -13,8 +13,12 @@ internal static partial class FileDescriptorLimit
     // RLIMIT_NOFILE in Linux's asm-generic/resource.h (x86-64 and arm64 alike).
     private const int RlimitNoFile = 7;
 
-    /// <summary>Descriptors beyond the sockets: the runtime's own (epoll, pipes, assemblies), the server's listeners, the publisher.</summary>
-    public const int Headroom = 4096;
+    /// <summary>
+    /// Descriptors beyond the sockets: the runtime's own (epoll, eventfds, pipes to the servers), the listeners, the
+    /// publisher. A few dozen in practice; 1,024 leaves room without refusing a run that the limit would hold (at a
+    /// hard limit of 20,000, 18,000 sockets still run).
+    /// </summary>
+    public const int Headroom = 1024;
 
     /// <summary>
     /// Makes at least <paramref name="needed"/> descriptors available to this process and the servers it starts.
@@ -44,7 +48,9 @@ internal static partial class FileDescriptorLimit
             return null;
         }
 
-        return $"{needed:N0} open files are needed and the limit is {limit.Current:N0} (hard {limit.Maximum:N0}), which this user cannot raise: run `ulimit -n {needed}` as root first, or use fewer sockets";
+        // Without CAP_SYS_RESOURCE (a container may withhold it even from root) the hard limit stays: the server would
+        // hit it too, one descriptor per socket, so no spreading of the client over processes would help.
+        return $"{needed:N0} open files are needed here and in each server (one per socket), and the limit is {limit.Current:N0} (hard {limit.Maximum:N0}), which this process cannot raise (errno {Marshal.GetLastPInvokeError()}): start the load test from a shell whose hard limit allows it (`ulimit -Hn {needed} && ulimit -n {needed}` as root with CAP_SYS_RESOURCE), or use fewer sockets";
     }
 
     /// <summary>The current soft limit, or -1 where it cannot be read.</summary>
