@@ -21,8 +21,8 @@ internal sealed record LoadTestOptions
 
     /// <summary>
     /// Publications per fan-out run at <see cref="Subscribers"/> and per many-channels run (20,000: twenty million
-    /// deliveries at 1,000 subscribers). The fan-out at the other counts of <c>--subs</c> and the rooms scenario keep
-    /// the number of deliveries (<see cref="FanOutPublications"/>, <see cref="RoomPublications"/>).
+    /// deliveries at 1,000 subscribers). The fan-out at the other counts of <c>--subs</c> keeps the number of
+    /// deliveries (<see cref="FanOutPublications"/>).
     /// </summary>
     public int Messages { get; init; } = 20_000;
 
@@ -32,8 +32,15 @@ internal sealed record LoadTestOptions
     /// <summary>Subscribers on each channel of the rooms scenario (<see cref="Rooms"/> × this sockets in all).</summary>
     public int RoomSubscribers { get; init; } = 10;
 
-    /// <summary>Publications of the rooms scenario; 0: as many deliveries as a fan-out run (<see cref="RoomPublications"/>).</summary>
-    public long RoomMessages { get; init; }
+    /// <summary>
+    /// Publications of the rooms scenario, round-robin over the rooms: 200,000, two million deliveries at 10 per room.
+    /// Not the fan-out's twenty million: a subscriber of one room in a thousand gets a publication every few
+    /// milliseconds at most, so every delivery is its own WebSocket message (1.0 deliveries per receive for every
+    /// server) and a run made 19–33 k deliveries/s on the shared 2-core machine (tried at load average 25–30); twenty
+    /// million would take ten minutes a run, past a run's five-minute limit. Two million keep the fixed costs of a run
+    /// (the first wake-ups, the drain of the last deliveries) small beside the 15–28 µs of server CPU per delivery measured there.
+    /// </summary>
+    public long RoomMessages { get; init; } = 200_000;
 
     /// <summary>
     /// Client sockets per loopback source address (127.0.0.1, 127.0.0.2 …) at most: a run with more spreads them over
@@ -140,6 +147,7 @@ internal sealed record LoadTestOptions
         Messages = 200,
         Rooms = 3,
         RoomSubscribers = 4,
+        RoomMessages = 500,
         // Several source addresses even at smoke size, so the path the 50,000 idle sockets take is run by ./test.sh.
         SocketsPerSource = 8,
         Rate = 200,
@@ -164,10 +172,10 @@ internal sealed record LoadTestOptions
           --subs N[,N…]         subscribers (fanout, paced, channels, cluster*)   default 1000
                                 several: fanout runs at each (the others at the first)
           --msgs N              publications per (cluster)fanout / channels run   default 20000
-                                (fanout at a later --subs count, rooms: as many deliveries)
+                                (fanout at a later --subs count: as many deliveries)
           --rooms N             channels of the rooms scenario                    default 1000
           --room-subs N         subscribers per room                              default 10
-          --room-msgs N         publications of the rooms run      default msgs × subs ÷ room-subs
+          --room-msgs N         publications of the rooms run, round-robin        default 200000
           --sockets-per-source N  client sockets per loopback source address      default 20000
           --payload N           payload bytes                                     default 100
           --rate N              paced publications per second                     default 100
@@ -245,7 +253,7 @@ internal sealed record LoadTestOptions
 
         if (options.Subscribers < 1 || options.Messages < 1 || options.InFlight < 1 || options.Rate < 1 || options.Pairs < 1 || options.IdleConnections < 2 || options.PayloadBytes < 1 || options.GrpcBuffer < 0 || options.GrpcWarmup < 0 || options.Outstanding < 0
             || options.ClusterRate < 1 || options.ClusterHistory < 0 || !(options.BlipSeconds > 0)
-            || options.Rooms < 1 || options.RoomSubscribers < 1 || options.RoomMessages < 0 || options.SocketsPerSource < 1 || options.FanOutCounts.Any(static n => n < 1))
+            || options.Rooms < 1 || options.RoomSubscribers < 1 || options.RoomMessages < 1 || options.SocketsPerSource < 1 || options.FanOutCounts.Any(static n => n < 1))
         {
             throw new ArgumentException("counts must be positive");
         }
@@ -267,9 +275,6 @@ internal sealed record LoadTestOptions
     /// costs weigh the same in its cost per delivery, and a 10,000-subscriber run stays within the time limit of a run.
     /// </summary>
     public long FanOutPublications(int subscribers) => Math.Max(1, (long)Messages * Subscribers / subscribers);
-
-    /// <summary>Publications of the rooms run: <see cref="RoomMessages"/>, or as many deliveries as a fan-out run (2,000,000 at the defaults).</summary>
-    public long RoomPublications => RoomMessages > 0 ? RoomMessages : Math.Max(1, (long)Messages * Subscribers / RoomSubscribers);
 
     /// <summary>The most client sockets one run of the chosen scenarios holds open at once.</summary>
     public int MaxSockets => Scenarios.Select(SocketsOf).DefaultIfEmpty(0).Max();

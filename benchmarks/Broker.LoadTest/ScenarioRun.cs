@@ -115,7 +115,7 @@ internal sealed class ScenarioRun
             {
                 _ when scenario.IsPaced() => Math.Max(1, (long)(rate * seconds)),
                 Scenario.Channels => 2L * _options.Messages,
-                Scenario.Rooms => _options.RoomPublications,
+                Scenario.Rooms => _options.RoomMessages,
                 Scenario.FanOut => _options.FanOutPublications(subscribers),
                 _ => _options.Messages,
             };

@@ -47,8 +47,7 @@ public sealed class ReportScalingTests
         Assert.Equal([1000, 10000], Options.FanOutCounts);
         Assert.Equal(20_000, Options.FanOutPublications(1000));
         Assert.Equal(2_000, Options.FanOutPublications(10000));
-        // 1,000 rooms × 10: as many deliveries as the fan-out's 20,000 × 1,000.
-        Assert.Equal(2_000_000, Options.RoomPublications);
+        Assert.Equal(200_000, Options.RoomMessages);
         Assert.Equal(10_000, Options.SocketsOf(Scenario.Rooms));
         Assert.Equal(10_000, Options.MaxSockets);
     }
