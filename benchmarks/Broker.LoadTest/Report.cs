@@ -164,10 +164,9 @@ internal sealed class Report
         var groups = order.SelectMany(Groups).ToArray();
         var servers = Enum.GetValues<ServerKind>();
         string[] colors = ["#2b6cb0", "#805ad5", "#2f855a"];
-        const int width = 900, panelHeight = 250, top = 50, left = 70, groupGap = 24, panels = 4;
+        const int width = 900, panelHeight = 250, top = 50, left = 70, groupGap = 24;
         int plotWidth = width - left - 20;
         var svg = new StringBuilder();
-        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{top + (panels * (panelHeight + 60))}\" font-family=\"sans-serif\" font-size=\"12\">");
         svg.AppendLine(Invariant, $"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
         svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Broker load test: {Escape(string.Join(", ", _options.FanOutCounts.Select(static n => n.ToString("N0", Invariant))))} subscribers, {_options.PayloadBytes} B payloads, {_options.InFlight} in flight; medians of the runs{(_options.Smoke ? " (smoke)" : "")}</text>");
         for (int i = 0; i < servers.Length; i++)
@@ -175,10 +174,20 @@ internal sealed class Report
             svg.AppendLine(Invariant, $"<rect x=\"{left + (i * 120)}\" y=\"30\" width=\"12\" height=\"12\" fill=\"{colors[i]}\"/><text x=\"{left + (i * 120) + 16}\" y=\"41\">{servers[i]}</text>");
         }
 
+        // Panels stack down from here; one with no group of runs in it is left out.
+        int y = top + 30;
+
         // line: a dashed horizontal mark across the panel (a limit), named in the title.
-        void Panel(int y, string title, Func<RunResult, double?> value, Func<double, string> label, Func<ChartGroup, bool> include, double? line = null)
+        void Panel(string title, Func<RunResult, double?> value, Func<double, string> label, Func<ChartGroup, bool> include, double? line = null)
         {
             var shown = groups.Where(include).ToArray();
+            if (shown.Length == 0)
+            {
+                return;
+            }
+
+            int py = y;  // this panel's top
+            y += panelHeight + 60;
             double max = line ?? 0;
             var medians = new Dictionary<(int, ServerKind), double>();
             for (int g = 0; g < shown.Length; g++)
@@ -193,9 +202,9 @@ internal sealed class Report
                 }
             }
 
-            svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"{y - 8}\" font-weight=\"bold\">{Escape(title)}</text>");
-            svg.AppendLine(Invariant, $"<line x1=\"{left}\" y1=\"{y + panelHeight}\" x2=\"{left + plotWidth}\" y2=\"{y + panelHeight}\" stroke=\"#444\"/>");
-            if (shown.Length == 0 || max <= 0)
+            svg.AppendLine(Invariant, $"<text x=\"{left}\" y=\"{py - 8}\" font-weight=\"bold\">{Escape(title)}</text>");
+            svg.AppendLine(Invariant, $"<line x1=\"{left}\" y1=\"{py + panelHeight}\" x2=\"{left + plotWidth}\" y2=\"{py + panelHeight}\" stroke=\"#444\"/>");
+            if (max <= 0)
             {
                 return;
             }
@@ -205,7 +214,7 @@ internal sealed class Report
             for (int g = 0; g < shown.Length; g++)
             {
                 double x0 = left + groupGap + (g * (groupWidth + groupGap));
-                svg.AppendLine(Invariant, $"<text x=\"{x0 + (groupWidth / 2):0.#}\" y=\"{y + panelHeight + 16}\" text-anchor=\"middle\">{Escape(shown[g].Label)}</text>");
+                svg.AppendLine(Invariant, $"<text x=\"{x0 + (groupWidth / 2):0.#}\" y=\"{py + panelHeight + 16}\" text-anchor=\"middle\">{Escape(shown[g].Label)}</text>");
                 for (int k = 0; k < servers.Length; k++)
                 {
                     if (!medians.TryGetValue((g, servers[k]), out double v))
@@ -215,29 +224,30 @@ internal sealed class Report
 
                     double h = v / max * (panelHeight - 20);
                     double x = x0 + (k * barWidth);
-                    svg.AppendLine(Invariant, $"<rect x=\"{x + 2:0.#}\" y=\"{y + panelHeight - h:0.#}\" width=\"{barWidth - 4:0.#}\" height=\"{h:0.#}\" fill=\"{colors[k]}\"><title>{servers[k]} {Escape(shown[g].Label)}: {Escape(label(v))}</title></rect>");
-                    svg.AppendLine(Invariant, $"<text x=\"{x + (barWidth / 2):0.#}\" y=\"{y + panelHeight - h - 4:0.#}\" text-anchor=\"middle\" font-size=\"10\">{Escape(label(v))}</text>");
+                    svg.AppendLine(Invariant, $"<rect x=\"{x + 2:0.#}\" y=\"{py + panelHeight - h:0.#}\" width=\"{barWidth - 4:0.#}\" height=\"{h:0.#}\" fill=\"{colors[k]}\"><title>{servers[k]} {Escape(shown[g].Label)}: {Escape(label(v))}</title></rect>");
+                    svg.AppendLine(Invariant, $"<text x=\"{x + (barWidth / 2):0.#}\" y=\"{py + panelHeight - h - 4:0.#}\" text-anchor=\"middle\" font-size=\"10\">{Escape(label(v))}</text>");
                 }
             }
 
             if (line is { } mark)
             {
-                double ly = y + panelHeight - (mark / max * (panelHeight - 20));
+                double ly = py + panelHeight - (mark / max * (panelHeight - 20));
                 svg.AppendLine(Invariant, $"<line x1=\"{left}\" y1=\"{ly:0.#}\" x2=\"{left + plotWidth}\" y2=\"{ly:0.#}\" stroke=\"#c53030\" stroke-dasharray=\"6 4\"/>");
             }
         }
 
-        Panel(top + 30, "Deliveries per second (higher is better)", static r => r.DeliveriesPerSecond, static v => Number(v), static g => g.Scenario is not Scenario.Paced and not Scenario.Idle);
-        Panel(top + panelHeight + 90, "p99 latency, ms (lower is better; paced: from the scheduled send time)", static r => r.P99Ms, static v => v.ToString("0.0", Invariant), static g => g.Scenario != Scenario.Idle);
+        Panel("Deliveries per second (higher is better)", static r => r.DeliveriesPerSecond, static v => Number(v), static g => g.Scenario is not Scenario.Paced and not Scenario.Idle);
+        Panel("p99 latency, ms (lower is better; paced: from the scheduled send time)", static r => r.P99Ms, static v => v.ToString("0.0", Invariant), static g => g.Scenario != Scenario.Idle);
 
         // Issue 13: the cost per delivery at 10,000 subscribers and in the rooms at most 1.2× the fan-out's at 1,000.
         int reference = _options.Subscribers;
         var baseline = CpuPerDelivery(Scenario.FanOut, reference);
-        Panel(top + (2 * (panelHeight + 60)) + 30, string.Create(Invariant, $"Server CPU per delivery, µs (lower is better){(baseline is null ? "" : $"; dashed: 1.2× the broker's fan-out at {reference:N0}, issue 13's limit")}"), static r => r.ServerCpuMicrosecondsPerDelivery, static v => v.ToString("0.00", Invariant), static g => g.Scenario is Scenario.FanOut or Scenario.Rooms,
+        Panel(string.Create(Invariant, $"Server CPU per delivery, µs (lower is better){(baseline is null ? "" : $"; dashed: 1.2× the broker's fan-out at {reference:N0}, issue 13's limit")}"), static r => r.ServerCpuMicrosecondsPerDelivery, static v => v.ToString("0.00", Invariant), static g => g.Scenario is Scenario.FanOut or Scenario.Rooms,
             1.2 * baseline);
-        Panel(top + (3 * (panelHeight + 60)) + 30, string.Create(Invariant, $"Server memory per idle WebSocket, KiB ({_options.IdleConnections:N0} sockets; lower is better)"), static r => r.KiBPerConnection, static v => v.ToString("0.0", Invariant), static g => g.Scenario == Scenario.Idle);
+        Panel(string.Create(Invariant, $"Server memory per idle WebSocket, KiB ({_options.IdleConnections:N0} sockets; lower is better)"), static r => r.KiBPerConnection, static v => v.ToString("0.0", Invariant), static g => g.Scenario == Scenario.Idle);
         svg.AppendLine("</svg>");
-        return svg.ToString();
+        // The height is known once the panels are drawn.
+        return string.Create(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" font-family=\"sans-serif\" font-size=\"12\">\n") + svg;
     }
 
     /// <summary>One group of bars in a chart: a scenario, or the fan-out at one subscriber count.</summary>
