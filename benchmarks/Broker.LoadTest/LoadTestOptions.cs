@@ -7,11 +7,48 @@ internal sealed record LoadTestOptions
 {
     public bool Smoke { get; init; }
 
-    /// <summary>Subscribers of the fan-out, paced and many-channels scenarios.</summary>
+    /// <summary>
+    /// Subscribers of the paced, many-channels and cluster scenarios, and of the first fan-out (the first of
+    /// <c>--subs</c>).
+    /// </summary>
     public int Subscribers { get; init; } = 1000;
 
-    /// <summary>Publications per fan-out and many-channels run (20,000: twenty million deliveries at 1,000 subscribers).</summary>
+    /// <summary>
+    /// Every subscriber count the fan-out runs at (<c>--subs 1000,10000</c>), so one report holds the cost per delivery
+    /// at each; empty: <see cref="Subscribers"/> alone.
+    /// </summary>
+    public IReadOnlyList<int> FanOutSubscribers { get; init; } = [];
+
+    /// <summary>
+    /// Publications per fan-out run at <see cref="Subscribers"/> and per many-channels run (20,000: twenty million
+    /// deliveries at 1,000 subscribers). The fan-out at the other counts of <c>--subs</c> keeps the number of
+    /// deliveries (<see cref="FanOutPublications"/>).
+    /// </summary>
     public int Messages { get; init; } = 20_000;
+
+    /// <summary>Channels of the rooms scenario.</summary>
+    public int Rooms { get; init; } = 1000;
+
+    /// <summary>Subscribers on each channel of the rooms scenario (<see cref="Rooms"/> × this sockets in all).</summary>
+    public int RoomSubscribers { get; init; } = 10;
+
+    /// <summary>
+    /// Publications of the rooms scenario, round-robin over the rooms: 200,000, two million deliveries at 10 per room.
+    /// Not the fan-out's twenty million: a subscriber of one room in a thousand gets a publication every few
+    /// milliseconds at most, so every delivery is its own WebSocket message (1.0 deliveries per receive for every
+    /// server) and a run made 19–33 k deliveries/s on the shared 2-core machine (tried at load average 25–30); twenty
+    /// million would take ten minutes a run, past a run's five-minute limit. Two million keep the fixed costs of a run
+    /// (the first wake-ups, the drain of the last deliveries) small beside the 15–28 µs of server CPU per delivery measured there.
+    /// </summary>
+    public long RoomMessages { get; init; } = 200_000;
+
+    /// <summary>
+    /// Client sockets per loopback source address (127.0.0.1, 127.0.0.2 …) at most: a run with more spreads them over
+    /// several (<see cref="LoopbackSources"/>). One address has about 28,000 ephemeral ports per destination (Linux's
+    /// default range); 20,000 leaves room for whatever else on the machine connects to the same port range, and keeps
+    /// every run of up to 20,000 sockets (the fan-out at 10,000, the rooms) on 127.0.0.1 alone, as before.
+    /// </summary>
+    public int SocketsPerSource { get; init; } = 20_000;
 
     /// <summary>Payload size in bytes.</summary>
     public int PayloadBytes { get; init; } = 100;
@@ -108,6 +145,11 @@ internal sealed record LoadTestOptions
         Scenarios = Enum.GetValues<Scenario>(),
         Subscribers = 10,
         Messages = 200,
+        Rooms = 3,
+        RoomSubscribers = 4,
+        RoomMessages = 500,
+        // Several source addresses even at smoke size, so the path the 50,000 idle sockets take is run by ./test.sh.
+        SocketsPerSource = 8,
         Rate = 200,
         Seconds = 0.5,
         ClusterRate = 200,
@@ -127,8 +169,14 @@ internal sealed record LoadTestOptions
         in the cluster scenarios two broker nodes on one redis-server against two SignalR instances on its Redis backplane.
 
           --smoke               seconds, tiny numbers, every scenario (cluster too); exits 1 if a message was lost
-          --subs N              subscribers (fanout, paced, channels, cluster*)   default 1000
+          --subs N[,N…]         subscribers (fanout, paced, channels, cluster*)   default 1000
+                                several: fanout runs at each (the others at the first)
           --msgs N              publications per (cluster)fanout / channels run   default 20000
+                                (fanout at a later --subs count: as many deliveries)
+          --rooms N             channels of the rooms scenario                    default 1000
+          --room-subs N         subscribers per room                              default 10
+          --room-msgs N         publications of the rooms run, round-robin        default 200000
+          --sockets-per-source N  client sockets per loopback source address      default 20000
           --payload N           payload bytes                                     default 100
           --rate N              paced publications per second                     default 100
           --seconds S           paced run length (clusterblip: S + blip)          default 5
@@ -145,7 +193,7 @@ internal sealed record LoadTestOptions
           --outstanding N       deliveries expected and not arrived, at most (0: none)  default 100000
           --broker-refill-quarter  the broker's publisher refills by a quarter window (the old rule)
           --pairs N             broker/peer pairs per scenario and peer           default 1
-          --scenarios a,b       fanout,paced,channels,grpc,idle,                  default the first five
+          --scenarios a,b       fanout,paced,channels,rooms,grpc,idle,            default the first six
                                 clusterfanout,clusterpaced,clusterblip;
                                 cluster: the last three; all: every one;
                                 soak: the soak alone (its options below)
@@ -175,7 +223,11 @@ internal sealed record LoadTestOptions
             {
                 "--smoke" => options,
                 "--broker-refill-quarter" => options with { BrokerRefillByQuarter = true },
-                "--subs" => options with { Subscribers = Int() },
+                "--subs" => Subs(options, Next()),
+                "--rooms" => options with { Rooms = Int() },
+                "--room-subs" => options with { RoomSubscribers = Int() },
+                "--room-msgs" => options with { RoomMessages = long.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--sockets-per-source" => options with { SocketsPerSource = Int() },
                 "--msgs" => options with { Messages = Int() },
                 "--payload" => options with { PayloadBytes = Int() },
                 "--rate" => options with { Rate = Int() },
@@ -200,11 +252,49 @@ internal sealed record LoadTestOptions
         }
 
         if (options.Subscribers < 1 || options.Messages < 1 || options.InFlight < 1 || options.Rate < 1 || options.Pairs < 1 || options.IdleConnections < 2 || options.PayloadBytes < 1 || options.GrpcBuffer < 0 || options.GrpcWarmup < 0 || options.Outstanding < 0
-            || options.ClusterRate < 1 || options.ClusterHistory < 0 || !(options.BlipSeconds > 0))
+            || options.ClusterRate < 1 || options.ClusterHistory < 0 || !(options.BlipSeconds > 0)
+            || options.Rooms < 1 || options.RoomSubscribers < 1 || options.RoomMessages < 1 || options.SocketsPerSource < 1 || options.FanOutCounts.Any(static n => n < 1))
         {
             throw new ArgumentException("counts must be positive");
         }
 
+        if (options.SourcesFor(options.MaxSockets) > LoopbackSources.MaxCount)
+        {
+            throw new ArgumentException($"{options.MaxSockets:N0} sockets need more than {LoopbackSources.MaxCount} source addresses of {options.SocketsPerSource:N0}: raise --sockets-per-source");
+        }
+
         return options;
+    }
+
+    /// <summary>The subscriber counts of the fan-out, the first one first.</summary>
+    public IReadOnlyList<int> FanOutCounts => FanOutSubscribers.Count > 0 ? FanOutSubscribers : [Subscribers];
+
+    /// <summary>
+    /// Publications of a fan-out run at <paramref name="subscribers"/>: <see cref="Messages"/> at the first count, and at
+    /// the others as many deliveries as that (2,000 at 10,000 subscribers beside 20,000 at 1,000), so a run's fixed
+    /// costs weigh the same in its cost per delivery, and a 10,000-subscriber run stays within the time limit of a run.
+    /// </summary>
+    public long FanOutPublications(int subscribers) => Math.Max(1, (long)Messages * Subscribers / subscribers);
+
+    /// <summary>The most client sockets one run of the chosen scenarios holds open at once.</summary>
+    public int MaxSockets => Scenarios.Select(SocketsOf).DefaultIfEmpty(0).Max();
+
+    /// <summary>The client sockets a run of <paramref name="scenario"/> holds open (the publisher's aside).</summary>
+    public int SocketsOf(Scenario scenario) => scenario switch
+    {
+        Scenario.FanOut => FanOutCounts.Max(),
+        Scenario.Rooms => Rooms * RoomSubscribers,
+        Scenario.Idle => IdleConnections,
+        Scenario.Grpc => GrpcSubscribers,
+        _ => Subscribers,
+    };
+
+    /// <summary>Loopback source addresses for <paramref name="sockets"/> client sockets (<see cref="SocketsPerSource"/> each at most).</summary>
+    public int SourcesFor(int sockets) => Math.Max(1, (sockets + SocketsPerSource - 1) / SocketsPerSource);
+
+    private static LoadTestOptions Subs(LoadTestOptions options, string list)
+    {
+        int[] counts = [.. list.Split(',').Select(static n => int.Parse(n, CultureInfo.InvariantCulture)).Distinct()];
+        return options with { Subscribers = counts[0], FanOutSubscribers = counts.Length > 1 ? counts : [] };
     }
 }

@@ -61,6 +61,13 @@ internal static class LoadTestRunner
             options = options with { Scenarios = [.. options.Scenarios.Where(static s => !s.IsCluster())] };
         }
 
+        // Every client socket is a descriptor here, every accepted one a descriptor in the server (which inherits the limit).
+        if (FileDescriptorLimit.Ensure(options.MaxSockets + FileDescriptorLimit.Headroom) is { } limit)
+        {
+            await output.WriteLineAsync(limit);
+            return 2;
+        }
+
         var clock = Stopwatch.StartNew();
         var loadAtStart = Report.LoadAverage();
         var runs = new List<RunResult>();
@@ -68,11 +75,13 @@ internal static class LoadTestRunner
         await using (var progress = new ProgressLine(!Console.IsErrorRedirected && !options.Smoke))
         {
             var run = new ScenarioRun(options, paths, progress);
-            int total = options.Scenarios.Sum(s => options.Pairs * Math.Max(1, 2 * servers.Count(k => s.HasPeer(k))));
-            async Task<RunResult> One(Scenario scenario, ServerKind kind, int pair)
+            // The fan-out runs at each --subs count, every other scenario at one.
+            int[] Counts(Scenario scenario) => scenario == Scenario.FanOut ? [.. options.FanOutCounts] : [options.SocketsOf(scenario)];
+            int total = options.Scenarios.Sum(s => Counts(s).Length * options.Pairs * Math.Max(1, 2 * servers.Count(k => s.HasPeer(k))));
+            async Task<RunResult> One(Scenario scenario, ServerKind kind, int pair, int subscribers)
             {
-                progress.Begin($"run {runs.Count + 1}/{total}: {scenario} on {kind} (pair {pair})");
-                var result = await run.RunAsync(scenario, kind, pair, cancellationToken);
+                progress.Begin(string.Create(CultureInfo.InvariantCulture, $"run {runs.Count + 1}/{total}: {scenario} on {kind} at {subscribers:N0} (pair {pair})"));
+                var result = await run.RunAsync(scenario, kind, pair, cancellationToken, subscribers);
                 runs.Add(result);
                 progress.Clear();
                 await output.WriteLineAsync(Report.Line(result));
@@ -85,29 +94,32 @@ internal static class LoadTestRunner
                 // the first pair's broker run (which would otherwise pay for it alone).
                 progress.Begin("warming up the load generator (not reported)");
                 var warm = new ScenarioRun(options with { Messages = Math.Max(1, options.Messages / 5) }, paths, progress);
-                await warm.RunAsync(Scenario.FanOut, ServerKind.Broker, 0, cancellationToken);
+                await warm.RunAsync(Scenario.FanOut, ServerKind.Broker, 0, cancellationToken, options.Subscribers);
                 progress.Clear();
             }
 
             foreach (var scenario in options.Scenarios)
             {
-                for (int pair = 1; pair <= options.Pairs; pair++)
+                foreach (int subscribers in Counts(scenario))
                 {
-                    var peers = servers.Where(k => scenario.HasPeer(k)).ToList();
-                    if (peers.Count == 0)
+                    for (int pair = 1; pair <= options.Pairs; pair++)
                     {
-                        await One(scenario, ServerKind.Broker, pair);  // gRPC: the peers have no gRPC subscribers
-                        continue;
-                    }
+                        var peers = servers.Where(k => scenario.HasPeer(k)).ToList();
+                        if (peers.Count == 0)
+                        {
+                            await One(scenario, ServerKind.Broker, pair, subscribers);  // gRPC: the peers have no gRPC subscribers
+                            continue;
+                        }
 
-                    foreach (var peer in peers)
-                    {
-                        // Odd pairs run the broker first, even pairs the peer: a machine getting busier (or quieter)
-                        // during a pair does not always favour the same side.
-                        bool brokerFirst = pair % 2 == 1;
-                        var firstRun = await One(scenario, brokerFirst ? ServerKind.Broker : peer, pair);
-                        var secondRun = await One(scenario, brokerFirst ? peer : ServerKind.Broker, pair);
-                        pairs.Add(brokerFirst ? PairResult.Of(firstRun, secondRun) : PairResult.Of(secondRun, firstRun));
+                        foreach (var peer in peers)
+                        {
+                            // Odd pairs run the broker first, even pairs the peer: a machine getting busier (or quieter)
+                            // during a pair does not always favour the same side.
+                            bool brokerFirst = pair % 2 == 1;
+                            var firstRun = await One(scenario, brokerFirst ? ServerKind.Broker : peer, pair, subscribers);
+                            var secondRun = await One(scenario, brokerFirst ? peer : ServerKind.Broker, pair, subscribers);
+                            pairs.Add(brokerFirst ? PairResult.Of(firstRun, secondRun) : PairResult.Of(secondRun, firstRun));
+                        }
                     }
                 }
             }
@@ -128,9 +140,9 @@ internal static class LoadTestRunner
         for (int i = 0; i + 1 < saved.Runs.Count; i++)
         {
             // Runs were written in order: the two runs of a pair next to each other, the broker's first in odd pairs
-            // and second in even ones (gRPC runs have no peer).
+            // and second in even ones (gRPC runs have no peer). A failed run of an older file says 0 subscribers.
             var (a, b) = (saved.Runs[i], saved.Runs[i + 1]);
-            if (a.Scenario == b.Scenario && a.Pair == b.Pair && (a.Server == ServerKind.Broker) != (b.Server == ServerKind.Broker))
+            if (a.Scenario == b.Scenario && a.Pair == b.Pair && (a.Subscribers == b.Subscribers || a.Subscribers == 0 || b.Subscribers == 0) && (a.Server == ServerKind.Broker) != (b.Server == ServerKind.Broker))
             {
                 pairs.Add(a.Server == ServerKind.Broker ? PairResult.Of(a, b) : PairResult.Of(b, a));
                 i++;

@@ -1,7 +1,7 @@
 namespace Broker.LoadTest;
 
 /// <summary>A broker run and the peer run right beside it, compared on the scenario's main metric.</summary>
-internal sealed record PairResult(Scenario Scenario, int Pair, ServerKind Peer, string Metric, double Broker, double Other, double? Ratio, bool HigherIsBetter, double BrokerPeakRssMiB, double PeerPeakRssMiB)
+internal sealed record PairResult(Scenario Scenario, int Pair, ServerKind Peer, string Metric, double Broker, double Other, double? Ratio, bool HigherIsBetter, double BrokerPeakRssMiB, double PeerPeakRssMiB, int Subscribers)
 {
     public static PairResult Of(RunResult broker, RunResult peer)
     {
@@ -15,6 +15,6 @@ internal sealed record PairResult(Scenario Scenario, int Pair, ServerKind Peer, 
         double b = value(broker);
         double p = value(peer);
         bool valid = broker.Failure is null && peer.Failure is null && p > 0;
-        return new PairResult(broker.Scenario, broker.Pair, peer.Server, metric, b, p, valid ? b / p : null, higher, broker.ServerPeakRssMiB, peer.ServerPeakRssMiB);
+        return new PairResult(broker.Scenario, broker.Pair, peer.Server, metric, b, p, valid ? b / p : null, higher, broker.ServerPeakRssMiB, peer.ServerPeakRssMiB, broker.Subscribers);
     }
 }

@@ -12,6 +12,13 @@ internal enum Scenario
     /// <summary>Every subscriber on its own channel and a shared one; each publication on the shared channel is followed by one on a subscriber's own.</summary>
     Channels,
 
+    /// <summary>
+    /// <c>--rooms</c> channels of <c>--room-subs</c> subscribers each, every subscriber on one room; publications go
+    /// round-robin over the rooms as fast as the in-flight window allows (the fan-out's rules): the cost per delivery
+    /// when each publication has few subscribers.
+    /// </summary>
+    Rooms,
+
     /// <summary>SDK gRPC subscribers (<c>SubscribeAsync</c>), the broker only.</summary>
     Grpc,
 

@@ -18,9 +18,14 @@ internal sealed class ScenarioRun
         _progress = progress;
     }
 
-    public async Task<RunResult> RunAsync(Scenario scenario, ServerKind kind, int pair, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> on a fresh <paramref name="kind"/> with <paramref name="subscribers"/> client
+    /// sockets (the fan-out's count of this run; the other scenarios take theirs from the options when null).
+    /// </summary>
+    public async Task<RunResult> RunAsync(Scenario scenario, ServerKind kind, int pair, CancellationToken cancellationToken, int? subscribers = null)
     {
-        var empty = new RunResult { Scenario = scenario, Server = kind, Pair = pair };
+        int sockets = subscribers ?? _options.SocketsOf(scenario);
+        var empty = new RunResult { Scenario = scenario, Server = kind, Pair = pair, Subscribers = sockets };
         try
         {
             // No run may hang the load test: five minutes is far beyond any run the options allow in 10 minutes.
@@ -31,7 +36,7 @@ internal sealed class ScenarioRun
                 await using var cluster = await ServerCluster.StartAsync(kind, _paths, _options.ClusterHistory, timeout.Token);
                 try
                 {
-                    var result = await WebSocketAsync(cluster.Nodes, cluster.CpuTime, cluster.Redis, kind, scenario, empty, timeout.Token);
+                    var result = await WebSocketAsync(cluster.Nodes, cluster.CpuTime, cluster.Redis, kind, scenario, sockets, empty, timeout.Token);
                     return result with { ServerPeakRssMiB = cluster.PeakRss() / 1048576.0 };
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -47,7 +52,7 @@ internal sealed class ScenarioRun
                 {
                     Scenario.Idle => await IdleAsync(server, kind, empty, timeout.Token),
                     Scenario.Grpc => await GrpcAsync(server, empty, timeout.Token),
-                    _ => await WebSocketAsync([server], server.CpuTime, null, kind, scenario, empty, timeout.Token),
+                    _ => await WebSocketAsync([server], server.CpuTime, null, kind, scenario, sockets, empty, timeout.Token),
                 };
                 return result with { ServerPeakRssMiB = server.PeakRss() / 1048576.0 };
             }
@@ -69,23 +74,28 @@ internal sealed class ScenarioRun
     /// publisher to the first node; deliveries to the other nodes' subscribers are also counted apart (cross-node).
     /// <paramref name="redis"/> is the cluster's Redis, stopped for a while in the blip scenario.
     /// </summary>
-    private async Task<RunResult> WebSocketAsync(IReadOnlyList<ServerProcess> nodes, Func<TimeSpan> serverCpu, RedisServer? redis, ServerKind kind, Scenario scenario, RunResult result, CancellationToken cancellationToken)
+    private async Task<RunResult> WebSocketAsync(IReadOnlyList<ServerProcess> nodes, Func<TimeSpan> serverCpu, RedisServer? redis, ServerKind kind, Scenario scenario, int subscribers, RunResult result, CancellationToken cancellationToken)
     {
         var protocol = WireProtocol.For(kind);
-        int subscribers = _options.Subscribers;
-        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var sources = new LoopbackSources(_options.SourcesFor(subscribers));
         var clients = new WsClient[subscribers];
         try
         {
-            await ConnectAsync(clients, [.. nodes.Select(static n => n.WebSocket)], protocol, invoker, cancellationToken);
+            await ConnectAsync(clients, [.. nodes.Select(static n => n.WebSocket)], protocol, sources, WsClient.DefaultReceiveBufferSize, cancellationToken);
 
-            // Subscribe: the shared room, and in the many-channels scenario each subscriber's own channel too.
+            // The rooms scenario: subscriber i on room i mod rooms, so every room has RoomSubscribers (subscribers is
+            // Rooms × RoomSubscribers); every other scenario has the one shared room.
+            var rooms = scenario == Scenario.Rooms
+                ? Enumerable.Range(0, _options.Rooms).Select(r => protocol.Channel("r" + r)).ToArray()
+                : [protocol.Channel(Room)];
+
+            // Subscribe: the room, and in the many-channels scenario each subscriber's own channel too.
             int perClient = scenario == Scenario.Channels ? 2 : 1;
             long acksBefore = clients.Sum(static c => c.Acks);
             _progress.Set($"subscribing {subscribers * perClient}");
             await Parallel.ForEachAsync(Enumerable.Range(0, subscribers), Parallelism(cancellationToken), async (i, ct) =>
             {
-                await clients[i].SendAsync(protocol.Subscribe(protocol.Channel(Room), 2), ct);
+                await clients[i].SendAsync(protocol.Subscribe(rooms[i % rooms.Length], 2), ct);
                 if (perClient == 2)
                 {
                     await clients[i].SendAsync(protocol.Subscribe(protocol.Channel("s" + i), 3), ct);
@@ -96,19 +106,22 @@ internal sealed class ScenarioRun
             var first = nodes[0];
             await using Publisher publisher = kind == ServerKind.Broker
                 ? new GrpcPublisher(first.Grpc!, _options.InFlight, _options.BrokerRefillByQuarter)
-                : await WsPublisher.ConnectAsync(first.WebSocket, protocol, _options.InFlight, invoker, cancellationToken);
+                : await WsPublisher.ConnectAsync(first.WebSocket, protocol, _options.InFlight, sources.WebSocket(0), cancellationToken);
 
-            await WarmUpAsync(publisher, protocol.Channel(Room), cancellationToken);
+            await WarmUpAsync(publisher, rooms, cancellationToken);
             int rate = scenario == Scenario.Paced ? _options.Rate : _options.ClusterRate;
             double seconds = scenario == Scenario.ClusterBlip ? _options.Seconds + _options.BlipSeconds : _options.Seconds;
             long publications = scenario switch
             {
                 _ when scenario.IsPaced() => Math.Max(1, (long)(rate * seconds)),
                 Scenario.Channels => 2L * _options.Messages,
+                Scenario.Rooms => _options.RoomMessages,
+                Scenario.FanOut => _options.FanOutPublications(subscribers),
                 _ => _options.Messages,
             };
-            long expected = scenario == Scenario.Channels ? ((long)_options.Messages * subscribers) + _options.Messages : publications * subscribers;
-            var room = protocol.Channel(Room);
+            // Deliveries of one publication to a room (the rooms scenario) or to the shared one.
+            int perRoom = subscribers / rooms.Length;
+            long expected = scenario == Scenario.Channels ? ((long)_options.Messages * subscribers) + _options.Messages : publications * perRoom;
             var own = scenario == Scenario.Channels ? Enumerable.Range(0, subscribers).Select(i => protocol.Channel("s" + i)).ToArray() : [];
 
             // In a cluster every subscriber gets every publication: count exactly which arrived, so a publication the
@@ -162,10 +175,11 @@ internal sealed class ScenarioRun
                     }
 
                     bool toOwn = scenario == Scenario.Channels && (seq & 1) == 1;
-                    long deliveries = toOwn ? 1 : subscribers;
+                    long deliveries = toOwn ? 1 : perRoom;
                     // A refused publication (cluster) is delivered to nobody: its deliveries are not owed.
                     await outstanding.WaitForRoomAsync(sent - (publisher.RefusedCount * subscribers), deliveries, cancellationToken);
-                    var channel = toOwn ? own[(seq / 2) % subscribers] : room;
+                    // Round-robin over the rooms (one room but in the rooms scenario).
+                    var channel = toOwn ? own[(seq / 2) % subscribers] : rooms[seq % rooms.Length];
                     await publisher.PublishAsync(channel, Payload.Create(stamp, seq, _options.PayloadBytes), cancellationToken, seq);
                     sent += deliveries;
                 }
@@ -311,7 +325,7 @@ internal sealed class ScenarioRun
         {
             await Until.TrueAsync(() => Interlocked.Read(ref subscribed) >= subscribers, TimeSpan.FromSeconds(30), "gRPC subscriptions", cancellationToken);
             await using var publisher = new GrpcPublisher(server.Grpc!, _options.InFlight, refillByQuarter: true);
-            await WarmUpAsync(publisher, "bench:" + Room, cancellationToken);
+            await WarmUpAsync(publisher, ["bench:" + Room], cancellationToken);
             if (_options.GrpcWarmup > 0)
             {
                 // At full speed, so the batched paths run (and tier up) before the measurement; unmarked, so not counted.
@@ -373,15 +387,15 @@ internal sealed class ScenarioRun
         int total = _options.IdleConnections;
         // The first tenth warms the server up (JIT, pools, first GC) and sets the baseline; the rest are measured.
         int warm = Math.Max(1, total / 10);
-        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
+        using var sources = new LoopbackSources(_options.SourcesFor(total));
         var clients = new WsClient[total];
         try
         {
             var measure = Measurement.Start(server.CpuTime);
-            await ConnectAsync(clients.AsMemory(0, warm), [server.WebSocket], protocol, invoker, cancellationToken);
+            await ConnectAsync(clients.AsMemory(0, warm), [server.WebSocket], protocol, sources, WsClient.IdleReceiveBufferSize, cancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 1), cancellationToken);
             long baseline = server.Rss();
-            await ConnectAsync(clients.AsMemory(warm), [server.WebSocket], protocol, invoker, cancellationToken);
+            await ConnectAsync(clients.AsMemory(warm), [server.WebSocket], protocol, sources, WsClient.IdleReceiveBufferSize, cancellationToken, offset: warm);
             await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.2 : 2), cancellationToken);
             long after = server.Rss();
             int open = clients.Count(static c => !c.Closed);
@@ -407,8 +421,8 @@ internal sealed class ScenarioRun
         }
     }
 
-    /// <summary>Publishes the warm-up publications and gives their deliveries time to land.</summary>
-    private async Task WarmUpAsync(Publisher publisher, string channel, CancellationToken cancellationToken)
+    /// <summary>Publishes the warm-up publications, round-robin over <paramref name="channels"/>, and gives their deliveries time to land.</summary>
+    private async Task WarmUpAsync(Publisher publisher, string[] channels, CancellationToken cancellationToken)
     {
         if (_options.Warmup == 0)
         {
@@ -419,7 +433,7 @@ internal sealed class ScenarioRun
         var payload = Payload.Warmup(_options.PayloadBytes);
         for (int i = 0; i < _options.Warmup; i++)
         {
-            await publisher.PublishAsync(channel, payload, cancellationToken);
+            await publisher.PublishAsync(channels[i % channels.Length], payload, cancellationToken);
         }
 
         await publisher.DrainAsync(cancellationToken);
@@ -428,16 +442,19 @@ internal sealed class ScenarioRun
         await Task.Delay(TimeSpan.FromSeconds(_options.Smoke ? 0.1 : 2), cancellationToken);
     }
 
-    /// <summary>Opens a socket per slot, slot i to server i mod servers, and waits for every handshake.</summary>
-    private async Task ConnectAsync(Memory<WsClient> slots, Uri[] servers, WireProtocol protocol, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a socket per slot, slot i to server i mod servers from source address (i + <paramref name="offset"/>) mod
+    /// sources, and waits for every handshake.
+    /// </summary>
+    private async Task ConnectAsync(Memory<WsClient> slots, Uri[] servers, WireProtocol protocol, LoopbackSources sources, int receiveBuffer, CancellationToken cancellationToken, int offset = 0)
     {
         int connected = 0;
         _progress.Set(() => $"connecting {Volatile.Read(ref connected)}/{slots.Length}");
         await Parallel.ForEachAsync(Enumerable.Range(0, slots.Length), Parallelism(cancellationToken), async (i, ct) =>
         {
-            var client = new WsClient(protocol);
+            var client = new WsClient(protocol, receiveBuffer);
             slots.Span[i] = client;
-            await client.ConnectAsync(servers[i % servers.Length], invoker, ct);
+            await client.ConnectAsync(servers[i % servers.Length], sources.WebSocket((i + offset) % sources.Count), ct);
             Interlocked.Increment(ref connected);
         });
         var all = slots;

@@ -11,13 +11,23 @@ namespace Broker.LoadTest;
 /// </summary>
 internal sealed class WsClient : IAsyncDisposable
 {
-    private const int ReceiveBufferSize = 16 * 1024;
+    /// <summary>The receive buffer of a subscriber: 16 KiB, room for a server's batch of ~70 deliveries per receive.</summary>
+    public const int DefaultReceiveBufferSize = 16 * 1024;
+
+    /// <summary>
+    /// The receive buffer of an idle socket, which gets only the handshake's reply and keep-alives: 50,000 sockets with
+    /// 16 KiB each would hold 800 MB in the load generator for nothing. A longer message arrives in several receives,
+    /// which the marker scan reads as one byte stream anyway.
+    /// </summary>
+    public const int IdleReceiveBufferSize = 1024;
+
     private static readonly double TicksPerMicrosecond = Stopwatch.Frequency / 1_000_000.0;
 
     private readonly WireProtocol _protocol;
     private readonly ClientWebSocket _socket = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly int _maxMarker;
+    private readonly int _receiveBufferSize;
     private Task _receiving = Task.CompletedTask;
     private Task _keepingAlive = Task.CompletedTask;
     private readonly CancellationTokenSource _stop = new();
@@ -29,9 +39,10 @@ internal sealed class WsClient : IAsyncDisposable
     private ulong[]? _seen;
     private long _duplicates;
 
-    public WsClient(WireProtocol protocol)
+    public WsClient(WireProtocol protocol, int receiveBufferSize = DefaultReceiveBufferSize)
     {
         _protocol = protocol;
+        _receiveBufferSize = receiveBufferSize;
         _maxMarker = new[] { Payload.Marker.Length, protocol.HandshakeMarker.Length, protocol.AckMarker.Length, protocol.PingMarker.Length, protocol.ErrorMarker.Length, protocol.DroppedMarker?.Length ?? 0 }.Max();
         if (protocol.SubProtocol is { } sub)
         {
@@ -169,7 +180,7 @@ internal sealed class WsClient : IAsyncDisposable
 
     private async Task ReceiveLoopAsync()
     {
-        var buffer = new byte[ReceiveBufferSize];
+        var buffer = new byte[_receiveBufferSize];
         int carry = 0;
         try
         {

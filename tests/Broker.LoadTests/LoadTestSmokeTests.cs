@@ -13,8 +13,8 @@ public sealed class LoadTestSmokeTests(ITestOutputHelper output)
         try
         {
             using var writer = new StringWriter();
-            // A deadline, not a speed: the whole smoke run (23 runs, six of them clusters of three processes) took
-            // about 60 s on the 2-core machine at a load average of 20.
+            // A deadline, not a speed: the whole smoke run (27 runs, six of them clusters of three processes) took
+            // about 60 s on the 2-core machine at a load average of 20, before the rooms' four runs (about 5 s) came.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
 
             int exitCode = await LoadTestRunner.RunAsync(["--smoke", "--out", directory], writer, timeout.Token);
@@ -60,6 +60,16 @@ public sealed class LoadTestSmokeTests(ITestOutputHelper output)
                     Assert.True(run.GetProperty("duplicates").GetInt64() == 0, name + " delivered a publication twice");
                     Assert.True(arrived >= run.GetProperty("expected").GetInt64(), name + " counted fewer deliveries than expected");
                 }
+            }
+
+            // The rooms: every subscriber on one room, and a publication counted once for each subscriber of its room (one
+            // that reached another room too would arrive more often than expected, above).
+            var smoke = LoadTestOptions.SmokeDefaults;
+            foreach (var run in runs.Where(static r => r.GetProperty("scenario").GetString() == nameof(Scenario.Rooms)))
+            {
+                Assert.Equal(smoke.Rooms * smoke.RoomSubscribers, run.GetProperty("subscribers").GetInt32());
+                Assert.Equal(smoke.RoomMessages, run.GetProperty("publications").GetInt64());
+                Assert.Equal(smoke.RoomMessages * smoke.RoomSubscribers, run.GetProperty("expected").GetInt64());
             }
 
             // Both nodes of each cluster got their half, the second one through Redis: the cluster was one.

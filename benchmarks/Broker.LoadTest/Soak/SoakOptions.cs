@@ -130,7 +130,7 @@ internal sealed record SoakOptions
             };
         }
 
-        if (options.Sockets < 2 || options.Rooms < 1 || options.PayloadBytes < 16 || options.Sources is < 1 or > 254
+        if (options.Sockets < 2 || options.Rooms < 1 || options.PayloadBytes < 16 || options.Sources < 1 || options.Sources > LoopbackSources.MaxCount
             || !(options.ChurnPerSecond >= 0) || !(options.PublishPerSecond > 0) || options.Duration <= TimeSpan.Zero
             || options.SampleInterval <= TimeSpan.Zero || options.RssWindow <= TimeSpan.Zero || !(options.RssMaxSlopeMiBPerMinute > 0))
         {

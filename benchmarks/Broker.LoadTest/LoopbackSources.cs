@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Broker.LoadTest.Soak;
+namespace Broker.LoadTest;
 
 /// <summary>
 /// Client connections spread over the loopback addresses 127.0.0.1 … 127.0.0.N (all of 127/8 reaches the loopback
-/// interface on Linux): each source address has its own ephemeral ports, so thousands of sockets churning for
-/// minutes, each leaving a connection in TIME_WAIT, cannot exhaust the 28,000 of one address. One HTTP client
+/// interface on Linux): each source address has its own ephemeral ports, about 28,000 per destination with Linux's
+/// default range (32768–60999). The soak's thousands of sockets churning for minutes, each leaving a connection in
+/// TIME_WAIT, and the load test's 50,000 idle sockets would exhaust the ports of one address. One HTTP client
 /// (sessions, tickets) and one WebSocket invoker per address: a ticket bound to an address is used from it.
 /// </summary>
 internal sealed class LoopbackSources : IDisposable
@@ -14,6 +15,9 @@ internal sealed class LoopbackSources : IDisposable
     // IP_BIND_ADDRESS_NO_PORT (linux/in.h): bind the address now, pick the port at connect by the whole 4-tuple, so a
     // bound socket does not reserve an ephemeral port of its own the way bind(port 0) does.
     private const int IpBindAddressNoPort = 24;
+
+    /// <summary>127.0.0.1 to 127.0.0.254: the last byte of the address counts the sources.</summary>
+    public const int MaxCount = 254;
 
     private readonly HttpClient[] _http;
     private readonly HttpMessageInvoker[] _webSockets;
