@@ -13,7 +13,7 @@ namespace Broker.Grpc.Internal;
 /// HTTP/2 response pipe, whose every GetSpan/Advance takes the stream's lock: four lock round trips per message,
 /// where a batch (up to 256 deliveries, up to 64 replies) needs one. For PublishStream the profile showed it: the
 /// reply's serializer spent a third of its time (1.7 % of the broker's CPU) in Kestrel's GetSpan for the 5-byte
-/// prefix alone (docs/performance.md, "gRPC on the packages: the write paths").
+/// prefix alone (docs/performance.md, "gRPC on the packages: the write paths, logging scopes and the thread pool").
 /// </remarks>
 internal sealed class StreamResponseBuffer(RequestDelegate next)
 {
