@@ -22,7 +22,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         // First: every request is counted for the drain (gRPC calls are refused while draining by the gRPC
         // service's interceptor, with the status a gRPC client understands).
         app.UseMiddleware<DrainMiddleware>();
-        app.UseMiddleware<Broker.Grpc.Internal.SubscribeResponseBuffer>();
+        app.UseMiddleware<Broker.Grpc.Internal.StreamResponseBuffer>();
         app.UseMiddleware<Broker.Grpc.Internal.PublishStreamRequestBuffer>();
         // wwwroot: /broker.js (the browser client) and the demo page at /.
         app.UseDefaultFiles();

@@ -47,7 +47,12 @@ public sealed partial class BrokerClient
                 {
                     // No token per read: the call was started with `token`, so cancelling it cancels the call (and this
                     // read) already, and a cancellable read would link a new token source for every batch it waits for.
-                    var next = await ReadAsync(call.ResponseStream, CancellationToken.None).ConfigureAwait(false);
+                    // Most reads are served from the read-ahead buffer and complete at once: take those without the
+                    // wrapper's state machine and tuple (see ReadAsync), one per delivery otherwise.
+                    var moveNext = call.ResponseStream.MoveNext(CancellationToken.None);
+                    var next = moveNext.IsCompletedSuccessfully
+                        ? (moveNext.Result ? call.ResponseStream.Current : null, null)
+                        : await ReadAsync(moveNext, call.ResponseStream).ConfigureAwait(false);
                     if (next.Failure is not null || next.Message is null)
                     {
                         // An OK end is the broker closing the stream (it should not): reconnect as after a drop.
@@ -105,13 +110,13 @@ public sealed partial class BrokerClient
     public IAsyncEnumerable<Publication> SubscribeAsync(IEnumerable<string> channels, CancellationToken cancellationToken) =>
         SubscribeAsync(channels, null, null, cancellationToken);
 
-    /// <summary>Reads one message without throwing: an iterator cannot yield inside a try with a catch.</summary>
-    private static async ValueTask<(T? Message, Exception? Failure)> ReadAsync<T>(IAsyncStreamReader<T> reader, CancellationToken cancellationToken)
+    /// <summary>Waits for a read without throwing: an iterator cannot yield inside a try with a catch.</summary>
+    private static async ValueTask<(T? Message, Exception? Failure)> ReadAsync<T>(Task<bool> moveNext, IAsyncStreamReader<T> reader)
         where T : class
     {
         try
         {
-            return await reader.MoveNext(cancellationToken).ConfigureAwait(false) ? (reader.Current, null) : (null, null);
+            return await moveNext.ConfigureAwait(false) ? (reader.Current, null) : (null, null);
         }
         catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or OperationCanceledException)
         {

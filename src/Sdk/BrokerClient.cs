@@ -16,7 +16,7 @@ namespace Broker.Sdk;
 /// Thread-safe; create one per broker and share it (calls multiplex over its HTTP/2 connections).
 /// Failures surface as <see cref="BrokerException"/>. The client logs stream reconnects and handler failures through
 /// the <see cref="ILoggerFactory"/> it is given (category <c>Broker.Sdk.BrokerClient</c>; Grpc.Net.Client's own
-/// events under <c>Grpc.Net.Client</c>).
+/// events under <c>Grpc.Net.Client</c>, without the logging scope it opens around each streamed message).
 /// </summary>
 public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
 {
@@ -125,7 +125,8 @@ public sealed partial class BrokerClient : IAsyncDisposable, IDisposable
             // handler under it, so a handler the caller gave is left undisposed (DisposeHttpClient false).
             HttpHandler = new StreamingCallHandler(options.HttpMessageHandler ?? CreateHandler()),
             DisposeHttpClient = options.HttpMessageHandler is null,
-            LoggerFactory = loggerFactory,
+            // Without a scope per streamed message (see ScopelessLoggerFactory).
+            LoggerFactory = loggerFactory is NullLoggerFactory ? loggerFactory : new ScopelessLoggerFactory(loggerFactory),
             // PROTOCOL.md caps a request message at 4 MiB. Refusing a bigger one here, before it leaves, matters:
             // when the broker refuses it mid-upload Kestrel may reset the whole HTTP/2 connection, taking this
             // client's other streams (its Subscribe streams) with it. The caller gets RESOURCE_EXHAUSTED either way.

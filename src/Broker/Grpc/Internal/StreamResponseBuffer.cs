@@ -5,35 +5,47 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Broker.Grpc.Internal;
 
 /// <summary>
-/// Gives a <c>Subscribe</c> call a response body that gathers a whole batch of deliveries in its own pooled buffer
-/// and hands it to Kestrel in one write at the stream's flush.
+/// Gives the <c>Subscribe</c> and <c>PublishStream</c> calls a response body that gathers what is written between two
+/// flushes in its own pooled buffer and hands it to Kestrel in one write at the stream's flush.
 /// </summary>
 /// <remarks>
 /// Written by hand because Grpc.AspNetCore writes each message's prefix and payload straight into Kestrel's
-/// HTTP/2 response pipe, whose every GetSpan/Advance takes the stream's lock: four lock round trips per delivery,
-/// where a batch of up to 256 deliveries (the Subscribe drain loop's flush) needs one. Only Subscribe: PublishStream's
-/// replies flush whenever the client pauses, often a batch of one, and measured no better through it.
+/// HTTP/2 response pipe, whose every GetSpan/Advance takes the stream's lock: four lock round trips per message,
+/// where a batch (up to 256 deliveries, up to 64 replies) needs one. For PublishStream the profile showed it: the
+/// reply's serializer spent a third of its time (1.7 % of the broker's CPU) in Kestrel's GetSpan for the 5-byte
+/// prefix alone (docs/performance.md, "gRPC on the packages: the write paths, logging scopes and the thread pool").
 /// </remarks>
-internal sealed class SubscribeResponseBuffer(RequestDelegate next)
+internal sealed class StreamResponseBuffer(RequestDelegate next)
 {
     /// <summary>
-    /// The buffer's segment: 64 KiB, a batch of a few hundred ~150-byte deliveries in one segment, so a flush is
+    /// Subscribe's segment: 64 KiB, a batch of a few hundred ~150-byte deliveries in one segment, so a flush is
     /// one write into Kestrel's pipe.
     /// </summary>
-    private const int SegmentSize = 64 * 1024;
+    private const int SubscribeSegmentSize = 64 * 1024;
+
+    /// <summary>
+    /// PublishStream's segment: 4 KiB holds a full batch of 64 replies of ~50 bytes; a stream holds no more while
+    /// it waits for requests.
+    /// </summary>
+    private const int PublishStreamSegmentSize = 4 * 1024;
 
     private static readonly PathString SubscribePath = "/" + BrokerMethods.Subscribe.FullName.TrimStart('/');
+
+    private static readonly PathString PublishStreamPath = "/" + BrokerMethods.PublishStream.FullName.TrimStart('/');
 
     public async Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (!path.Equals(SubscribePath, StringComparison.Ordinal) || context.Features.Get<IHttpResponseBodyFeature>() is not { } kestrel)
+        int segment = path.Equals(SubscribePath, StringComparison.Ordinal) ? SubscribeSegmentSize
+            : path.Equals(PublishStreamPath, StringComparison.Ordinal) ? PublishStreamSegmentSize
+            : 0;
+        if (segment == 0 || context.Features.Get<IHttpResponseBodyFeature>() is not { } kestrel)
         {
             await next(context);
             return;
         }
 
-        var feature = new BufferedBodyFeature(kestrel, PipeWriter.Create(kestrel.Stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true)));
+        var feature = new BufferedBodyFeature(kestrel, PipeWriter.Create(kestrel.Stream, new StreamPipeWriterOptions(minimumBufferSize: segment, leaveOpen: true)));
         context.Features.Set<IHttpResponseBodyFeature>(feature);
         try
         {
