@@ -16,14 +16,14 @@ internal sealed class PublishStreamRequestBuffer(RequestDelegate next)
 {
     private static readonly PathString PublishStreamPath = "/" + BrokerMethods.PublishStream.FullName.TrimStart('/');
 
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (!context.Request.Path.Equals(PublishStreamPath, StringComparison.Ordinal) || context.Features.Get<IRequestBodyPipeFeature>() is not { } kestrel)
-        {
-            await next(context);
-            return;
-        }
+    /// <summary>Passes every other request straight on without an async frame of its own (a WebSocket request would hold it for the socket's life).</summary>
+    public Task InvokeAsync(HttpContext context) =>
+        !context.Request.Path.Equals(PublishStreamPath, StringComparison.Ordinal) || context.Features.Get<IRequestBodyPipeFeature>() is not { } kestrel
+            ? next(context)
+            : InvokeReadAheadAsync(context, kestrel);
 
+    private async Task InvokeReadAheadAsync(HttpContext context, IRequestBodyPipeFeature kestrel)
+    {
         var reader = new ReadAheadPipeReader(kestrel.Reader);
         context.Features.Set<IRequestBodyPipeFeature>(new ReadAheadBodyFeature(reader));
         try

@@ -33,18 +33,23 @@ internal sealed class StreamResponseBuffer(RequestDelegate next)
 
     private static readonly PathString PublishStreamPath = "/" + BrokerMethods.PublishStream.FullName.TrimStart('/');
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>
+    /// Passes every other request straight on without an async frame of its own: a WebSocket request runs for the
+    /// socket's whole life, and an awaiting middleware would hold its state machine (about 128 B) that long.
+    /// </summary>
+    public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
         int segment = path.Equals(SubscribePath, StringComparison.Ordinal) ? SubscribeSegmentSize
             : path.Equals(PublishStreamPath, StringComparison.Ordinal) ? PublishStreamSegmentSize
             : 0;
-        if (segment == 0 || context.Features.Get<IHttpResponseBodyFeature>() is not { } kestrel)
-        {
-            await next(context);
-            return;
-        }
+        return segment == 0 || context.Features.Get<IHttpResponseBodyFeature>() is not { } kestrel
+            ? next(context)
+            : InvokeBufferedAsync(context, kestrel, segment);
+    }
 
+    private async Task InvokeBufferedAsync(HttpContext context, IHttpResponseBodyFeature kestrel, int segment)
+    {
         var feature = new BufferedBodyFeature(kestrel, PipeWriter.Create(kestrel.Stream, new StreamPipeWriterOptions(minimumBufferSize: segment, leaveOpen: true)));
         context.Features.Set<IHttpResponseBodyFeature>(feature);
         try
