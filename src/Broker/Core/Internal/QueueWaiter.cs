@@ -10,12 +10,21 @@ namespace Broker.Core.Internal;
 /// the lock (<see cref="Wake"/>); the consumer's continuation never runs on the waking thread, so fan-out
 /// never pays for a subscriber's work.
 /// </summary>
-internal sealed class QueueWaiter : IValueTaskSource<bool>
+/// <remarks>
+/// The completion goes to the thread pool's global queue, first in first out, as the WebSocket writer's
+/// <c>WakeSignal</c> does and for the same reason (its remarks): a fan-out wakes many waiters from one thread, and
+/// the local queue that <see cref="ManualResetValueTaskSourceCore{TResult}"/> would use serves them last in first out.
+/// </remarks>
+internal sealed class QueueWaiter : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
     private readonly Lock _queueLock;
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    // Synchronous continuations: the only completer is Execute, on a pool thread of its own.
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private CancellationTokenRegistration _registration;
     private bool _waiting;
+    // What Execute ends the wait with, set by Wake or Cancel (one of them per wait: TakeWaiting) before the work item is queued.
+    private bool _readable;
+    private OperationCanceledException? _cancelled;
 
     /// <summary>Creates the waiter of the queue guarded by <paramref name="queueLock"/>.</summary>
     public QueueWaiter(Lock queueLock) => _queueLock = queueLock;
@@ -53,7 +62,25 @@ internal sealed class QueueWaiter : IValueTaskSource<bool>
     }
 
     /// <summary>Ends the wait taken by <see cref="TakeWaiting"/>: true when a message is waiting, false when the queue is done.</summary>
-    public void Wake(bool readable) => _core.SetResult(readable);
+    public void Wake(bool readable)
+    {
+        _readable = readable;
+        _cancelled = null;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>Ends the wait on a pool thread: the consumer continues here, inline.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_cancelled is { } cancelled)
+        {
+            _core.SetException(cancelled);
+        }
+        else
+        {
+            _core.SetResult(_readable);
+        }
+    }
 
     /// <inheritdoc/>
     bool IValueTaskSource<bool>.GetResult(short token)
@@ -80,7 +107,8 @@ internal sealed class QueueWaiter : IValueTaskSource<bool>
 
         if (mine)
         {
-            _core.SetException(new OperationCanceledException(token));
+            _cancelled = new OperationCanceledException(token);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 }

@@ -10,13 +10,23 @@ namespace Broker.WebSockets.Internal;
 /// wake-up, and about a tenth of the memory of the <c>Channel&lt;bool&gt;</c> it replaces (a heap
 /// snapshot of 10,000 idle sockets showed 730 bytes per socket in that channel).
 /// </summary>
-internal sealed class WakeSignal : IValueTaskSource<bool>
+/// <remarks>
+/// The signal queues the loop's wake-up itself, to the thread pool's global queue (first in, first out), instead of
+/// letting <see cref="ManualResetValueTaskSourceCore{TResult}"/> run the continuation asynchronously: that queues it
+/// with <c>preferLocal: true</c>, onto the signalling thread's local queue, which that thread pops last in, first out.
+/// A fan-out wakes a thousand writers from one thread, so the writers woken first were served last, behind every
+/// writer woken after them and those the next publications woke: the load test's p99 paid, not its p50
+/// (docs/performance.md, "Fair wake-ups").
+/// </remarks>
+internal sealed class WakeSignal : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
     private const int None = 0;      // no wake-up pending, nobody waiting
     private const int Released = 1;  // a wake-up is pending for the loop's next wait
     private const int Waiting = 2;   // the loop waits
 
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };  // never run the writer loop on a publisher's thread
+    // Synchronous continuations: the only completer is Execute, on a pool thread of its own, so the writer loop still
+    // never runs on a publisher's thread.
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = false };
     private int _signaled;
     private int _state;
     private volatile bool _stopped;
@@ -81,9 +91,12 @@ internal sealed class WakeSignal : IValueTaskSource<bool>
     {
         if (Interlocked.Exchange(ref _state, Released) == Waiting)
         {
-            _core.SetResult(true);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
+
+    /// <summary>Ends the loop's wait on a pool thread: the loop continues here, inline.</summary>
+    void IThreadPoolWorkItem.Execute() => _core.SetResult(true);
 
     /// <summary>The loop takes the pending wake-up and re-arms the flag, both with full fences (see <see cref="Signal"/>).</summary>
     private bool Consume()
