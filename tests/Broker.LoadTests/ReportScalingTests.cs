@@ -34,6 +34,15 @@ public sealed class ReportScalingTests
         return new Report(Options, [], runs, pairs, TimeSpan.FromSeconds(1), "0 0 0", "0 0 0", DateTime.UnixEpoch);
     }
 
+    /// <summary>Fan-out at 1,000 and 10,000 subscribers and the rooms, broker and NATS, at made-up CPU per delivery.</summary>
+    private static Report ScalingReport() => ReportOf(
+        Run(Scenario.FanOut, ServerKind.Broker, 1000, 0.50),
+        Run(Scenario.FanOut, ServerKind.Nats, 1000, 1.00),
+        Run(Scenario.FanOut, ServerKind.Broker, 10000, 0.55),
+        Run(Scenario.FanOut, ServerKind.Nats, 10000, 1.50),
+        Run(Scenario.Rooms, ServerKind.Broker, 10000, 0.70),
+        Run(Scenario.Rooms, ServerKind.Nats, 10000, 2.00));
+
     private static (string Measured, string Met) Target(Report report, string startsWith)
     {
         var (_, measured, met) = Assert.Single(report.Targets(), t => t.Target.StartsWith(startsWith, StringComparison.Ordinal));
@@ -65,13 +74,7 @@ public sealed class ReportScalingTests
     [Fact]
     public void CostPerDeliveryIsJudgedAgainstTheFanOutAtTheFirstCount()
     {
-        var report = ReportOf(
-            Run(Scenario.FanOut, ServerKind.Broker, 1000, 0.50),
-            Run(Scenario.FanOut, ServerKind.Nats, 1000, 1.00),
-            Run(Scenario.FanOut, ServerKind.Broker, 10000, 0.55),
-            Run(Scenario.FanOut, ServerKind.Nats, 10000, 1.50),
-            Run(Scenario.Rooms, ServerKind.Broker, 10000, 0.70),
-            Run(Scenario.Rooms, ServerKind.Nats, 10000, 2.00));
+        var report = ScalingReport();
 
         var (wide, wideMet) = Target(report, "10,000 subscribers on one channel");
         Assert.StartsWith("1.10×: median 0.55 µs against 0.50 µs at 1,000", wide, StringComparison.Ordinal);
@@ -90,13 +93,7 @@ public sealed class ReportScalingTests
     [Fact]
     public void TheChartDrawsEachCountAndTheRoomsWithTheLimit()
     {
-        var report = ReportOf(
-            Run(Scenario.FanOut, ServerKind.Broker, 1000, 0.50),
-            Run(Scenario.FanOut, ServerKind.Nats, 1000, 1.00),
-            Run(Scenario.FanOut, ServerKind.Broker, 10000, 0.55),
-            Run(Scenario.FanOut, ServerKind.Nats, 10000, 1.50),
-            Run(Scenario.Rooms, ServerKind.Broker, 10000, 0.70),
-            Run(Scenario.Rooms, ServerKind.Nats, 10000, 2.00));
+        var report = ScalingReport();
 
         string svg = report.Svg();
 
