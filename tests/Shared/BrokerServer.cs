@@ -206,7 +206,21 @@ public sealed class BrokerServer : IAsyncDisposable
     private async Task StopCoreAsync()
     {
         using var stopping = new CancellationTokenSource(DefaultTimeout);
-        await _app.StopAsync(stopping.Token).WaitAsync(DefaultTimeout);
+        try
+        {
+            await _app.StopAsync(stopping.Token).WaitAsync(DefaultTimeout);
+        }
+        catch (TimeoutException error)
+        {
+            // Say what the stop waited for: the drain's count of requests still running and the last entries the
+            // broker logged (the drain's own "Drained" line, Kestrel's connection events) name the culprit.
+            var drain = _app.Services.GetService<Broker.Lifecycle.DrainState>();
+            var last = Log.Entries.TakeLast(30).Select(static entry => $"  {entry.Level} {entry.Category} {entry.EventId.Name}: {entry.Message}");
+            throw new TimeoutException(
+                $"The broker did not stop within {DefaultTimeout.TotalSeconds:0} s; requests still in the drain's count: "
+                + $"{drain?.InFlight.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}. Last log entries:\n{string.Join('\n', last)}",
+                error);
+        }
     }
 
     private static Uri Address(IPEndPoint endPoint) => new($"http://{endPoint}/");
