@@ -30,13 +30,13 @@ public static class GrpcHostile
         var hub = server.Services.GetRequiredService<Broker.Core.Hub>();
         var drain = server.Services.GetRequiredService<Broker.Lifecycle.DrainState>();
         var deadline = DateTime.UtcNow + BrokerServer.DefaultTimeout;
-        while (metrics.GrpcStreams > streams || drain.InFlight > streams || handlers.Count > 0 || hub.SubscriptionCount > subscriptions)
+        // Exactly the expected counts at one look, not "at most": a count below them is a release counted twice. Not
+        // asserted again afterwards: a burst's last streams may still be reaching the broker (Kestrel dispatches them
+        // after it read their frames), and such a late one counts in for a moment before it ends too.
+        while (metrics.GrpcStreams != streams || drain.InFlight != streams || handlers.Count > 0 || hub.SubscriptionCount > subscriptions)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{context}: still held: {metrics.GrpcStreams} gRPC streams and {drain.InFlight} requests in flight (expected {streams}), {handlers.Count} handlers, {hub.SubscriptionCount} subscriptions (expected {subscriptions})");
             await Task.Delay(20);
         }
-
-        Assert.Equal(streams, metrics.GrpcStreams);
-        Assert.Equal(streams, drain.InFlight);
     }
 }
