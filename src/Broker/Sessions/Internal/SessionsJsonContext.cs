@@ -6,7 +6,7 @@ namespace Broker.Sessions.Internal;
 
 /// <summary>
 /// Source-generated JSON for the HTTP replies (<c>POST /session</c>, <c>/tickets</c>, their refusals, the demo's sign-in):
-/// no reflection, so they serialize in a Native AOT publish as in a JIT run (docs/performance.md, "Native AOT").
+/// no reflection, so they serialize in a Native AOT publish as in a JIT run (docs/performance.md, "Native AOT: an opt-in publish").
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(SessionEndpoints.SessionReply))]
