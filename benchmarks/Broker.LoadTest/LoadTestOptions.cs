@@ -133,6 +133,12 @@ internal sealed record LoadTestOptions
 
     public IReadOnlyList<ServerKind> Servers { get; init; } = Enum.GetValues<ServerKind>();
 
+    /// <summary>
+    /// The broker to run: a <c>Broker.dll</c> (run with <c>dotnet</c>) or a native executable (a Native AOT publish,
+    /// docs/performance.md); null: the repository's build output, <c>src/Broker/bin/Release/net10.0/Broker.dll</c>.
+    /// </summary>
+    public string? Broker { get; init; }
+
     /// <summary>Where results go; null: benchmarks/results (a temporary folder with --smoke).</summary>
     public string? OutputDirectory { get; init; }
 
@@ -198,6 +204,8 @@ internal sealed record LoadTestOptions
                                 cluster: the last three; all: every one;
                                 soak: the soak alone (its options below)
           --servers a,b         broker,signalr,nats                               default all installed
+          --broker PATH         the broker: a Broker.dll or a native executable   default src/Broker/bin/<cfg>/net10.0/Broker.dll
+                                (dotnet publish src/Broker -c Release -r linux-x64 -p:PublishAot=true -o DIR: DIR/Broker)
           --out DIR             results folder                                    default benchmarks/results
         """;
 
@@ -246,6 +254,7 @@ internal sealed record LoadTestOptions
                 "--pairs" => options with { Pairs = Int() },
                 "--scenarios" => options with { Scenarios = ParseScenarios(Next()) },
                 "--servers" => options with { Servers = [.. Next().Split(',').Select(static s => Enum.Parse<ServerKind>(s, ignoreCase: true))] },
+                "--broker" => options with { Broker = Path.GetFullPath(Next()) },
                 "--out" => options with { OutputDirectory = Next() },
                 _ => throw new ArgumentException($"unknown argument {args[i]}"),
             };

@@ -42,7 +42,7 @@ internal static class LoadTestRunner
             return 2;
         }
 
-        var paths = ServerProcess.Paths.Find();
+        var paths = ServerProcess.Paths.Find(options.Broker);
         var servers = options.Servers.Where(paths.Has).ToList();
         foreach (var missing in options.Servers.Except(servers))
         {

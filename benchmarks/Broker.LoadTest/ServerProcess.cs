@@ -34,10 +34,13 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>Where the servers come from: the repository's build output in the load test's own configuration.</summary>
-    public sealed record Paths(string Root, string BrokerDll, string SignalRDll, string NatsServer, string RedisServer)
+    /// <summary>
+    /// Where the servers come from: the repository's build output in the load test's own configuration, or for the
+    /// broker <paramref name="Broker"/> as <c>--broker</c> gave it (a <c>Broker.dll</c> or a native executable).
+    /// </summary>
+    public sealed record Paths(string Root, string Broker, string SignalRDll, string NatsServer, string RedisServer)
     {
-        public static Paths Find()
+        public static Paths Find(string? broker = null)
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Broker.sln")))
@@ -57,7 +60,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 #endif
             return new Paths(
                 dir.FullName,
-                Path.Combine(dir.FullName, "src", "Broker", "bin", configuration, "net10.0", "Broker.dll"),
+                broker ?? Path.Combine(dir.FullName, "src", "Broker", "bin", configuration, "net10.0", "Broker.dll"),
                 Path.Combine(dir.FullName, "benchmarks", "SignalRServer", "bin", configuration, "net10.0", "SignalRServer.dll"),
                 File.Exists("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : "/usr/bin/nats-server",
                 "/usr/bin/redis-server");  // Debian's (test.sh installs it); never a Redis already running
@@ -68,7 +71,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         public bool Has(ServerKind kind) => File.Exists(kind switch
         {
-            ServerKind.Broker => BrokerDll,
+            ServerKind.Broker => Broker,
             ServerKind.SignalR => SignalRDll,
             _ => NatsServer,
         });
@@ -94,9 +97,18 @@ internal sealed class ServerProcess : IAsyncDisposable
         switch (kind)
         {
             case ServerKind.Broker:
-                start.FileName = "dotnet";
-                start.ArgumentList.Add(paths.BrokerDll);
-                start.WorkingDirectory = Path.GetDirectoryName(paths.BrokerDll);
+                // A Broker.dll runs on the shared runtime; a Native AOT publish is its own executable.
+                if (paths.Broker.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+                {
+                    start.FileName = "dotnet";
+                    start.ArgumentList.Add(paths.Broker);
+                }
+                else
+                {
+                    start.FileName = paths.Broker;
+                }
+
+                start.WorkingDirectory = Path.GetDirectoryName(paths.Broker);
                 start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
                 start.Environment["Kestrel__Endpoints__Web__Url"] = $"http://127.0.0.1:{web}";
                 start.Environment["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpc}";

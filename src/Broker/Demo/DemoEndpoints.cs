@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broker.Sessions;
+using Broker.Sessions.Internal;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Demo;
@@ -49,13 +50,16 @@ public static class DemoEndpoints
 
         if (name is null || !IsValidName(name))
         {
-            return Results.BadRequest(new { code = "bad_request", message = $"'name' must be 1-{MaxNameLength} of A-Z, a-z, 0-9, '_', '.', '-'." });
+            return Results.Json(
+                new SessionEndpoints.ErrorReply("bad_request", $"'name' must be 1-{MaxNameLength} of A-Z, a-z, 0-9, '_', '.', '-'."),
+                SessionsJsonContext.Wire.ErrorReply,
+                statusCode: StatusCodes.Status400BadRequest);
         }
 
         var session = await sessions.GetOrCreateAsync(context, context.RequestAborted);
         var bound = await store.BindUserAsync(session.SessionId, name, context.RequestAborted) ?? session;
         context.Response.Headers.CacheControl = "no-store";
-        return Results.Json(new { sessionId = bound.SessionId, userId = bound.UserId });
+        return Results.Json(new SessionEndpoints.SessionReply(bound.SessionId, bound.UserId), SessionsJsonContext.Wire.SessionReply);
     }
 
     private static bool IsValidName(string name)

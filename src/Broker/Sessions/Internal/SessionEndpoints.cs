@@ -42,7 +42,7 @@ internal static class SessionEndpoints
 
         // The reply names the session and may carry its cookie: no cache may keep it.
         context.Response.Headers.CacheControl = "no-store";
-        return Results.Json(new SessionReply(session.SessionId, session.UserId));
+        return Results.Json(new SessionReply(session.SessionId, session.UserId), SessionsJsonContext.Wire.SessionReply);
     }
 
     public static async Task<IResult> PostTickets(
@@ -96,7 +96,7 @@ internal static class SessionEndpoints
             return Unavailable(context, metrics: null, "tickets");
         }
 
-        return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)));
+        return Results.Json(new TicketReply(result.Ticket!, WireTime.ToText(result.ExpiresAt)), SessionsJsonContext.Wire.TicketReply);
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ internal static class SessionEndpoints
     private static IResult Refused(HttpContext context, string code, string message, string retryAfterSeconds)
     {
         context.Response.Headers.RetryAfter = retryAfterSeconds;
-        return Results.Json(new ErrorReply(code, message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Results.Json(new ErrorReply(code, message), SessionsJsonContext.Wire.ErrorReply, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>The body of <c>POST /session</c>: <c>{"sessionId":"…","userId":null}</c>.</summary>
