@@ -224,14 +224,16 @@ internal sealed class WebSocketWriter : IDisposable
     /// </summary>
     /// <remarks>
     /// The send was started without a token, so the deadline cannot cancel it; it aborts the connection
-    /// instead. Aborting the WebSocket alone would not do: that only disposes the upgraded stream, which
-    /// Kestrel does not tie to its output pipe, so a flush waiting for the client to read stays pending (a
-    /// shared watchdog that called <c>WebSocket.Abort</c> hung the slow-consumer test under CPU stress and
-    /// was reverted). Aborting the connection (what <c>HttpContext.Abort</c> does, and what Kestrel did when
-    /// the cancelled token reached its flush) shuts down and disposes the TCP socket: the transport's send
-    /// loop ends and completes the pipe's reader, and that completes the pending flush. One reusable source,
-    /// as before: armed here, disarmed by <c>TryReset</c> (which also drops the registration), so a slow
-    /// send allocates no timer.
+    /// instead, through the request's <see cref="IHttpRequestLifetimeFeature.Abort"/> (what <c>HttpContext.Abort</c>
+    /// does, and what Kestrel did when the cancelled token reached its flush): that shuts down and disposes the TCP
+    /// socket, the transport's send loop ends and completes the pipe's reader, and the pending flush completes.
+    /// <c>WebSocket.Abort</c> alone is not relied on: <c>ManagedWebSocket</c>'s abort only disposes the upgraded
+    /// stream, which Kestrel does not tie to its output pipe; that it releases the send on ASP.NET Core 10 at all is
+    /// the WebSockets middleware's internal wrapper, which aborts the HttpContext too. A send released this way
+    /// mostly returns without an error (a completed pipe ends a flush as if it had succeeded), so the deadline's
+    /// state decides, not an exception: missing that sank an earlier shared watchdog under CPU stress
+    /// (docs/performance.md, "Where the time goes"). One reusable source, as before: armed here, disarmed by
+    /// <c>TryReset</c> (which also drops the registration), so a slow send allocates no timer.
     /// </remarks>
     private async ValueTask AwaitUnderDeadlineAsync(ValueTask send)
     {
