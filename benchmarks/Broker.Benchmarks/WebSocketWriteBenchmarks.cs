@@ -48,7 +48,7 @@ public class WebSocketWriteBenchmarks
         }
 
         _queue = feed.Queue;
-        _writer = new WebSocketWriter(socket, TimeSpan.FromSeconds(10), Coalesce ? WebSocketWriter.DefaultBatchBytes : 1);
+        _writer = new WebSocketWriter(socket, new Microsoft.AspNetCore.Http.Features.HttpRequestLifetimeFeature(), TimeSpan.FromSeconds(10), Coalesce ? WebSocketWriter.DefaultBatchBytes : 1);
         _writer.AddActive(feed);
 
         // Two bursts of the same offsets in two epochs, used in turn: each burst starts a new epoch for

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Net;
+using Microsoft.AspNetCore.Http.Features;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
@@ -54,14 +55,14 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
     private ITimer? _abortTimer;
     private TaskCompletionSource? _repliesWritten;
 
-    internal WebSocketConnection(WebSocket socket, WebSocketServices services, HttpContext? cookieRequest, IPAddress? remoteIp)
+    internal WebSocketConnection(WebSocket socket, IHttpRequestLifetimeFeature request, WebSocketServices services, HttpContext? cookieRequest, IPAddress? remoteIp)
     {
         _socket = socket;
         _services = services;
         _options = services.Options;
         ConnectionId = SessionIdentifiers.NewSessionId();
         _lastReceived = services.Time.GetTimestamp();
-        _writer = new WebSocketWriter(socket, _options.WriteTimeout, metrics: services.Metrics);
+        _writer = new WebSocketWriter(socket, request, _options.WriteTimeout, metrics: services.Metrics);
         _session = new ClientSession(this, services, cookieRequest, remoteIp);
     }
 
@@ -282,6 +283,9 @@ public sealed partial class WebSocketConnection : ISubscriberQueueListener, ICli
 
     private async Task CleanUpAsync()
     {
+        // The request ends after this: a write deadline that passes later (a writer the wait above gave up
+        // on) must not abort a request that is gone.
+        _writer.DetachConnection();
         await _closing.CancelAsync();
         StopTimers();
         _abortTimer?.Dispose();

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Text;
 using Broker.Core;
 using Broker.Engines;
@@ -148,17 +149,36 @@ public class LivenessTests
         var registry = server.Services.GetRequiredService<Broker.Core.ConnectionRegistry>();
         var hub = server.Services.GetRequiredService<Hub>();
 
-        // The client reads nothing: once the socket's buffers fill, the writer's send blocks, passes the
-        // deadline, and the broker gives up on the socket, counting what it could not deliver.
+        // The client reads nothing: once the socket's buffers and Kestrel's output pipe fill, the writer's send
+        // waits in Kestrel's flush, passes the deadline (armed only because it did not complete at once), and the
+        // broker aborts the connection, which releases the send, counting what it could not deliver.
         var payload = Encoding.UTF8.GetBytes("\"" + new string('x', 8000) + "\"");
         for (int i = 0; i < 5000 && registry.Count > 0; i++)
         {
             await hub.PublishAsync(new PublishCommand("big:feed", "message", payload), default);
         }
 
+        // The drop reason proves the release, not the time: the writer marks the socket a slow consumer only once
+        // its send has ended, and the queue is counted when the connection ends, which waits for the writer, or
+        // gives up on a writer that never ends (WriteTimeout plus the close handshake's 5 s) and then counts the
+        // queue as dropped on close.
         await PubSubTests.WaitUntil(() => registry.Count == 0);
-        await PubSubTests.WaitUntil(() => metrics.Sum("broker.messages.dropped", "slow_consumer") > 0);
+        await metrics.WaitForSumAsync("broker.messages.dropped", 1, "slow_consumer").WaitAsync(BrokerServer.DefaultTimeout);
+        Assert.Equal(0, metrics.Sum("broker.messages.dropped", "closed"));
         Assert.Contains(server.Log.Entries, e => e.EventId.Name == "SlowConsumer");
+
+        // Cut, not closed: the server aborted the TCP connection without a closing handshake, so the client, once
+        // it reads what was buffered, finds the connection gone.
+        var buffer = new byte[64 * 1024];
+        var drained = Assert.ThrowsAsync<WebSocketException>(async () =>
+        {
+            while (true)
+            {
+                var result = await socket.Raw.ReceiveAsync(buffer, CancellationToken.None);
+                Assert.NotEqual(WebSocketMessageType.Close, result.MessageType);
+            }
+        });
+        await drained.WaitAsync(BrokerServer.DefaultTimeout);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http.Features;
 using Broker.Diagnostics;
 using Broker.Sessions;
 using Broker.WebSockets;
@@ -99,7 +100,10 @@ internal static class WebSocketEndpoint
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
         BrokerTracing.DetachLongLivedRequest();
-        var connection = new WebSocketConnection(socket, services, cookieRequest, context.Connection.RemoteIpAddress);
+        // The request's lifetime feature, not the HttpContext: the write deadline aborts the connection through
+        // it (HttpContext.Abort does the same), and a feature held past the request cannot reach a recycled context.
+        var request = context.Features.GetRequiredFeature<IHttpRequestLifetimeFeature>();
+        var connection = new WebSocketConnection(socket, request, services, cookieRequest, context.Connection.RemoteIpAddress);
         await connection.RunAsync();
     }
 }

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http.Features;
 using Broker.Core;
 using Broker.Diagnostics;
 using Broker.Engines;
@@ -27,6 +28,8 @@ internal sealed class WebSocketWriter : IDisposable
     private const int MaxWebSocketHeaderBytes = 14;
 
     private readonly WebSocket _socket;
+    // Volatile: the deadline's timer reads it; the connection clears it when its request ends (DetachConnection).
+    private volatile IHttpRequestLifetimeFeature? _connection;
     private readonly TimeSpan _writeTimeout;
     private readonly int _batchBytes;
     // Replies under a lock on the queue itself: a socket queues a few replies in its life, and an
@@ -41,10 +44,15 @@ internal sealed class WebSocketWriter : IDisposable
     private int _rotation;
     private bool _sampleArmed;
 
-    /// <summary>Creates the writer; <paramref name="batchBytes"/> 1 turns coalescing off (one frame per message).</summary>
-    public WebSocketWriter(WebSocket socket, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes, BrokerMetrics? metrics = null)
+    /// <summary>
+    /// Creates the writer; <paramref name="connection"/> is the request the socket was accepted on, whose
+    /// <see cref="IHttpRequestLifetimeFeature.Abort"/> ends a send blocked past <paramref name="writeTimeout"/>;
+    /// <paramref name="batchBytes"/> 1 turns coalescing off (one frame per message).
+    /// </summary>
+    public WebSocketWriter(WebSocket socket, IHttpRequestLifetimeFeature connection, TimeSpan writeTimeout, int batchBytes = DefaultBatchBytes, BrokerMetrics? metrics = null)
     {
         _socket = socket;
+        _connection = connection;
         _writeTimeout = writeTimeout;
         _batchBytes = batchBytes;
         _metrics = metrics;
@@ -174,27 +182,101 @@ internal sealed class WebSocketWriter : IDisposable
     }
 
     /// <summary>Sends one text message, failing with <see cref="OperationCanceledException"/> past the write timeout.</summary>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> message)
+    /// <remarks>
+    /// The deadline is armed only for a send that does not complete at once. Most do: Kestrel's output pipe
+    /// takes the bytes and the flush returns. Such a send costs no timer, no token registration, and with a
+    /// token that cannot be cancelled <c>ManagedWebSocket</c> takes its lock-acquired fast path; arming a
+    /// deadline around every send cost 0.6–3.1 % of the broker's CPU and pushed every send onto its slower
+    /// cancellable path (docs/performance.md, "Where the time goes").
+    /// </remarks>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> message)
     {
-        // One reusable deadline: armed before each send, disarmed after (TryReset keeps the source and its
-        // timer reusable, so a send allocates no timer of its own).
-        _writeDeadline.CancelAfter(_writeTimeout);
-        await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _writeDeadline.Token);
-        if (!_writeDeadline.TryReset())
+        var send = _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        if (send.IsCompletedSuccessfully)
         {
-            throw new OperationCanceledException(_writeDeadline.Token);
+            send.GetAwaiter().GetResult();
+            return ValueTask.CompletedTask;
         }
+
+        return AwaitUnderDeadlineAsync(send);
     }
 
     /// <summary>Sends the closing frame, under the write timeout.</summary>
+    /// <remarks>
+    /// Once per socket, so it keeps the plain token: cancelling it reaches Kestrel's flush, which aborts the
+    /// connection (and <c>ManagedWebSocket</c> aborts itself), so a close frame the client never reads ends at the timeout.
+    /// </remarks>
     public Task CloseAsync(int code, string reason)
     {
         _writeDeadline.CancelAfter(_writeTimeout);
         return _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, _writeDeadline.Token);
     }
 
+    /// <summary>Forgets the request: it is ending, and a deadline that passes later must not reach a request that is gone.</summary>
+    public void DetachConnection() => _connection = null;
+
     /// <inheritdoc/>
     public void Dispose() => _writeDeadline.Dispose();
+
+    /// <summary>
+    /// Waits for a send that did not complete at once, under the write timeout: past it, the connection is
+    /// aborted, which ends the send, and this fails with <see cref="OperationCanceledException"/>.
+    /// </summary>
+    /// <remarks>
+    /// The send was started without a token, so the deadline cannot cancel it; it aborts the connection
+    /// instead, through the request's <see cref="IHttpRequestLifetimeFeature.Abort"/> (what <c>HttpContext.Abort</c>
+    /// does, and what Kestrel did when the cancelled token reached its flush): that shuts down and disposes the TCP
+    /// socket, the transport's send loop ends and completes the pipe's reader, and the pending flush completes.
+    /// <c>WebSocket.Abort</c> alone is not relied on: <c>ManagedWebSocket</c>'s abort only disposes the upgraded
+    /// stream, which Kestrel does not tie to its output pipe; that it releases the send on ASP.NET Core 10 at all is
+    /// the WebSockets middleware's internal wrapper, which aborts the HttpContext too. A send released this way
+    /// mostly returns without an error (a completed pipe ends a flush as if it had succeeded), so the deadline's
+    /// state decides, not an exception: missing that sank an earlier shared watchdog under CPU stress
+    /// (docs/performance.md, "Where the time goes"). One reusable source, as before: armed here, disarmed by
+    /// <c>TryReset</c> (which also drops the registration), so a slow send allocates no timer.
+    /// </remarks>
+    private async ValueTask AwaitUnderDeadlineAsync(ValueTask send)
+    {
+        // Registered before the timer starts, so a deadline that passes at once still finds it.
+        _writeDeadline.Token.UnsafeRegister(static s => ((WebSocketWriter)s!).OnDeadline(), this);
+        _writeDeadline.CancelAfter(_writeTimeout);
+        bool timedOut;
+        try
+        {
+            await send;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && TimedOut)
+        {
+            // The abort failed the send (a reset socket, a closed WebSocket): it is the timeout.
+            throw new OperationCanceledException("The write passed the write timeout.", exception, _writeDeadline.Token);
+        }
+        finally
+        {
+            timedOut = !_writeDeadline.TryReset();
+        }
+
+        // Released by the abort without an error (a completed pipe ends a flush as if it had succeeded),
+        // or the deadline passed just as the send completed: either way the connection is gone.
+        if (timedOut)
+        {
+            throw new OperationCanceledException(_writeDeadline.Token);
+        }
+    }
+
+    /// <summary>
+    /// The deadline passed during a send: abort the WebSocket, as a cancelled token did (both loops then see it
+    /// aborted and fail with cancellation), then the connection, which is what releases the send. Nothing once
+    /// the request is ending: ASP.NET Core's wrapper of the accepted WebSocket aborts its HttpContext too, and a
+    /// context whose request ended may already serve another.
+    /// </summary>
+    private void OnDeadline()
+    {
+        if (_connection is { } connection)
+        {
+            _socket.Abort();
+            connection.Abort();
+        }
+    }
 
     private bool TryTakeReply(out OutboundFrame reply)
     {
