@@ -291,7 +291,7 @@ public sealed class RedisClusterTests(RedisServerFixture redis) : IAsyncLifetime
             }
             catch (EngineUnavailableException) when (deadline.Elapsed < Timeout)
             {
-                await WaitUntil(() => engine.IsHealthy, Timeout);
+                Assert.True(await RedisServerFixture.WaitUntilHealthyAsync(engine, Timeout), $"the engine was not healthy again within {Timeout}");
             }
         }
     }

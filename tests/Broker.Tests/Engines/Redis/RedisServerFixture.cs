@@ -91,21 +91,34 @@ public sealed class RedisServerFixture : IAsyncLifetime
         var engine = CreateEngine(time, configure, logs: logs);
         await engine.StartAsync(handler, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         // A start gives the first liveness probe 5 s and then goes on unhealthy (serving /readyz 503 until a probe comes
-        // back); on a CI machine running every suite at once that happened. The tests want a working engine: wait for it
-        // (a poll: the engine has no awaitable "healthy").
+        // back); on a CI machine running every suite at once that happened. The tests want a working engine: wait for it.
+        if (!await WaitUntilHealthyAsync(engine, TimeSpan.FromSeconds(15)))
+        {
+            await engine.DisposeAsync();
+            throw new TimeoutException("The engine's liveness probe did not come back within 15 s of its start.");
+        }
+
+        return engine;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="engine"/> is healthy (a liveness probe came back); false after <paramref name="within"/>.
+    /// A poll: the engine has no awaitable "healthy".
+    /// </summary>
+    public static async Task<bool> WaitUntilHealthyAsync(IEngine engine, TimeSpan within)
+    {
         var waited = Stopwatch.StartNew();
         while (!engine.IsHealthy)
         {
-            if (waited.Elapsed > TimeSpan.FromSeconds(15))
+            if (waited.Elapsed > within)
             {
-                await engine.DisposeAsync();
-                throw new TimeoutException("The engine's liveness probe did not come back within 15 s of its start.");
+                return false;
             }
 
             await Task.Delay(20);
         }
 
-        return engine;
+        return true;
     }
 
     private void Signal(string signal)
