@@ -10,6 +10,7 @@ public sealed class DrainState : IDisposable
     private readonly CancellationTokenSource _draining = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
+    private int _begun;
 
     /// <summary>True from the moment the application began to stop.</summary>
     public bool IsDraining => _draining.IsCancellationRequested;
@@ -20,20 +21,28 @@ public sealed class DrainState : IDisposable
     /// <summary>Requests (including WebSockets and gRPC streams) still running; the drain waits for none to be left.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    /// <summary>Starts the drain; the callbacks registered on <see cref="Token"/> run now. Safe to call twice.</summary>
-    public void BeginDrain()
+    /// <summary>
+    /// Starts the drain; the callbacks registered on <see cref="Token"/> run now. Safe to call more than
+    /// once and from several threads at once (SIGTERM's thread and the host's stop both do).
+    /// </summary>
+    /// <returns>True for the one call that began the drain; false when it had begun already.</returns>
+    public bool BeginDrain()
     {
-        if (!_draining.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _begun, 1) != 0)
         {
-            try
-            {
-                _draining.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Disposed with the container after the host stopped: nothing is left to drain.
-            }
+            return false;
         }
+
+        try
+        {
+            _draining.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed with the container after the host stopped: nothing is left to drain.
+        }
+
+        return true;
     }
 
     /// <summary>Counts a request in; pair with <see cref="Exit"/>.</summary>

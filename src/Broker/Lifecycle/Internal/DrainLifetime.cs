@@ -59,10 +59,11 @@ internal sealed class DrainLifetime(
 
     private void Begin()
     {
-        if (!drain.IsDraining)
+        // Logged after the callbacks ran (sockets are told to close), and once: the check and the start are
+        // one atomic step, or SIGTERM's thread and the host's stop could both log it.
+        if (drain.BeginDrain())
         {
             LifecycleLog.Draining(logger, options.Value.DrainTimeout);
-            drain.BeginDrain();
         }
     }
 }
