@@ -31,9 +31,9 @@ namespace Broker.Core;
 public sealed class SubscriberQueue
 {
     /// <summary>
-    /// The ring starts this small and doubles up to the capacity: most subscribers never have more than
-    /// a few messages waiting, and an idle one should not hold a capacity-sized array (1,024 references
-    /// are 8 KiB).
+    /// The ring's first size, made at the first write, and doubled up to the capacity from there: most subscribers
+    /// never have more than a few messages waiting, and an idle one should not hold a capacity-sized array (1,024
+    /// references are 8 KiB), nor any array (a browser's personal channel mostly never gets a message).
     /// </summary>
     private const int InitialRingSize = 8;
 
@@ -46,9 +46,11 @@ public sealed class SubscriberQueue
     private readonly OverflowPolicy _policy;
     private readonly ISubscriberQueueListener? _listener;
     private readonly BrokerMetrics? _metrics;
-    private readonly QueueWaiter _waiter;
+    // Made at the first wait: only a gRPC subscriber's stream waits on its queue; a socket's writer is woken by the
+    // listener instead, so its queues never hold one (96 bytes each).
+    private QueueWaiter? _waiter;
     private readonly QueueBudget? _budget;
-    private ChannelMessage?[] _ring = new ChannelMessage?[InitialRingSize];
+    private ChannelMessage?[] _ring = [];
     private int _head;
     private int _count;
     private long _bytes;
@@ -73,7 +75,6 @@ public sealed class SubscriberQueue
         _listener = listener;
         _metrics = metrics;
         _budget = budget;
-        _waiter = new QueueWaiter(_lock);
     }
 
     /// <summary>A queue sized and governed by a namespace's policy.</summary>
@@ -140,7 +141,7 @@ public sealed class SubscriberQueue
                 Append(message, size);
             }
 
-            wake = _waiter.TakeWaiting();
+            wake = _waiter?.TakeWaiting() ?? false;
         }
 
         // Metrics, the consumer's wake-up and the listener run outside the lock: none of them may
@@ -150,7 +151,7 @@ public sealed class SubscriberQueue
             _metrics?.RecordDropped(DropReason.SlowConsumer);
             if (wake)
             {
-                _waiter.Wake(false);
+                _waiter!.Wake(false);
             }
 
             _listener?.OnOverflow(this);
@@ -164,7 +165,7 @@ public sealed class SubscriberQueue
 
         if (wake)
         {
-            _waiter.Wake(true);
+            _waiter!.Wake(true);
         }
 
         _listener?.OnQueued(this);
@@ -229,7 +230,7 @@ public sealed class SubscriberQueue
                 return ValueTask.FromResult(false);
             }
 
-            return _waiter.Wait(cancellationToken);
+            return (_waiter ??= new QueueWaiter(_lock)).Wait(cancellationToken);
         }
     }
 
@@ -242,12 +243,12 @@ public sealed class SubscriberQueue
         {
             _completed = true;
             any = _count > 0;
-            wake = _waiter.TakeWaiting();
+            wake = _waiter?.TakeWaiting() ?? false;
         }
 
         if (wake)
         {
-            _waiter.Wake(any);
+            _waiter!.Wake(any);
         }
     }
 
@@ -340,10 +341,10 @@ public sealed class SubscriberQueue
         return message;
     }
 
-    /// <summary>Doubles the ring (never past the capacity), unrolling it so the oldest message is first. Under the lock.</summary>
+    /// <summary>Makes the ring, or doubles it (never past the capacity), unrolling it so the oldest message is first. Under the lock.</summary>
     private void Grow()
     {
-        var larger = new ChannelMessage?[(int)Math.Min(_capacity, _ring.Length * 2L)];
+        var larger = new ChannelMessage?[(int)Math.Min(_capacity, Math.Max(InitialRingSize, _ring.Length * 2L))];
         int firstPart = Math.Min(_count, _ring.Length - _head);
         Array.Copy(_ring, _head, larger, 0, firstPart);
         Array.Copy(_ring, 0, larger, firstPart, _count - firstPart);

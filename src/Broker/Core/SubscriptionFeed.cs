@@ -36,8 +36,9 @@ public sealed class SubscriptionFeed
     private readonly Hub _hub;
     private readonly IEngine _engine;
     private readonly BrokerMetrics? _metrics;
-    private readonly List<Subscription> _subscriptions = new(1);
-    private readonly List<SubscriptionStart> _starts = new(1);
+    // Every answer the feed yields, in order, with its subscription (none for a prefix entry's answer). One list
+    // of pairs, not a list of each: a browser's feed holds one entry, and each list with its array costs 64 bytes.
+    private readonly List<Entry> _entries = new(1);
     private PrefixSubscription? _prefix;
     private int _nextStart;
     private int _nextCatchUp;
@@ -61,13 +62,13 @@ public sealed class SubscriptionFeed
     public SubscriberQueue Queue { get; }
 
     /// <summary>The feed's first (for a browser socket's feed, its only) subscription's channel.</summary>
-    public string Channel => _starts[0].Channel;
+    public string Channel => _entries[0].Start.Channel;
 
     /// <summary>The first subscription's answer: for a browser, its <c>subscribed</c> (or, for a personal channel, its <c>welcome</c> entry).</summary>
-    public SubscriptionStart Start => _starts[0];
+    public SubscriptionStart Start => _entries[0].Start;
 
     /// <summary>True once every subscription's answer and catch-up were read: what follows is live.</summary>
-    public bool Started => _nextStart == _starts.Count;
+    public bool Started => _nextStart == _entries.Count;
 
     /// <summary>
     /// Reads what is next into <paramref name="items"/>: while <see cref="Started"/> is false only start
@@ -98,9 +99,12 @@ public sealed class SubscriptionFeed
         }
 
         _closed = true;
-        foreach (var subscription in _subscriptions)
+        foreach (var (_, subscription) in _entries)
         {
-            await _hub.UnsubscribeAsync(subscription, CancellationToken.None);
+            if (subscription is not null)
+            {
+                await _hub.UnsubscribeAsync(subscription, CancellationToken.None);
+            }
         }
 
         if (_prefix is { } prefix)
@@ -117,9 +121,9 @@ public sealed class SubscriptionFeed
             Queue.Complete();
         }
 
-        foreach (var subscription in _subscriptions)
+        foreach (var (_, subscription) in _entries)
         {
-            if (subscription.ReceivesPresence)
+            if (subscription is { ReceivesPresence: true })
             {
                 try
                 {
@@ -137,11 +141,11 @@ public sealed class SubscriptionFeed
     /// <summary>Adds a live subscription of this feed's queue; its answer and catch-up come after those added before.</summary>
     internal void Add(Subscription subscription)
     {
-        _subscriptions.Add(subscription);
-        _starts.Add(subscription.Start);
-        if (_subscriptions.Count == 2 && _cursors is null)
+        _entries.Add(new Entry(subscription.Start, subscription));
+        // A second channel (or a prefix, which made the map already): cursors by channel from now on.
+        if (_entries.Count == 2)
         {
-            _cursors = new Dictionary<string, DeliveryCursor>(StringComparer.Ordinal);
+            _cursors ??= new Dictionary<string, DeliveryCursor>(StringComparer.Ordinal);
         }
     }
 
@@ -150,16 +154,15 @@ public sealed class SubscriptionFeed
     {
         _prefix ??= prefix;
         _cursors ??= new Dictionary<string, DeliveryCursor>(StringComparer.Ordinal);
-        _starts.Add(new SubscriptionStart(entry, null, false));
+        _entries.Add(new Entry(new SubscriptionStart(entry, null, false), null));
     }
 
     private int ReadStart(Span<FeedItem> items)
     {
         int written = 0;
-        while (written < items.Length && _nextStart < _starts.Count)
+        while (written < items.Length && _nextStart < _entries.Count)
         {
-            var start = _starts[_nextStart];
-            var subscription = FindSubscription(start);
+            var (start, subscription) = _entries[_nextStart];
             if (!_startYielded)
             {
                 items[written++] = FeedItem.Subscribed(start);
@@ -250,19 +253,6 @@ public sealed class SubscriptionFeed
         return written;
     }
 
-    private Subscription? FindSubscription(SubscriptionStart start)
-    {
-        foreach (var subscription in _subscriptions)
-        {
-            if (ReferenceEquals(subscription.Start, start))
-            {
-                return subscription;
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>The cursor of a publication's channel; a channel first seen through a prefix starts right before it.</summary>
     private ref DeliveryCursor CursorOf(Publication publication)
     {
@@ -282,6 +272,9 @@ public sealed class SubscriptionFeed
 
     private ref DeliveryCursor CursorOf(string channel) =>
         ref _cursors is null ? ref _cursor : ref CollectionsMarshal.GetValueRefOrAddDefault(_cursors, channel, out _);
+
+    /// <summary>One answer the feed yields, and the subscription it answers (null for a prefix entry).</summary>
+    private readonly record struct Entry(SubscriptionStart Start, Subscription? Subscription);
 
     [System.Runtime.CompilerServices.InlineArray(TakeBatch)]
     private struct TakenMessages

@@ -25,6 +25,8 @@ internal sealed partial class ClientSession
     private readonly IPAddress? _remoteIp;
     private readonly Dictionary<string, ConnectionSubscription> _subscriptions = new(StringComparer.Ordinal);
     private int _regularSubscriptions;
+    // Made at the first publish or send, full (as it would be by then had it been made at hello): most sockets only
+    // subscribe, and an idle one should not hold a bucket (72 bytes).
     private PublishRateLimiter? _rate;
     private Caller? _caller;
 
@@ -166,7 +168,6 @@ internal sealed partial class ClientSession
             _cookieRequest = null;  // read once: the socket does not hold on to its upgrade request
         }
 
-        _rate = new PublishRateLimiter(_services.Options.PublishRate, _services.Time);
         Volatile.Write(ref _caller, caller);
         _connection.Bound(caller.Client!);
 
@@ -298,7 +299,8 @@ internal sealed partial class ClientSession
     /// <summary>A connection refused publishes and sends over the rate; refused for long, it is closed (1008).</summary>
     private bool TakeToken(long? id)
     {
-        if (_rate!.TryTake())
+        _rate ??= new PublishRateLimiter(_services.Options.PublishRate, _services.Time);
+        if (_rate.TryTake())
         {
             return true;
         }
