@@ -7,16 +7,52 @@ namespace Broker.WebSockets.Internal;
 /// The frames of one outgoing WebSocket message, joined by <c>\n</c> (PROTOCOL.md lets the server
 /// coalesce), in a pooled buffer that is returned after the send so an idle socket holds none.
 /// </summary>
+/// <remarks>
+/// A batch of one frame is not copied: it is sent from the frame's own bytes (a publication's encoding, shared by
+/// every subscriber, or a reply's). At paced rates nearly every message is one frame, and the rent, copy and return
+/// of a 16 KiB pooled buffer were work for nothing there; the buffer is rented when a second frame arrives.
+/// </remarks>
 internal struct FrameBatch : IDisposable
 {
+    private byte[]? _single;
     private byte[]? _buffer;
     private int _length;
 
     public readonly int Length => _length;
 
-    public readonly ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+    public readonly ReadOnlyMemory<byte> Memory => _single ?? _buffer.AsMemory(0, _length);
 
-    public void Append(ReadOnlySpan<byte> frame)
+    public void Append(byte[] frame)
+    {
+        if (_single is null && _buffer is null)
+        {
+            _single = frame;
+            _length = frame.Length;
+            return;
+        }
+
+        if (_single is { } first)
+        {
+            _single = null;
+            _length = 0;
+            Copy(first);
+        }
+
+        Copy(frame);
+    }
+
+    public void Dispose()
+    {
+        _single = null;
+        _length = 0;
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+    }
+
+    private void Copy(ReadOnlySpan<byte> frame)
     {
         int needed = _length + frame.Length + 1;
         if (_buffer is null || needed > _buffer.Length)
@@ -31,18 +67,6 @@ internal struct FrameBatch : IDisposable
 
         frame.CopyTo(_buffer.AsSpan(_length));
         _length += frame.Length;
-    }
-
-    public void Clear() => _length = 0;
-
-    public void Dispose()
-    {
-        if (_buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
-            _length = 0;
-        }
     }
 
     private void Grow(int needed)

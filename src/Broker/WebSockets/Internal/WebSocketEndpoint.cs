@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Broker.Diagnostics;
 using Broker.Sessions;
 using Broker.WebSockets;
@@ -99,6 +100,14 @@ internal static class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.Zero,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+        // Kestrel keeps its minimum response data rate on an upgraded connection, and books every write against it
+        // (an interface call and a lock in its timeout control per send). The write deadline governs a socket that
+        // stops reading (WebSocketWriter, Broker:WebSocket:WriteTimeout), so Kestrel's is switched off here.
+        if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } responseRate)
+        {
+            responseRate.MinDataRate = null;
+        }
+
         BrokerTracing.DetachLongLivedRequest();
         // The request's lifetime feature, not the HttpContext: the write deadline aborts the connection through
         // it (HttpContext.Abort does the same), and a feature held past the request cannot reach a recycled context.
