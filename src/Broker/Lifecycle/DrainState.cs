@@ -22,19 +22,19 @@ public sealed class DrainState : IDisposable
     public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>
-    /// Starts the drain; the callbacks registered on <see cref="Token"/> run now. Safe to call more than
-    /// once and from several threads at once (SIGTERM's thread and the host's stop both do).
+    /// Starts the drain; the callbacks registered on <see cref="Token"/> run once, on whichever caller gets there
+    /// first. Safe to call more than once and from several threads at once (SIGTERM's thread and the host's stop both
+    /// do): every call returns with <see cref="IsDraining"/> true, so a <see cref="WhenIdleAsync"/> after it cannot miss
+    /// the last request's exit.
     /// </summary>
-    /// <returns>True for the one call that began the drain; false when it had begun already.</returns>
+    /// <returns>True for the one call that began the drain; false when another had.</returns>
     public bool BeginDrain()
     {
-        if (Interlocked.Exchange(ref _begun, 1) != 0)
-        {
-            return false;
-        }
-
+        bool first = Interlocked.Exchange(ref _begun, 1) == 0;
         try
         {
+            // Every caller cancels, not only the first: the first may not have got this far yet, and a second call
+            // returns at once with the token cancelled (its callbacks run on the first caller's thread, once).
             _draining.Cancel();
         }
         catch (ObjectDisposedException)
@@ -42,7 +42,7 @@ public sealed class DrainState : IDisposable
             // Disposed with the container after the host stopped: nothing is left to drain.
         }
 
-        return true;
+        return first;
     }
 
     /// <summary>Counts a request in; pair with <see cref="Exit"/>.</summary>

@@ -17,12 +17,15 @@ public class DrainStateTests
             var calls = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
             {
                 start.SignalAndWait(TimeSpan.FromSeconds(10));
-                return drain.BeginDrain();
+                bool first = drain.BeginDrain();
+                return (First: first, DrainingAfter: drain.IsDraining);
             }));
 
-            bool[] began = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(10));
+            var results = await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(10));
 
-            Assert.Single(began, b => b);
+            Assert.Single(results, r => r.First);
+            // Every caller, not only the first, returns with the drain begun: a WhenIdleAsync after it must see it.
+            Assert.All(results, r => Assert.True(r.DrainingAfter));
             Assert.Equal(1, callbacks);
             Assert.True(drain.IsDraining);
         }

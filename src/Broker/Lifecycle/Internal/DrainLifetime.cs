@@ -17,6 +17,7 @@ internal sealed class DrainLifetime(
     IOptions<DrainOptions> options,
     ILogger<DrainLifetime> logger) : IHostedLifecycleService
 {
+    private readonly Lock _beginGate = new();
     private CancellationTokenRegistration _stopping;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -59,11 +60,16 @@ internal sealed class DrainLifetime(
 
     private void Begin()
     {
-        // Logged after the callbacks ran (sockets are told to close), and once: the check and the start are
-        // one atomic step, or SIGTERM's thread and the host's stop could both log it.
-        if (drain.BeginDrain())
+        // SIGTERM's thread (ApplicationStopping) and the host's stop (StoppingAsync) both get here, at the same time on
+        // a signal. Under the gate, the first logs and begins, and the second waits for it: "Draining" is logged once,
+        // and before StoppingAsync can log "Drained". Once per process, so a lock costs nothing.
+        lock (_beginGate)
         {
-            LifecycleLog.Draining(logger, options.Value.DrainTimeout);
+            if (!drain.IsDraining)
+            {
+                LifecycleLog.Draining(logger, options.Value.DrainTimeout);
+                drain.BeginDrain();
+            }
         }
     }
 }
