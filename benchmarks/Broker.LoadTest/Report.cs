@@ -339,7 +339,7 @@ internal sealed class Report
         var memory = fanNats.Select(static p => (Broker: p.BrokerPeakRssMiB, Nats: p.PeerPeakRssMiB)).ToList();
         double? d = Median(memory.Select(static m => m.Broker - m.Nats));
         yield return ("Peak memory at 1,000 subscribers ≤ NATS + 30 MiB" + At(_options.Subscribers, 1000),
-            d is null ? "not measured" : string.Create(Invariant, $"median NATS + {d:0} MiB (pairs: {string.Join(", ", memory.Select(static m => string.Create(Invariant, $"{m.Broker:0} vs {m.Nats:0} MiB")))})"),
+            d is null ? "not measured" : string.Create(Invariant, $"median NATS {(d < 0 ? "−" : "+")} {Math.Abs(d.Value):0} MiB (pairs: {string.Join(", ", memory.Select(static m => string.Create(Invariant, $"{m.Broker:0} vs {m.Nats:0} MiB")))})"),
             Met(d <= 30, d));
 
         List<double> Idle(ServerKind server) => [.. _runs.Where(r => r.Scenario == Scenario.Idle && r.Server == server && r.Failure is null && r.KiBPerConnection is not null).Select(static r => r.KiBPerConnection!.Value)];
