@@ -195,6 +195,17 @@ public sealed class SubscriberQueue
     /// </summary>
     public int TryReadMany(Span<ChannelMessage?> destination, long maxBytes)
     {
+        // An empty queue is passed by one read of its count, without its lock: a socket's writer reads every feed on
+        // each wake-up (its personal channel's too, which mostly never gets a message), and each lock is a cache miss
+        // on an object nobody touched since. A 0 read just before a write is what a read racing that write under the
+        // lock sees too, and neither consumer misses the message: a socket's writer re-armed its WakeSignal with a full
+        // fence before reading, so its producer, which wrote first, signals it again; a gRPC stream that reads 0 goes
+        // on to WaitToReadAsync, which looks again under the lock.
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return 0;
+        }
+
         int taken = 0;
         long bytes = 0;
         lock (_lock)

@@ -197,17 +197,6 @@ public sealed class SubscriptionFeed
 
     private int ReadLive(Span<FeedItem> items, long maxBytes)
     {
-        // An empty queue is passed by one read of its count, without its lock: a socket's writer reads every feed
-        // on each wake-up (its personal channel's too, which mostly never gets a message), and each lock is a
-        // cache miss on an object nobody touched since the last wake-up. A message queued after this read cannot be
-        // missed: a socket's producer queued it before it signalled, and the writer re-armed its signal with a full
-        // fence before reading (WakeSignal.Signal), so either this read sees the count or the writer is woken again; a
-        // gRPC stream that reads 0 goes on to WaitToReadAsync, which looks again under the lock.
-        if (Queue.Count == 0)
-        {
-            return 0;
-        }
-
         var taken = new TakenMessages();
         // A message may become two items (lagged, then itself): take at most half the room.
         Span<ChannelMessage?> messages = ((Span<ChannelMessage?>)taken)[..Math.Min(TakeBatch, items.Length / 2)];
