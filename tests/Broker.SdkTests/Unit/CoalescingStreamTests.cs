@@ -1,5 +1,6 @@
 using System.Text;
 using Broker.Sdk.Internal;
+using Broker.Testing;
 
 namespace Broker.SdkTests.Unit;
 
@@ -42,7 +43,7 @@ public sealed class CoalescingStreamTests
     private static ReadOnlyMemory<byte> Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>Records each write; the first one waits until <see cref="Release"/>.</summary>
-    private sealed class GatedStream : Stream
+    private sealed class GatedStream : WriteOnlyTestStream
     {
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _firstWriteStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,16 +53,6 @@ public sealed class CoalescingStreamTests
         public bool Fail { get; init; }
 
         public Task FirstWriteStarted => _firstWriteStarted.Task;
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public void Release() => _gate.TrySetResult();
 
@@ -80,19 +71,5 @@ public sealed class CoalescingStreamTests
                 Writes.Add(text);
             }
         }
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

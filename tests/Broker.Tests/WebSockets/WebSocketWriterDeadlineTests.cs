@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Broker.WebSockets.Internal;
 using Microsoft.AspNetCore.Http.Features;
+using Broker.Testing;
 
 namespace Broker.Tests.WebSockets;
 
@@ -122,7 +123,7 @@ public class WebSocketWriterDeadlineTests
     /// The upgraded stream's write side: writes complete at once unless <see cref="Blocked"/>, then they wait for
     /// <see cref="Release"/> or their token. Dispose ends nothing, as Kestrel's upgraded stream does not.
     /// </summary>
-    private sealed class OutputStream : Stream
+    private sealed class OutputStream : WriteOnlyTestStream
     {
         private TaskCompletionSource? _pending;
         private int _writes;
@@ -138,15 +139,8 @@ public class WebSocketWriterDeadlineTests
 
         public int CancellableWrites => Volatile.Read(ref _cancellableWrites);
 
+        // WebSocket.CreateFromStream wants a stream it can read too; the tests never send it anything to read.
         public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         /// <summary>Ends the waiting write (the client read, or the connection is gone); later writes block again while <see cref="Blocked"/>.</summary>
         public void Release()
@@ -180,19 +174,5 @@ public class WebSocketWriterDeadlineTests
             cancellationToken.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetCanceled(), pending);
             return new ValueTask(pending.Task);
         }
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
